@@ -1,0 +1,1 @@
+"""The project's own database: SQLModel tables, engine and Alembic migrations."""

@@ -1,0 +1,137 @@
+"""SQLModel tables: the long-term record of every dossier, its timeline, notices and payments.
+
+The dossier workflow is the source of truth while it runs; these tables are its projection (written by
+activities, each timeline `seq` applied at most once) and the record kept for years after Temporal's
+retention period.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from db.types import JSONType, UTCDateTime, utcnow
+
+
+def _utc(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Dossier(SQLModel, table=True):
+    """One row per dossier: the registration as received plus the current state."""
+
+    __tablename__ = "dossiers"
+    __table_args__ = (
+        Index("ix_dossiers_status_due_at", "status", "due_at"),
+        Index("ix_dossiers_agency_due_at", "agency_code", "due_at"),
+        Index("ix_dossiers_overdue_due_at", "overdue", "due_at"),
+    )
+
+    code: str = Field(primary_key=True, max_length=40)
+    agency_code: str = Field(max_length=40)
+    procedure_code: str = Field(max_length=40, index=True)
+    procedure_name: str = Field(max_length=500)
+    working_days: int
+    channel: str = Field(max_length=20)
+    applicant_name: str = Field(max_length=200)
+    applicant_phone: str = Field(max_length=20, index=True)
+    applicant_zalo_user_id: str | None = Field(default=None, max_length=64)
+    received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # SHA-256 of the registration body as first sent: the same code with another body is a 409.
+    fingerprint: str = Field(max_length=64)
+
+    status: str = Field(default="received", max_length=30)
+    dvcqg_status: int = 2
+    due_at: datetime | None = _utc(nullable=True)
+    overdue: bool = False
+    apologized: bool = False
+    escalation_level: int = 0
+    on_time: bool | None = None
+    finished_at: datetime | None = _utc(nullable=True)
+    # Fee, supplement, result and clock details as the workflow last reported them (no PII).
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    last_seq: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class DossierEvent(SQLModel, table=True):
+    """The timeline, append-only: one row per workflow event `seq`."""
+
+    __tablename__ = "dossier_events"
+    __table_args__ = (UniqueConstraint("dossier_code", "seq", name="uq_dossier_events_code_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dossier_code: str = Field(foreign_key="dossiers.code", max_length=40)
+    seq: int
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    kind: str = Field(max_length=40)
+    by: str = Field(max_length=100)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    recorded_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Notice(SQLModel, table=True):
+    """The delivery log: one row per notice and recipient, keyed `<workflow id>:<seq>:<kind>[:<officer>]`."""
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        Index("ix_notices_dossier_seq", "dossier_code", "seq"),
+        Index("ix_notices_status", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    dossier_code: str = Field(foreign_key="dossiers.code", max_length=40)
+    seq: int
+    kind: str = Field(max_length=40)
+    audience: str = Field(max_length=20)
+    # Officer notices name their recipient (a Zalo user id); citizen notices resolve it when sent.
+    recipient: str | None = Field(default=None, max_length=64)
+    channel: str | None = Field(default=None, max_length=10)  # "oa" or "zns", chosen when sent
+    context: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    text: str | None = None
+    status: str = Field(default="queued", max_length=20)
+    scheduled_for: datetime | None = _utc(nullable=True)
+    zalo_message_id: str | None = Field(default=None, max_length=100)
+    attempts: int = 0
+    last_error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    sent_at: datetime | None = _utc(nullable=True)
+    delivered_at: datetime | None = _utc(nullable=True)
+
+
+class Payment(SQLModel, table=True):
+    """Every payment the platform or the TTHC system reported, once per transaction id."""
+
+    __tablename__ = "payments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    transaction_id: str = Field(max_length=100, unique=True)
+    dossier_code: str = Field(foreign_key="dossiers.code", max_length=40, index=True)
+    amount_vnd: int
+    outcome: str = Field(max_length=20)  # applied, underpaid, not_due
+    source: str = Field(max_length=20)  # api, webhook
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ApiClient(SQLModel, table=True):
+    """A system allowed to call the machine API; only the SHA-256 of its key is stored."""
+
+    __tablename__ = "api_clients"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    key_hash: str = Field(max_length=64, unique=True)
+    key_prefix: str = Field(max_length=12)
+    agencies: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    revoked_at: datetime | None = _utc(nullable=True)
+
+    def may_act_for(self, agency_code: str) -> bool:
+        return "*" in self.agencies or agency_code in self.agencies

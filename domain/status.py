@@ -1,0 +1,180 @@
+"""Dossier states, the one table of legal transitions, and their national-portal (DVCQG) codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class DossierStatus(StrEnum):
+    RECEIVED = "received"
+    SUPPLEMENT_REQUIRED = "supplement_required"
+    FEE_DUE = "fee_due"
+    RESULT_READY = "result_ready"
+    RETURNED = "returned"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STATES
+
+    @property
+    def label_vi(self) -> str:
+        """How a citizen reads the state."""
+        return STATUS_LABELS_VI[self]
+
+
+FINAL_STATES = frozenset({DossierStatus.RETURNED, DossierStatus.REJECTED, DossierStatus.WITHDRAWN})
+OPEN_STATES = frozenset(DossierStatus) - FINAL_STATES
+
+STATUS_LABELS_VI: dict[DossierStatus, str] = {
+    DossierStatus.RECEIVED: "Đã tiếp nhận, đang giải quyết",
+    DossierStatus.SUPPLEMENT_REQUIRED: "Đang chờ bổ sung hồ sơ",
+    DossierStatus.FEE_DUE: "Đang chờ nộp phí, lệ phí",
+    DossierStatus.RESULT_READY: "Đã có kết quả, chờ trả",
+    DossierStatus.RETURNED: "Đã trả kết quả",
+    DossierStatus.REJECTED: "Không được tiếp nhận / từ chối giải quyết",
+    DossierStatus.WITHDRAWN: "Đã rút hồ sơ",
+}
+
+
+class Transition(StrEnum):
+    """Every way a dossier changes state; each name is also the workflow update (or signal) name."""
+
+    REQUEST_SUPPLEMENT = "request_supplement"
+    SUPPLEMENT_RECEIVED = "supplement_received"
+    REQUEST_FEE = "request_fee"
+    PAYMENT_RECEIVED = "payment_received"
+    MARK_RESULT_READY = "mark_result_ready"
+    MARK_RETURNED = "mark_returned"
+    REJECT = "reject"
+    WITHDRAW = "withdraw"
+    APOLOGIZE = "apologize"
+
+
+@dataclass(frozen=True)
+class TransitionRule:
+    transition: Transition
+    sources: frozenset[DossierStatus]
+    target: DossierStatus | None  # None: the state stays as it is
+    api_path: str  # under /api/v1/dossiers/{code}
+    summary_vi: str
+
+
+_S = DossierStatus
+
+TRANSITIONS: dict[Transition, TransitionRule] = {
+    rule.transition: rule
+    for rule in (
+        TransitionRule(
+            Transition.REQUEST_SUPPLEMENT,
+            frozenset({_S.RECEIVED}),
+            _S.SUPPLEMENT_REQUIRED,
+            "supplement-request",
+            "Yêu cầu bổ sung hồ sơ",
+        ),
+        TransitionRule(
+            Transition.SUPPLEMENT_RECEIVED,
+            frozenset({_S.SUPPLEMENT_REQUIRED}),
+            _S.RECEIVED,
+            "supplement",
+            "Nhận hồ sơ bổ sung (tính lại thời hạn)",
+        ),
+        TransitionRule(
+            Transition.REQUEST_FEE,
+            frozenset({_S.RECEIVED}),
+            _S.FEE_DUE,
+            "fee",
+            "Thông báo nghĩa vụ tài chính",
+        ),
+        TransitionRule(
+            Transition.PAYMENT_RECEIVED,
+            frozenset({_S.FEE_DUE}),
+            _S.RECEIVED,
+            "payment",
+            "Xác nhận đã nộp phí, lệ phí",
+        ),
+        TransitionRule(
+            Transition.MARK_RESULT_READY,
+            frozenset({_S.RECEIVED}),
+            _S.RESULT_READY,
+            "result",
+            "Có kết quả giải quyết",
+        ),
+        TransitionRule(
+            Transition.MARK_RETURNED,
+            frozenset({_S.RESULT_READY}),
+            _S.RETURNED,
+            "return",
+            "Trả kết quả cho công dân",
+        ),
+        TransitionRule(
+            Transition.REJECT,
+            frozenset({_S.RECEIVED, _S.SUPPLEMENT_REQUIRED}),
+            _S.REJECTED,
+            "rejection",
+            "Từ chối giải quyết (nêu rõ lý do)",
+        ),
+        TransitionRule(
+            Transition.WITHDRAW,
+            OPEN_STATES,
+            _S.WITHDRAWN,
+            "withdrawal",
+            "Công dân rút hồ sơ",
+        ),
+        # An apology moves the appointment; it needs a running deadline, so not while the clock is
+        # stopped for a supplement (the count restarts from zero anyway) nor once the result is ready.
+        TransitionRule(
+            Transition.APOLOGIZE,
+            frozenset({_S.RECEIVED, _S.FEE_DUE}),
+            None,
+            "apology",
+            "Xin lỗi và hẹn lại ngày trả kết quả (Mẫu 04), một lần",
+        ),
+    )
+}
+
+
+class IllegalTransition(Exception):
+    """A transition that the dossier's current state does not allow."""
+
+    def __init__(self, transition: Transition, current: DossierStatus) -> None:
+        allowed = ", ".join(sorted(s.value for s in TRANSITIONS[transition].sources))
+        super().__init__(
+            f"'{transition.value}' is not allowed in state '{current.value}' (allowed from: {allowed})"
+        )
+        self.transition = transition
+        self.current = current
+
+
+def next_status(transition: Transition, current: DossierStatus) -> DossierStatus:
+    """The state after `transition`, or IllegalTransition when `current` does not allow it."""
+    rule = TRANSITIONS[transition]
+    if current not in rule.sources:
+        raise IllegalTransition(transition, current)
+    return rule.target or current
+
+
+def allowed_transitions(current: DossierStatus) -> list[Transition]:
+    """What may happen next, in table order (for officer pages and error bodies)."""
+    return [t for t, rule in TRANSITIONS.items() if current in rule.sources]
+
+
+# National public-service portal (Cổng DVCQG) status codes, TrangThaiHoSo 1–10.
+DVCQG_CODES: dict[DossierStatus, int] = {
+    _S.RECEIVED: 2,  # 4 ("đang xử lý") once anything has happened since receipt
+    _S.SUPPLEMENT_REQUIRED: 5,
+    _S.FEE_DUE: 6,
+    _S.RESULT_READY: 9,
+    _S.RETURNED: 10,
+    _S.REJECTED: 3,
+    _S.WITHDRAWN: 7,
+}
+
+
+def dvcqg_code(status: DossierStatus, events_since_receipt: int) -> int:
+    """The portal's code for a state; a received dossier that has moved on is 'being processed' (4)."""
+    if status is DossierStatus.RECEIVED and events_since_receipt > 0:
+        return 4
+    return DVCQG_CODES[status]

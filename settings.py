@@ -1,0 +1,110 @@
+"""Every knob of the system, read once from environment variables and an optional `.env` file."""
+
+from __future__ import annotations
+
+from datetime import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER = "change-me"
+ROOT = Path(__file__).resolve().parent
+DATA_DIR = ROOT / ".data"
+
+
+class Settings(BaseSettings):
+    """Configuration of the API, the worker and the tools; every field is an env var of the same name."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    app_env: Literal["local", "production"] = "local"
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    # Database: SQLite under .data/ locally, PostgreSQL in production.
+    database_url: str = f"sqlite+aiosqlite:///{DATA_DIR / 'dossiers.db'}"
+
+    # Temporal.
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "dossiers"
+    temporal_ui_url: str = "http://localhost:8233"
+
+    # The API and pages.
+    public_base_url: str = "http://localhost:8000"
+    secret_key: SecretStr = SecretStr(PLACEHOLDER)
+    local_api_key: SecretStr | None = None
+
+    # Zalo: `fake` talks to the bundled fake server; `live` to Zalo itself with the credentials below.
+    zalo_mode: Literal["fake", "live"] | None = None
+    fake_zalo_url: str = "http://127.0.0.1:8300"
+    zalo_app_id: str = ""
+    zalo_app_secret: SecretStr = SecretStr("")
+    zalo_oa_secret: SecretStr = SecretStr("")
+    zalo_refresh_token: SecretStr = SecretStr("")
+    zalo_oa_url: str = "https://openapi.zalo.me"
+    zalo_zns_url: str = "https://business.openapi.zalo.me"
+    zalo_oauth_url: str = "https://oauth.zaloapp.com"
+    zalo_timeout_seconds: float = 10.0
+    zns_template_ids: dict[str, str] = Field(default_factory=dict)
+
+    # Payments.
+    payment_secret: SecretStr = SecretStr(PLACEHOLDER)
+
+    # The office calendar (Asia/Ho_Chi_Minh).
+    office_timezone: str = "Asia/Ho_Chi_Minh"
+    office_periods: list[tuple[time, time]] = Field(
+        default_factory=lambda: [(time(7, 0), time(11, 30)), (time(13, 30), time(17, 0))]
+    )
+    cutoff_time: time = time(15, 0)
+    working_weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
+
+    # Notices.
+    quiet_hours_start: time = time(22, 0)
+    quiet_hours_end: time = time(6, 0)
+
+    @property
+    def effective_zalo_mode(self) -> Literal["fake", "live"]:
+        """Fake locally unless told otherwise; live in production unless `ZALO_MODE=fake` is set."""
+        if self.zalo_mode is not None:
+            return self.zalo_mode
+        return "fake" if self.app_env == "local" else "live"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.app_env != "production":
+            return self
+        problems = [
+            f"{name.upper()} is a placeholder"
+            for name, value in (("secret_key", self.secret_key), ("payment_secret", self.payment_secret))
+            if value.get_secret_value() in ("", PLACEHOLDER)
+        ]
+        if self.effective_zalo_mode == "live":
+            problems += [
+                f"{name.upper()} is missing (or set ZALO_MODE=fake explicitly)"
+                for name, value in (
+                    ("zalo_app_id", self.zalo_app_id),
+                    ("zalo_app_secret", self.zalo_app_secret.get_secret_value()),
+                    ("zalo_oa_secret", self.zalo_oa_secret.get_secret_value()),
+                    ("zalo_refresh_token", self.zalo_refresh_token.get_secret_value()),
+                )
+                if not value
+            ]
+        if self.database_url.startswith("sqlite"):
+            problems.append("DATABASE_URL points at SQLite; production runs on PostgreSQL")
+        if problems:
+            raise ValueError("refusing to start in production: " + "; ".join(problems))
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()
