@@ -1,0 +1,53 @@
+"""The schema: migrations build exactly what the models describe, on every backend."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta, timezone
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine
+from sqlmodel import SQLModel
+
+from db.engine import SessionFactory, sync_url
+from db.migrate import upgrade
+from db.models import Dossier
+
+ICT = timezone(timedelta(hours=7))
+
+
+async def test_migrations_build_the_models_schema(database_url: str) -> None:
+    await asyncio.to_thread(upgrade, database_url)
+    engine = create_engine(sync_url(database_url))
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    engine.dispose()
+    assert diff == []
+
+
+async def test_datetimes_come_back_aware_and_equal(session_factory: SessionFactory) -> None:
+    received = datetime(2026, 11, 23, 9, 15, tzinfo=ICT)
+    async with session_factory() as session:
+        session.add(
+            Dossier(
+                code="H21.65-261123-0001",
+                agency_code="H21.65",
+                procedure_code="1.001234",
+                procedure_name="Cấp giấy phép xây dựng",
+                working_days=15,
+                channel="online",
+                applicant_name="Nguyễn Văn A",
+                applicant_phone="84905123456",
+                received_at=received,
+                fingerprint="0" * 64,
+            )
+        )
+        await session.commit()
+    async with session_factory() as session:
+        row = await session.get(Dossier, "H21.65-261123-0001")
+        assert row is not None
+        assert row.received_at == received
+        assert row.received_at.tzinfo is not None
+        assert row.received_at.utcoffset() == timedelta(0)
+        assert row.received_at == datetime(2026, 11, 23, 2, 15, tzinfo=UTC)
