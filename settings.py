@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     zalo_timeout_seconds: float = 10.0
     zns_template_ids: dict[str, str] = Field(default_factory=dict)
 
+    # Officers' Zalo user ids by agency ("*" for any) and escalation role.
+    officer_zalo_ids: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
+
     # Payments.
     payment_secret: SecretStr = SecretStr(PLACEHOLDER)
 
@@ -108,3 +111,39 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read once."""
     return Settings()
+
+
+def configure_logging(settings: Settings, process: str) -> None:
+    """One event per line: JSON in production (or LOG_JSON=true), readable key=value locally."""
+    import logging
+
+    import structlog
+
+    shared: list[structlog.types.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.dict_tracebacks if settings.log_json else structlog.processors.format_exc_info,
+    ]
+    renderer: structlog.types.Processor = (
+        structlog.processors.JSONRenderer(ensure_ascii=False)
+        if settings.log_json or settings.app_env == "production"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        cache_logger_on_first_use=True,
+    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            foreign_pre_chain=shared,
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level.upper())
+    structlog.contextvars.bind_contextvars(process=process)

@@ -178,3 +178,52 @@ def dvcqg_code(status: DossierStatus, events_since_receipt: int) -> int:
     if status is DossierStatus.RECEIVED and events_since_receipt > 0:
         return 4
     return DVCQG_CODES[status]
+
+
+class EventKind(StrEnum):
+    """What a timeline entry records."""
+
+    RECEIVED = "received"
+    SUPPLEMENT_REQUESTED = "supplement_requested"
+    SUPPLEMENT_RECEIVED = "supplement_received"
+    FEE_REQUESTED = "fee_requested"
+    PAYMENT_RECEIVED = "payment_received"
+    PAYMENT_PARTIAL = "payment_partial"
+    PAYMENT_NOT_DUE = "payment_not_due"
+    RESULT_READY = "result_ready"
+    RETURNED = "returned"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    APOLOGY = "apology"
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+    ESCALATION = "escalation"
+    FEE_REMINDER = "fee_reminder"
+    FEE_UNPAID = "fee_unpaid"
+    PICKUP_REMINDER = "pickup_reminder"
+
+    @property
+    def label_vi(self) -> str:
+        return EVENT_LABELS_VI[self]
+
+
+EVENT_LABELS_VI: dict[EventKind, str] = {
+    EventKind.RECEIVED: "Tiếp nhận hồ sơ",
+    EventKind.SUPPLEMENT_REQUESTED: "Yêu cầu bổ sung hồ sơ",
+    EventKind.SUPPLEMENT_RECEIVED: "Nhận hồ sơ bổ sung",
+    EventKind.FEE_REQUESTED: "Thông báo nộp phí, lệ phí",
+    EventKind.PAYMENT_RECEIVED: "Đã nộp phí, lệ phí",
+    EventKind.PAYMENT_PARTIAL: "Nộp chưa đủ phí, lệ phí",
+    EventKind.PAYMENT_NOT_DUE: "Khoản nộp ngoài thời gian chờ nộp phí",
+    EventKind.RESULT_READY: "Có kết quả giải quyết",
+    EventKind.RETURNED: "Đã trả kết quả",
+    EventKind.REJECTED: "Từ chối giải quyết",
+    EventKind.WITHDRAWN: "Rút hồ sơ",
+    EventKind.APOLOGY: "Thư xin lỗi, hẹn lại ngày trả kết quả",
+    EventKind.DUE_SOON: "Nhắc cán bộ: còn 1 ngày làm việc",
+    EventKind.OVERDUE: "Quá hạn: báo cáo lãnh đạo",
+    EventKind.ESCALATION: "Quá hạn: báo cáo cấp trên",
+    EventKind.FEE_REMINDER: "Nhắc nộp phí, lệ phí",
+    EventKind.FEE_UNPAID: "Quá hạn nộp phí: báo cán bộ",
+    EventKind.PICKUP_REMINDER: "Nhắc nhận kết quả",
+}

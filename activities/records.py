@@ -1,0 +1,166 @@
+"""The database projection of a dossier workflow: one activity call per timeline entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from temporalio import activity
+
+from db.engine import SessionFactory
+from db.models import Dossier, DossierEvent, Notice, Payment
+from db.types import utcnow
+from domain.dossier import DossierInput, PaymentRecord, TimelineEntry
+from domain.notices import Audience, NoticeKind, NoticeStatus, notice_key
+from settings import Settings
+
+
+@dataclass
+class Projection:
+    """The dossier row's current-state columns, as the workflow sees them after an entry."""
+
+    status: str
+    dvcqg_status: int
+    due_at: datetime | None
+    overdue: bool
+    apologized: bool
+    escalation_level: int
+    on_time: bool | None
+    finished_at: datetime | None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class NoticeOrder:
+    """A notice an entry causes; officer notices name the escalation role that receives them."""
+
+    kind: str
+    context: dict[str, Any]
+    role: str | None = None
+    scheduled_for: datetime | None = None
+
+
+@dataclass
+class RecordRequest:
+    workflow_id: str
+    code: str
+    entry: TimelineEntry
+    projection: Projection
+    notices: list[NoticeOrder] = field(default_factory=list)
+    payment: PaymentRecord | None = None
+    registration: DossierInput | None = None  # with the first entry: the dossier as received
+
+
+def dossier_row(registration: DossierInput) -> Dossier:
+    """A `dossiers` row for a registration, before the workflow has reported anything."""
+    return Dossier(
+        code=registration.code,
+        agency_code=registration.agency_code,
+        procedure_code=registration.procedure.code,
+        procedure_name=registration.procedure.name,
+        working_days=registration.procedure.working_days,
+        channel=registration.channel,
+        applicant_name=registration.applicant.name,
+        applicant_phone=registration.applicant.phone,
+        applicant_zalo_user_id=registration.applicant.zalo_user_id,
+        received_at=registration.received_at,
+        fingerprint=registration.fingerprint,
+    )
+
+
+class RecordActivities:
+    def __init__(self, session_factory: SessionFactory, settings: Settings) -> None:
+        self._sessions = session_factory
+        self._settings = settings
+
+    @activity.defn(name="records.record")
+    async def record(self, request: RecordRequest) -> bool:
+        """Apply one timeline entry to the projection, with its notices; False if it was applied already."""
+        async with self._sessions() as session, session.begin():
+            row = await session.get(Dossier, request.code, with_for_update=True)
+            if row is None:
+                if request.registration is None:
+                    raise RuntimeError(f"dossier {request.code} has no row and no registration to create it")
+                row = dossier_row(request.registration)
+                session.add(row)
+                await session.flush()
+            if request.entry.seq <= row.last_seq:
+                return False
+            projection = request.projection
+            row.status = projection.status
+            row.dvcqg_status = projection.dvcqg_status
+            row.due_at = projection.due_at
+            row.overdue = projection.overdue
+            row.apologized = projection.apologized
+            row.escalation_level = projection.escalation_level
+            row.on_time = projection.on_time
+            row.finished_at = projection.finished_at
+            row.detail = projection.detail
+            row.last_seq = request.entry.seq
+            row.updated_at = utcnow()
+            session.add(
+                DossierEvent(
+                    dossier_code=request.code,
+                    seq=request.entry.seq,
+                    at=request.entry.at,
+                    kind=request.entry.kind,
+                    by=request.entry.by,
+                    detail=request.entry.detail,
+                )
+            )
+            for order in request.notices:
+                for notice in self._notices(request, row, order):
+                    session.add(notice)
+            if request.payment is not None:
+                await self._add_payment(session, request.code, request.payment)
+        return True
+
+    def _notices(self, request: RecordRequest, row: Dossier, order: NoticeOrder) -> list[Notice]:
+        kind = NoticeKind(order.kind)
+        base = {
+            "dossier_code": request.code,
+            "seq": request.entry.seq,
+            "kind": kind.value,
+            "audience": kind.audience.value,
+            "context": order.context,
+            "scheduled_for": order.scheduled_for,
+            "status": (NoticeStatus.SCHEDULED if order.scheduled_for else NoticeStatus.QUEUED).value,
+        }
+        if kind.audience is Audience.CITIZEN:
+            return [Notice(key=notice_key(request.workflow_id, request.entry.seq, kind), **base)]
+        recipients = self._officers(row.agency_code, order.role or "officer")
+        if not recipients:
+            # Visible on the officer pages as a failed notice rather than silently dropped.
+            return [
+                Notice(
+                    key=notice_key(request.workflow_id, request.entry.seq, kind),
+                    **base | {"status": NoticeStatus.FAILED_PERMANENT.value},
+                    last_error=f"no Zalo user id configured for role '{order.role}' of agency {row.agency_code}",
+                )
+            ]
+        return [
+            Notice(key=notice_key(request.workflow_id, request.entry.seq, kind, user_id), recipient=user_id, **base)
+            for user_id in recipients
+        ]
+
+    def _officers(self, agency_code: str, role: str) -> list[str]:
+        directory = self._settings.officer_zalo_ids
+        by_role = directory.get(agency_code) or directory.get("*") or {}
+        return by_role.get(role, [])
+
+    @staticmethod
+    async def _add_payment(session: Any, code: str, payment: PaymentRecord) -> None:
+        existing = await session.scalar(select(Payment).where(Payment.transaction_id == payment.transaction_id))
+        if existing is None:
+            session.add(
+                Payment(
+                    transaction_id=payment.transaction_id,
+                    dossier_code=code,
+                    amount_vnd=payment.amount_vnd,
+                    outcome=payment.outcome,
+                    source=payment.source,
+                    at=payment.at,
+                )
+            )

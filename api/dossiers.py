@@ -1,0 +1,255 @@
+"""What the dossier routes do: start and drive workflows, map refusals to HTTP, read the projection."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, Path
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import ClientDep, SessionDep, SettingsDep, TemporalDep, require_agency
+from api.problems import Problem
+from api.schemas import DossierCreate, DossierView, Links, NoticeItem, ProcedureOut, TimelineItem
+from db.models import ApiClient, Dossier, DossierEvent, Notice
+from domain.codes import DOSSIER_CODE_PATTERN
+from domain.dossier import Applicant, DossierInput, DossierPolicy, Outcome, Procedure
+from domain.refusals import HTTP_STATUS, Refusal
+from domain.status import DossierStatus, allowed_transitions
+from settings import Settings
+from workflows import search_attributes as sa
+from workflows.dossier import DossierWorkflow
+
+# How long a request waits for the workflow's answer before it says 503 (retry with the same event_id).
+UPDATE_TIMEOUT = timedelta(seconds=30)
+
+
+def workflow_id(code: str) -> str:
+    return f"dossier-{code}"
+
+
+def temporal_ui_link(settings: Settings, code: str) -> str:
+    return f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows/{workflow_id(code)}"
+
+
+def working_day_seconds(settings: Settings) -> int:
+    return sum(
+        (end.hour * 3600 + end.minute * 60) - (start.hour * 3600 + start.minute * 60)
+        for start, end in settings.office_periods
+    )
+
+
+def policy_from_settings(settings: Settings) -> DossierPolicy:
+    return DossierPolicy(
+        quiet_hours_start=settings.quiet_hours_start.strftime("%H:%M"),
+        quiet_hours_end=settings.quiet_hours_end.strftime("%H:%M"),
+        working_day_seconds=working_day_seconds(settings),
+    )
+
+
+def fingerprint(body: DossierCreate) -> str:
+    """SHA-256 of the registration in its normal form: the same dossier sent twice hashes the same."""
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def input_from_row(row: Dossier, settings: Settings) -> DossierInput:
+    """The workflow input of a registered dossier (the row holds the registration as received)."""
+    return DossierInput(
+        code=row.code,
+        procedure=Procedure(row.procedure_code, row.procedure_name, row.working_days),
+        agency_code=row.agency_code,
+        applicant=Applicant(row.applicant_name, row.applicant_phone, row.applicant_zalo_user_id),
+        received_at=row.received_at,
+        channel=row.channel,
+        fingerprint=row.fingerprint,
+        policy=policy_from_settings(settings),
+    )
+
+
+def start_operation(input: DossierInput, settings: Settings) -> WithStartWorkflowOperation[Any, Any]:
+    """Start the dossier's workflow unless it runs already; a finished dossier's id is never reused."""
+    summary = f"{input.code} · {input.procedure.code} {input.procedure.name}"
+    return WithStartWorkflowOperation(
+        DossierWorkflow.run,
+        input,
+        id=workflow_id(input.code),
+        task_queue=settings.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        search_attributes=TypedSearchAttributes(
+            [
+                sa.DOSSIER_STATUS.value_set(DossierStatus.RECEIVED.value),
+                sa.AGENCY_CODE.value_set(input.agency_code),
+                sa.PROCEDURE_CODE.value_set(input.procedure.code),
+                sa.OVERDUE.value_set(False),
+            ]
+        ),
+        static_summary=summary.encode()[:200].decode(errors="ignore"),
+        static_details=(
+            f"**Hồ sơ** `{input.code}`\n\n**Thủ tục:** {input.procedure.code} — {input.procedure.name} "
+            f"({input.procedure.working_days} ngày làm việc)\n\n**Cơ quan:** {input.agency_code}\n\n"
+            f"**Kênh nộp:** {input.channel}"
+        ),
+    )
+
+
+async def run_update(
+    temporal: Client, settings: Settings, input: DossierInput, update: Any, argument: Any
+) -> Outcome | None:
+    """Send one update, starting the workflow if its start is still in flight; None for a repeated event."""
+    try:
+        outcome: Outcome = await temporal.execute_update_with_start_workflow(
+            update,
+            argument,
+            start_workflow_operation=start_operation(input, settings),
+            rpc_timeout=UPDATE_TIMEOUT,
+        )
+        return outcome
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        if isinstance(cause, ApplicationError) and cause.type in Refusal._value2member_map_:
+            refusal = Refusal(cause.type)
+            if refusal is Refusal.DUPLICATE_EVENT:
+                return None
+            raise refusal_problem(refusal, cause) from err
+        raise Problem(500, "the dossier workflow failed this update; it has been logged") from err
+    except WorkflowAlreadyStartedError as err:
+        raise Problem(409, f"dossier {input.code} is closed", slug="dossier-closed") from err
+    except RPCError as err:
+        raise unavailable(err) from err
+
+
+def refusal_problem(refusal: Refusal, cause: ApplicationError) -> Problem:
+    status = HTTP_STATUS[refusal]
+    if refusal is Refusal.ILLEGAL_TRANSITION:
+        current = DossierStatus(cause.details[0]) if cause.details else None
+        return Problem(
+            status,
+            cause.message,
+            slug="illegal-transition",
+            title="Transition not allowed in the current state",
+            current_status=current.value if current else None,
+            allowed=[t.value for t in allowed_transitions(current)] if current else [],
+        )
+    return Problem(status, cause.message, slug=refusal.value)
+
+
+def unavailable(err: RPCError) -> Problem:
+    if err.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+        detail = "the dossier workflow did not answer in time; retry with the same event_id"
+    else:
+        detail = f"the workflow engine is not available: {err.message}"
+    problem = Problem(503, detail, slug="workflow-unavailable")
+    problem.headers = {"Retry-After": "5"}
+    return problem
+
+
+# ---------------------------------------------------------------- reading the projection
+
+
+async def view(session: AsyncSession, settings: Settings, code: str) -> DossierView:
+    row = await session.get(Dossier, code, populate_existing=True)
+    if row is None:
+        raise Problem(404, f"no dossier with code {code}", slug="dossier-not-found")
+    events = (
+        await session.exec(
+            select(DossierEvent).where(DossierEvent.dossier_code == code).order_by(col(DossierEvent.seq))
+        )
+    ).all()
+    notices = (
+        await session.exec(select(Notice).where(Notice.dossier_code == code).order_by(col(Notice.id)))
+    ).all()
+    detail = row.detail or {}
+    return DossierView(
+        code=row.code,
+        status=row.status,
+        dvcqg_status=row.dvcqg_status,
+        agency_code=row.agency_code,
+        procedure=ProcedureOut(code=row.procedure_code, name=row.procedure_name, working_days=row.working_days),
+        channel=row.channel,
+        received_at=row.received_at,
+        due_at=row.due_at,
+        overdue=row.overdue,
+        apologized=row.apologized,
+        on_time=row.on_time,
+        fee=detail.get("fee"),
+        supplement=detail.get("supplement"),
+        result=detail.get("result"),
+        timeline=[
+            TimelineItem(seq=e.seq, at=e.at, kind=e.kind, by=e.by, detail=e.detail) for e in events
+        ],
+        notices=[
+            NoticeItem(
+                kind=n.kind,
+                audience=n.audience,
+                channel=n.channel,
+                status=n.status,
+                at=n.created_at,
+                scheduled_for=n.scheduled_for,
+                sent_at=n.sent_at,
+            )
+            for n in notices
+        ],
+        links=Links(temporal_ui=temporal_ui_link(settings, row.code), self=f"/api/v1/dossiers/{row.code}"),
+    )
+
+
+# ---------------------------------------------------------------- a registered dossier, for transitions
+
+CodePath = Annotated[
+    str,
+    Path(pattern=DOSSIER_CODE_PATTERN, max_length=40, description="Dossier code", examples=["H21.65-261123-0001"]),
+]
+
+
+@dataclass
+class OpenDossier:
+    """A registered dossier the calling client may act on, with what a transition needs."""
+
+    row: Dossier
+    client: ApiClient
+    session: AsyncSession
+    temporal: Client
+    settings: Settings
+
+    async def apply(self, update: Any, command: Any) -> DossierView:
+        """Run a transition update; a repeated event answers the current view and changes nothing."""
+        code = self.row.code
+        await run_update(self.temporal, self.settings, input_from_row(self.row, self.settings), update, command)
+        return await view(self.session, self.settings, code)
+
+    async def wait_for(self, applied: Callable[[], Any], timeout: float = 10.0) -> None:
+        """Wait until a signal's effect is visible to queries (payments arrive as signals)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not await applied():
+            if asyncio.get_running_loop().time() > deadline:
+                raise Problem(503, "the payment was accepted but not yet applied; GET the dossier shortly")
+            await asyncio.sleep(0.05)
+
+
+async def get_open_dossier(
+    code: CodePath, client: ClientDep, session: SessionDep, temporal: TemporalDep, settings: SettingsDep
+) -> OpenDossier:
+    row = await session.get(Dossier, code)
+    if row is None:
+        raise Problem(404, f"no dossier with code {code}", slug="dossier-not-found")
+    require_agency(client, row.agency_code)
+    return OpenDossier(row, client, session, temporal, settings)
+
+
+OpenDossierDep = Annotated[OpenDossier, Depends(get_open_dossier)]

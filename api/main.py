@@ -1,0 +1,73 @@
+"""The API app: machine endpoints for the TTHC system, webhooks, and the pages (built by `create_app`)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from temporalio.client import Client
+
+from api.clients import ensure_local_client
+from api.deps import TemporalConnection
+from api.problems import install_problem_handlers
+from api.routes import dossiers, health
+from db.engine import SessionFactory, make_engine, make_session_factory
+from db.migrate import upgrade
+from settings import Settings, configure_logging, get_settings
+
+DESCRIPTION = """\
+Every administrative-procedure dossier (hồ sơ TTHC) is a durable Temporal workflow. The province's TTHC
+system registers dossiers and reports what happened to them here; the workflow keeps the legal clock,
+sends the citizen's Zalo notices and escalates overdue dossiers.
+
+Machine endpoints need `Authorization: Bearer <api key>`. Errors are RFC 9457 problem details.
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    temporal: Client | None = None,
+    session_factory: SessionFactory | None = None,
+) -> FastAPI:
+    """Build the app; tests hand in their own Temporal client and database."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = None
+        if session_factory is None:
+            if settings.app_env == "local":
+                await asyncio.to_thread(upgrade, settings.database_url)
+            engine = make_engine(settings.database_url)
+            app.state.session_factory = make_session_factory(engine)
+        if settings.app_env == "local" and settings.local_api_key is not None:
+            async with app.state.session_factory() as session:
+                await ensure_local_client(session, settings.local_api_key.get_secret_value())
+        yield
+        if engine is not None:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Dossier tracker (hồ sơ TTHC)",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.temporal = TemporalConnection(settings, temporal)
+    if session_factory is not None:
+        app.state.session_factory = session_factory
+    install_problem_handlers(app)
+    app.include_router(dossiers.router)
+    app.include_router(health.router)
+    return app
+
+
+def app() -> FastAPI:
+    """Factory for `uvicorn api.main:app --factory`."""
+    settings = get_settings()
+    configure_logging(settings, "api")
+    return create_app(settings)

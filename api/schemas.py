@@ -1,0 +1,213 @@
+"""Request and response bodies of the machine API: bad input is a 422 before any handler runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, model_validator
+
+from domain.codes import AGENCY_CODE_PATTERN, DOSSIER_CODE_PATTERN, is_dossier_code, normalize_phone
+
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _real_dossier_code(code: str) -> str:
+    if not is_dossier_code(code):
+        raise ValueError("the YYMMDD part of the dossier code is not a date")
+    return code
+
+
+def _not_in_future(at: datetime) -> datetime:
+    if at > datetime.now(UTC) + MAX_CLOCK_SKEW:
+        raise ValueError("must not be more than 5 minutes in the future")
+    return at
+
+
+DossierCode = Annotated[
+    str,
+    Field(pattern=DOSSIER_CODE_PATTERN, max_length=40, examples=["H21.65-261123-0001"]),
+    AfterValidator(_real_dossier_code),
+]
+AgencyCode = Annotated[str, Field(pattern=AGENCY_CODE_PATTERN, max_length=40, examples=["H21.65"])]
+Phone = Annotated[str, Field(min_length=9, max_length=20, examples=["0905123456"]), AfterValidator(normalize_phone)]
+EventTime = Annotated[AwareDatetime, AfterValidator(_not_in_future)]
+ShortText = Annotated[str, Field(min_length=1, max_length=500)]
+Note = Annotated[str, Field(max_length=2000)]
+AmountVnd = Annotated[int, Field(gt=0, le=1_000_000_000_000, strict=True, examples=[1_250_000])]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Channel(StrEnum):
+    COUNTER = "counter"
+    ONLINE = "online"
+    POST = "post"
+
+
+class ProcedureIn(Strict):
+    code: str = Field(min_length=1, max_length=40, pattern=r"^[0-9A-Za-z][0-9A-Za-z.\-_]*$", examples=["1.001234"])
+    name: str = Field(min_length=1, max_length=500, examples=["Cấp giấy phép xây dựng"])
+    working_days: int = Field(gt=0, le=365, strict=True, examples=[15])
+
+
+class ApplicantIn(Strict):
+    name: str = Field(min_length=1, max_length=200, examples=["Nguyễn Văn A"])
+    phone: Phone
+    zalo_user_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_\-]+$")
+
+
+class DossierCreate(Strict):
+    """A dossier as the TTHC system received it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "H21.65-261123-0001",
+                    "procedure": {"code": "1.001234", "name": "Cấp giấy phép xây dựng", "working_days": 15},
+                    "agency_code": "H21.65",
+                    "applicant": {"name": "Nguyễn Văn A", "phone": "0905123456", "zalo_user_id": None},
+                    "received_at": "2026-11-23T09:15:00+07:00",
+                    "channel": "online",
+                }
+            ]
+        }
+    )
+
+    code: DossierCode
+    procedure: ProcedureIn
+    agency_code: AgencyCode
+    applicant: ApplicantIn
+    received_at: EventTime
+    channel: Channel
+
+
+# --- Transitions ---
+
+
+class CommandIn(Strict):
+    event_id: str = Field(
+        min_length=1, max_length=100, pattern=r"^[0-9A-Za-z._:\-]+$", examples=["tthc-evt-000123"]
+    )
+    at: EventTime = Field(examples=["2026-11-24T10:00:00+07:00"])
+
+
+class SupplementRequestIn(CommandIn):
+    items: list[ShortText] = Field(min_length=1, max_length=50, examples=[["Bản vẽ mặt bằng có chữ ký"]])
+    note: Note = ""
+
+
+class SupplementIn(CommandIn):
+    note: Note = ""
+
+
+class FeeItemIn(Strict):
+    name: ShortText = Field(examples=["Lệ phí cấp giấy phép xây dựng"])
+    amount_vnd: AmountVnd
+
+
+class FeeIn(CommandIn):
+    items: list[FeeItemIn] = Field(min_length=1, max_length=50)
+    pay_url: HttpUrl | None = None
+    pay_within_days: int = Field(default=5, gt=0, le=90, strict=True)
+
+
+class PaymentIn(Strict):
+    transaction_id: str = Field(min_length=1, max_length=100, pattern=r"^[0-9A-Za-z._:\-]+$")
+    amount_vnd: AmountVnd
+    at: EventTime
+    event_id: str | None = Field(default=None, max_length=100)
+
+
+class PickupIn(Strict):
+    place: ShortText = Field(examples=["Bộ phận Một cửa UBND huyện, quầy số 3"])
+    note: Note = ""
+
+
+class DeliveryIn(Strict):
+    address: str = Field(default="", max_length=500)
+    note: Note = ""
+
+
+class ResultIn(CommandIn):
+    pickup: PickupIn | None = None
+    delivery: DeliveryIn | None = None
+
+    @model_validator(mode="after")
+    def _one_way_to_hand_over(self) -> ResultIn:
+        if (self.pickup is None) == (self.delivery is None):
+            raise ValueError("give exactly one of pickup or delivery")
+        return self
+
+
+class ReturnIn(CommandIn):
+    to: ShortText = Field(examples=["Chủ hồ sơ nhận trực tiếp"])
+
+
+class RejectionIn(CommandIn):
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class WithdrawalIn(CommandIn):
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class ApologyIn(CommandIn):
+    new_due_at: AwareDatetime
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+# --- The dossier view ---
+
+
+class ProcedureOut(BaseModel):
+    code: str
+    name: str
+    working_days: int
+
+
+class TimelineItem(BaseModel):
+    seq: int
+    at: datetime
+    kind: str
+    by: str
+    detail: dict[str, Any]
+
+
+class NoticeItem(BaseModel):
+    kind: str
+    audience: str
+    channel: str | None
+    status: str
+    at: datetime
+    scheduled_for: datetime | None = None
+    sent_at: datetime | None = None
+
+
+class Links(BaseModel):
+    temporal_ui: str
+    self: str
+
+
+class DossierView(BaseModel):
+    code: str
+    status: str
+    dvcqg_status: int
+    agency_code: str
+    procedure: ProcedureOut
+    channel: str
+    received_at: datetime
+    due_at: datetime | None
+    overdue: bool
+    apologized: bool
+    on_time: bool | None
+    fee: dict[str, Any] | None
+    supplement: dict[str, Any] | None
+    result: dict[str, Any] | None
+    timeline: list[TimelineItem]
+    notices: list[NoticeItem]
+    links: Links

@@ -1,0 +1,271 @@
+"""The dossier's data as the workflow, its activities and the API exchange it (dataclasses only).
+
+Fields are added, never renamed or removed: running workflows and saved histories hold these shapes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from domain.status import DossierStatus, Transition
+
+
+@dataclass
+class Procedure:
+    code: str
+    name: str
+    working_days: int
+
+
+@dataclass
+class Applicant:
+    """Personal data: travels only in encrypted payloads, never in search attributes, memo or logs."""
+
+    name: str
+    phone: str  # normalised, 84xxxxxxxxx
+    zalo_user_id: str | None = None
+
+
+@dataclass
+class DossierPolicy:
+    """The office's rules for this dossier, fixed when it starts (visible in its history)."""
+
+    quiet_hours_start: str = "22:00"
+    quiet_hours_end: str = "06:00"
+    working_day_seconds: int = 8 * 3600
+    due_soon_working_days: int = 1
+    escalate_every_working_days: int = 2
+    escalation_ladder: list[str] = field(default_factory=lambda: ["officer", "department_head", "agency_head"])
+    fee_reminder_working_days: list[int] = field(default_factory=lambda: [1, 3])
+    pickup_reminder_working_days: list[int] = field(default_factory=lambda: [3])
+    supplement_request_within_working_days: int = 3
+    continue_as_new_after_events: int = 0  # 0: when the server suggests it
+
+
+@dataclass
+class DossierInput:
+    code: str
+    procedure: Procedure
+    agency_code: str
+    applicant: Applicant
+    received_at: datetime
+    channel: str
+    fingerprint: str
+    policy: DossierPolicy = field(default_factory=DossierPolicy)
+    carried: DossierState | None = None  # set by continue-as-new
+
+
+# --- Commands: the body of each transition update (besides the dossier code) ---
+
+
+@dataclass(kw_only=True)
+class Command:
+    event_id: str
+    at: datetime  # the legal time of the event as the TTHC system recorded it
+    by: str = "tthc"
+
+
+@dataclass
+class Register:
+    """Sent with every registration: answers once the due date is known; another body is refused."""
+
+    fingerprint: str
+
+
+@dataclass(kw_only=True)
+class SupplementRequest(Command):
+    items: list[str]
+    note: str = ""
+
+
+@dataclass(kw_only=True)
+class SupplementReceived(Command):
+    note: str = ""
+
+
+@dataclass
+class FeeItem:
+    name: str
+    amount_vnd: int
+
+
+@dataclass(kw_only=True)
+class FeeRequest(Command):
+    items: list[FeeItem]
+    pay_within_days: int
+    pay_url: str | None = None
+
+
+@dataclass
+class Pickup:
+    place: str
+    note: str = ""
+
+
+@dataclass
+class Delivery:
+    address: str = ""
+    note: str = ""
+
+
+@dataclass(kw_only=True)
+class ResultReady(Command):
+    pickup: Pickup | None = None
+    delivery: Delivery | None = None
+
+
+@dataclass(kw_only=True)
+class Returned(Command):
+    to: str
+
+
+@dataclass(kw_only=True)
+class Rejection(Command):
+    reason: str
+
+
+@dataclass(kw_only=True)
+class Withdrawal(Command):
+    reason: str | None = None
+
+
+@dataclass(kw_only=True)
+class Apology(Command):
+    new_due_at: datetime
+    reason: str
+
+
+@dataclass
+class PaymentReceived:
+    """The `payment_received` signal: from the TTHC system or the payment platform's webhook."""
+
+    transaction_id: str
+    amount_vnd: int
+    at: datetime
+    source: str = "api"
+
+
+# --- State ---
+
+
+@dataclass
+class TimelineEntry:
+    seq: int
+    at: datetime
+    kind: str
+    by: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FeeInfo:
+    items: list[FeeItem]
+    total_vnd: int
+    pay_within_days: int
+    requested_at: datetime
+    pay_url: str | None = None
+    pay_by: datetime | None = None
+    paid_vnd: int = 0
+    reminders_sent: int = 0
+    unpaid_alerted: bool = False
+
+
+@dataclass
+class SupplementInfo:
+    items: list[str]
+    requested_at: datetime
+    note: str = ""
+    late: bool = False
+
+
+@dataclass
+class ResultInfo:
+    ready_at: datetime
+    pickup: Pickup | None = None
+    delivery: Delivery | None = None
+    pickup_reminders_sent: int = 0
+
+
+@dataclass
+class EventRecord:
+    """What an `event_id` did, so a repeated call is recognised (same fingerprint) or refused."""
+
+    transition: Transition
+    fingerprint: str
+    seq: int
+
+
+@dataclass
+class PaymentRecord:
+    transaction_id: str
+    amount_vnd: int
+    at: datetime
+    outcome: str  # applied, underpaid, not_due
+    seq: int
+    source: str = "api"
+
+
+@dataclass
+class OutboxItem:
+    """A notice the workflow still has to hand to the send activity (kept across continue-as-new)."""
+
+    seq: int
+    kind: str
+    send_at: datetime | None = None  # set when quiet hours defer it
+
+
+@dataclass
+class DossierState:
+    code: str
+    agency_code: str
+    procedure_code: str
+    procedure_name: str
+    working_days: int
+    received_at: datetime
+    status: DossierStatus = DossierStatus.RECEIVED
+    clock_started_at: datetime | None = None
+    due_at: datetime | None = None
+    paused_since: datetime | None = None
+    overdue: bool = False
+    escalation_level: int = 0
+    due_soon_notified_for: datetime | None = None
+    apologized: bool = False
+    on_time: bool | None = None
+    finished_at: datetime | None = None
+    supplement_count: int = 0
+    fee: FeeInfo | None = None
+    supplement: SupplementInfo | None = None
+    result: ResultInfo | None = None
+    timeline: list[TimelineEntry] = field(default_factory=list)
+    events: dict[str, EventRecord] = field(default_factory=dict)
+    payments: dict[str, PaymentRecord] = field(default_factory=dict)
+    last_command_at: datetime | None = None
+    outbox: list[OutboxItem] = field(default_factory=list)
+
+    @property
+    def seq(self) -> int:
+        return self.timeline[-1].seq if self.timeline else 0
+
+    @property
+    def last_event_at(self) -> datetime:
+        return self.timeline[-1].at if self.timeline else self.received_at
+
+
+@dataclass
+class Outcome:
+    """What a transition answers: the state after it (or, for a repeated event, now)."""
+
+    status: DossierStatus
+    due_at: datetime | None
+    seq: int
+    duplicate: bool = False
+
+
+@dataclass
+class DossierResult:
+    code: str
+    status: DossierStatus
+    on_time: bool | None
+    finished_at: datetime | None

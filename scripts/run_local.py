@@ -1,0 +1,245 @@
+"""`make run`: the whole system on one machine, supervised from one terminal; Ctrl-C stops it all.
+
+Starts the Temporal dev server (state in .data/temporal.db, search attributes registered, UI), the fake
+Zalo server, the worker and the API (SQLite in .data/), prints the URLs and the local API key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from db.migrate import upgrade
+from workflows.search_attributes import cli_flags
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+LOCAL_OFFICERS = {
+    "*": {
+        "officer": ["officer-local-1"],
+        "department_head": ["head-local-1"],
+        "agency_head": ["director-local-1"],
+    }
+}
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    process: asyncio.subprocess.Process | None = None
+    pump: asyncio.Task[None] | None = field(default=None, repr=False)
+
+
+def port_taken(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+async def wait_for_port(port: int, child: Child, timeout: float = 60.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            if child.process is not None and child.process.returncode is not None:
+                raise SystemExit(f"{child.name} exited with status {child.process.returncode} while starting")
+            if asyncio.get_running_loop().time() > deadline:
+                raise SystemExit(f"{child.name} did not open port {port} within {timeout:.0f}s") from None
+            await asyncio.sleep(0.2)
+
+
+async def pump_output(child: Child) -> None:
+    assert child.process is not None and child.process.stdout is not None
+    async for line in child.process.stdout:
+        sys.stdout.write(f"[{child.name:<8}] {line.decode(errors='replace')}")
+        sys.stdout.flush()
+
+
+async def start(child: Child, env: dict[str, str]) -> None:
+    # A session of its own: the terminal's Ctrl-C reaches only this supervisor, which stops children in order.
+    child.process = await asyncio.create_subprocess_exec(
+        *child.argv,
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True,
+    )
+    child.pump = asyncio.create_task(pump_output(child))
+
+
+async def stop(children: list[Child]) -> None:
+    for child in reversed(children):
+        if child.process is None or child.process.returncode is not None:
+            continue
+        with contextlib.suppress(ProcessLookupError):
+            child.process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(child.process.wait(), timeout=20)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                child.process.kill()
+            await child.process.wait()
+        if child.pump is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(child.pump, timeout=2)
+
+
+def local_api_key(data: Path) -> str:
+    path = data / "local_api_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(24) + "\n")
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+async def run(args: argparse.Namespace) -> int:
+    ports = {
+        "Temporal server": args.temporal_port,
+        "Temporal UI": args.ui_port,
+        "API": args.api_port,
+        "fake Zalo": args.zalo_port,
+    }
+    taken = [f"{name} port {port}" for name, port in ports.items() if port_taken(port)]
+    if taken:
+        print(f"make run: cannot start, already in use: {', '.join(taken)}", file=sys.stderr)  # noqa: T201
+        print("Stop whatever holds them (another `make run`?) or pick other ports.", file=sys.stderr)  # noqa: T201
+        return 1
+
+    data = Path(args.data_dir).resolve()
+    data.mkdir(parents=True, exist_ok=True)
+    key = local_api_key(data)
+    database_url = os.environ.get("DATABASE_URL", f"sqlite+aiosqlite:///{data / 'dossiers.db'}")
+    env = {
+        **os.environ,
+        "APP_ENV": "local",
+        "DATABASE_URL": database_url,
+        "TEMPORAL_ADDRESS": f"127.0.0.1:{args.temporal_port}",
+        "TEMPORAL_UI_URL": f"http://localhost:{args.ui_port}",
+        "PUBLIC_BASE_URL": f"http://localhost:{args.api_port}",
+        "ZALO_MODE": "fake",
+        "FAKE_ZALO_URL": f"http://127.0.0.1:{args.zalo_port}",
+        "LOCAL_API_KEY": key,
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.setdefault("OFFICER_ZALO_IDS", json.dumps(LOCAL_OFFICERS))
+    await asyncio.to_thread(upgrade, database_url)
+
+    python = str(BIN / "python")
+    temporal = Child(
+        "temporal",
+        [
+            str(BIN / "temporal"),
+            "server",
+            "start-dev",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(args.temporal_port),
+            "--ui-port",
+            str(args.ui_port),
+            "--db-filename",
+            str(data / "temporal.db"),
+            "--log-level",
+            "warn",
+            *cli_flags(),
+        ],
+    )
+    zalo = Child(
+        "zalo",
+        [python, "-m", "zalo.fake_server", "--port", str(args.zalo_port), "--store", str(data / "fake_zalo.jsonl")],
+    )
+    worker = Child("worker", [python, "worker.py"])
+    api = Child(
+        "api",
+        [
+            python,
+            "-m",
+            "uvicorn",
+            "api.main:app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(args.api_port),
+            "--no-access-log",
+        ],
+    )
+    children = [temporal, zalo, worker, api]
+
+    interrupted = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, interrupted.set)
+
+    try:
+        await start(temporal, env)
+        await wait_for_port(args.temporal_port, temporal)
+        await start(zalo, env)
+        await wait_for_port(args.zalo_port, zalo)
+        await start(worker, env)
+        await start(api, env)
+        await wait_for_port(args.api_port, api)
+    except SystemExit as err:
+        print(f"make run: {err}", file=sys.stderr)  # noqa: T201
+        await stop(children)
+        return 1
+
+    print(  # noqa: T201
+        "\n"
+        "  Dossier tracker is up (Ctrl-C stops everything)\n"
+        f"  API and pages     http://localhost:{args.api_port}   (OpenAPI: /docs)\n"
+        f"  Temporal UI       http://localhost:{args.ui_port}\n"
+        f"  Fake Zalo         http://localhost:{args.zalo_port}   (what citizens would have received)\n"
+        f"  Temporal server   127.0.0.1:{args.temporal_port}\n"
+        f"  Data              {data}\n"
+        f"  API key (local): {key}\n",
+        flush=True,
+    )
+
+    waiters = {asyncio.create_task(c.process.wait()): c for c in children if c.process is not None}
+    interrupt = asyncio.create_task(interrupted.wait())
+    done, _ = await asyncio.wait([interrupt, *waiters], return_when=asyncio.FIRST_COMPLETED)
+    status = 0
+    if interrupt not in done:
+        crashed = next(waiters[task] for task in done if task in waiters)
+        print(f"make run: {crashed.name} stopped unexpectedly; stopping the rest", file=sys.stderr)  # noqa: T201
+        status = 1
+    print("make run: stopping…", flush=True)  # noqa: T201
+    await stop(children)
+    for task in [interrupt, *waiters]:
+        task.cancel()
+    print("make run: stopped", flush=True)  # noqa: T201
+    return status
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="make run", description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=str(ROOT / ".data"))
+    parser.add_argument("--temporal-port", type=int, default=7233)
+    parser.add_argument("--ui-port", type=int, default=8233)
+    parser.add_argument("--api-port", type=int, default=8000)
+    parser.add_argument("--zalo-port", type=int, default=8300)
+    sys.exit(asyncio.run(run(parser.parse_args())))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,797 @@
+"""DossierWorkflow: one administrative-procedure dossier, from receipt to its end.
+
+Transitions are updates with validators (refused before they reach history); payment is a signal; the
+legal clock's answers come from calendar activities and its timers run on `workflow.now()`; every
+timeline entry is projected to the database by an activity; notices leave through the notice activity,
+after quiet hours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.calendar import CalendarActivities, DueAtRequest, ShiftRequest, SpanRequest
+    from activities.notices import NoticeActivities, NoticeBatch
+    from activities.records import NoticeOrder, Projection, RecordActivities, RecordRequest
+    from domain.dossier import (
+        Apology,
+        Command,
+        DossierInput,
+        DossierResult,
+        DossierState,
+        EventRecord,
+        FeeInfo,
+        FeeRequest,
+        Outcome,
+        OutboxItem,
+        PaymentReceived,
+        PaymentRecord,
+        Register,
+        Rejection,
+        ResultInfo,
+        ResultReady,
+        Returned,
+        SupplementInfo,
+        SupplementReceived,
+        SupplementRequest,
+        TimelineEntry,
+        Withdrawal,
+    )
+    from domain.notices import NoticeKind
+    from domain.refusals import Refusal
+    from domain.status import (
+        DossierStatus,
+        EventKind,
+        IllegalTransition,
+        Transition,
+        dvcqg_code,
+        next_status,
+    )
+    from domain.timefmt import next_send_time, vn_datetime
+    from workflows import search_attributes as sa
+
+RECORD_TIMEOUT = timedelta(seconds=30)
+RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+CALENDAR_TIMEOUT = timedelta(seconds=10)
+CALENDAR_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=20))
+NOTICE_TIMEOUT = timedelta(seconds=60)
+# Zalo may be down for a while: keep trying for two days, then record the notice as failed.
+NOTICE_GIVE_UP_AFTER = timedelta(days=2)
+NOTICE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5), backoff_coefficient=2.0, maximum_interval=timedelta(minutes=10)
+)
+
+
+def refuse(refusal: Refusal, message: str, *details: Any) -> ApplicationError:
+    """A business refusal: the API maps its type to an HTTP status (domain/refusals.py)."""
+    return ApplicationError(message, *details, type=refusal.value, non_retryable=True)
+
+
+def fingerprint(command: Any) -> str:
+    """A stable hash of a command's body, to tell a repeated event from a reused event id."""
+    body = json.dumps(asdict(command), sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
+
+
+@dataclass
+class _Timer:
+    at: datetime
+    kind: EventKind
+    label: str
+    version: int  # the state version it was planned for; a change since makes it stale
+
+
+@workflow.defn
+class DossierWorkflow:
+    @workflow.init
+    def __init__(self, input: DossierInput) -> None:
+        self._input = input
+        self._policy = input.policy
+        self._day = self._policy.working_day_seconds
+        self._lock = asyncio.Lock()
+        self._version = 0
+        self._stopping = False
+        self._shift_cache: dict[tuple[datetime, int], datetime] = {}
+        self._upserted: dict[str, Any] = {}
+        if input.carried is not None:
+            self.s = input.carried
+            self._ready = True
+        else:
+            self.s = DossierState(
+                code=input.code,
+                agency_code=input.agency_code,
+                procedure_code=input.procedure.code,
+                procedure_name=input.procedure.name,
+                working_days=input.procedure.working_days,
+                received_at=input.received_at,
+            )
+            self._ready = False
+
+    # ---------------------------------------------------------------- run
+
+    @workflow.run
+    async def run(self, input: DossierInput) -> DossierResult:
+        if not self._ready:
+            await self._receive()
+        self._publish()
+        sender = asyncio.create_task(self._deliver_notices())
+        while not self.s.status.is_final:
+            version = self._version
+            timer = await self._next_timer()
+            try:
+                await workflow.wait_condition(
+                    lambda: self._version != version,
+                    timeout=max(timer.at - workflow.now(), timedelta(milliseconds=1)) if timer else None,
+                    timeout_summary=timer.label if timer else None,
+                )
+            except TimeoutError:
+                assert timer is not None
+                await self._fire(timer)
+            if self._continue_as_new_due():
+                await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._lock.locked())
+                workflow.continue_as_new(replace(self._input, carried=self.s))
+        self._stopping = True
+        await sender
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return DossierResult(self.s.code, self.s.status, self.s.on_time, self.s.finished_at)
+
+    async def _receive(self) -> None:
+        async with self._lock:
+            start = await self._clock_start(self.s.received_at)
+            self.s.clock_started_at = start
+            self.s.due_at = await self._shift(start, self.s.working_days * self._day)
+            entry = self._append(
+                EventKind.RECEIVED,
+                self.s.received_at,
+                "tthc",
+                due_at=iso(self.s.due_at),
+                working_days=self.s.working_days,
+                channel=self._input.channel,
+            )
+            self.s.last_command_at = self.s.received_at
+            await self._record(
+                entry, [self._citizen(NoticeKind.RECEIVED, due_at=iso(self.s.due_at))], registration=True
+            )
+            self._ready = True
+
+    def _continue_as_new_due(self) -> bool:
+        info = workflow.info()
+        limit = self._policy.continue_as_new_after_events
+        return info.is_continue_as_new_suggested() or bool(limit and info.get_current_history_length() >= limit)
+
+    # ---------------------------------------------------------------- queries
+
+    @workflow.query
+    def state(self) -> DossierState:
+        return self.s
+
+    @workflow.query
+    def timeline(self) -> list[TimelineEntry]:
+        return self.s.timeline
+
+    @workflow.query
+    def payment(self, transaction_id: str) -> PaymentRecord | None:
+        return self.s.payments.get(transaction_id)
+
+    # ---------------------------------------------------------------- updates
+
+    @workflow.update
+    async def register(self, command: Register) -> Outcome:
+        """Answers a registration once the due date is known (the counter prints it on the receipt)."""
+        await workflow.wait_condition(lambda: self._ready)
+        return self._outcome()
+
+    @register.validator
+    def _validate_register(self, command: Register) -> None:
+        if command.fingerprint != self._input.fingerprint:
+            raise refuse(Refusal.REGISTRATION_CONFLICT, f"dossier {self.s.code} was registered with another body")
+
+    @workflow.update
+    async def request_supplement(self, command: SupplementRequest) -> Outcome:
+        async with self._turn(Transition.REQUEST_SUPPLEMENT, command) as earlier:
+            if earlier:
+                return earlier
+            assert self.s.clock_started_at is not None
+            spent = await self._working_seconds(self.s.clock_started_at, command.at)
+            late = spent > self._policy.supplement_request_within_working_days * self._day
+            self.s.supplement = SupplementInfo(command.items, command.at, command.note, late)
+            self.s.supplement_count += 1
+            self.s.due_at = None  # the clock stops; it restarts from zero when the supplement arrives
+            self.s.overdue = False
+            return await self._commit(
+                Transition.REQUEST_SUPPLEMENT,
+                command,
+                EventKind.SUPPLEMENT_REQUESTED,
+                {"items": command.items, "note": command.note, "late": late},
+                [self._citizen(NoticeKind.SUPPLEMENT_REQUIRED, items=command.items, note=command.note)],
+            )
+
+    @request_supplement.validator
+    def _validate_request_supplement(self, command: SupplementRequest) -> None:
+        self._validate(Transition.REQUEST_SUPPLEMENT, command)
+        if not command.items:
+            raise refuse(Refusal.INVALID_COMMAND, "a supplement request lists at least one item")
+
+    @workflow.update
+    async def supplement_received(self, command: SupplementReceived) -> Outcome:
+        async with self._turn(Transition.SUPPLEMENT_RECEIVED, command) as earlier:
+            if earlier:
+                return earlier
+            await self._restart_clock(command.at)
+            self.s.supplement = None
+            return await self._commit(
+                Transition.SUPPLEMENT_RECEIVED,
+                command,
+                EventKind.SUPPLEMENT_RECEIVED,
+                {"note": command.note, "due_at": iso(self.s.due_at)},
+                [self._citizen(NoticeKind.RECEIVED, due_at=iso(self.s.due_at), restarted=True)],
+            )
+
+    @supplement_received.validator
+    def _validate_supplement_received(self, command: SupplementReceived) -> None:
+        self._validate(Transition.SUPPLEMENT_RECEIVED, command)
+
+    @workflow.update
+    async def request_fee(self, command: FeeRequest) -> Outcome:
+        async with self._turn(Transition.REQUEST_FEE, command) as earlier:
+            if earlier:
+                return earlier
+            total = sum(item.amount_vnd for item in command.items)
+            pay_by = await self._shift(command.at, command.pay_within_days * self._day)
+            self.s.fee = FeeInfo(
+                command.items, total, command.pay_within_days, command.at, command.pay_url, pay_by
+            )
+            self.s.paused_since = command.at  # the clock pauses while the fee is due
+            return await self._commit(
+                Transition.REQUEST_FEE,
+                command,
+                EventKind.FEE_REQUESTED,
+                {"items": [asdict(i) for i in command.items], "total_vnd": total, "pay_by": iso(pay_by)},
+                [
+                    self._citizen(
+                        NoticeKind.FEE_DUE,
+                        items=[asdict(i) for i in command.items],
+                        total_vnd=total,
+                        pay_url=command.pay_url,
+                        pay_by=iso(pay_by),
+                    )
+                ],
+            )
+
+    @request_fee.validator
+    def _validate_request_fee(self, command: FeeRequest) -> None:
+        self._validate(Transition.REQUEST_FEE, command)
+        if not command.items or any(item.amount_vnd <= 0 for item in command.items):
+            raise refuse(Refusal.INVALID_COMMAND, "a fee lists at least one item, each with a positive amount")
+        if command.pay_within_days <= 0:
+            raise refuse(Refusal.INVALID_COMMAND, "pay_within_days must be positive")
+
+    @workflow.update
+    async def mark_result_ready(self, command: ResultReady) -> Outcome:
+        async with self._turn(Transition.MARK_RESULT_READY, command) as earlier:
+            if earlier:
+                return earlier
+            self.s.on_time = self.s.due_at is None or command.at <= self.s.due_at
+            self.s.result = ResultInfo(command.at, command.pickup, command.delivery)
+            where = {"pickup": asdict(command.pickup)} if command.pickup else {}
+            if command.delivery:
+                where["delivery"] = asdict(command.delivery)
+            return await self._commit(
+                Transition.MARK_RESULT_READY,
+                command,
+                EventKind.RESULT_READY,
+                {"on_time": self.s.on_time, "due_at": iso(self.s.due_at), **where},
+                [self._citizen(NoticeKind.RESULT_READY, **where)],
+            )
+
+    @mark_result_ready.validator
+    def _validate_mark_result_ready(self, command: ResultReady) -> None:
+        self._validate(Transition.MARK_RESULT_READY, command)
+        if (command.pickup is None) == (command.delivery is None):
+            raise refuse(Refusal.INVALID_COMMAND, "a result is either picked up or delivered: give one of them")
+
+    @workflow.update
+    async def mark_returned(self, command: Returned) -> Outcome:
+        async with self._turn(Transition.MARK_RETURNED, command) as earlier:
+            if earlier:
+                return earlier
+            self.s.finished_at = command.at
+            return await self._commit(
+                Transition.MARK_RETURNED,
+                command,
+                EventKind.RETURNED,
+                {"to": command.to, "on_time": self.s.on_time},
+                [],
+            )
+
+    @mark_returned.validator
+    def _validate_mark_returned(self, command: Returned) -> None:
+        self._validate(Transition.MARK_RETURNED, command)
+
+    @workflow.update
+    async def reject(self, command: Rejection) -> Outcome:
+        async with self._turn(Transition.REJECT, command) as earlier:
+            if earlier:
+                return earlier
+            self.s.finished_at = command.at
+            return await self._commit(
+                Transition.REJECT,
+                command,
+                EventKind.REJECTED,
+                {"reason": command.reason},
+                [self._citizen(NoticeKind.REJECTED, reason=command.reason)],
+            )
+
+    @reject.validator
+    def _validate_reject(self, command: Rejection) -> None:
+        self._validate(Transition.REJECT, command)
+        if not command.reason.strip():
+            raise refuse(Refusal.INVALID_COMMAND, "a rejection states its reason")
+
+    @workflow.update
+    async def withdraw(self, command: Withdrawal) -> Outcome:
+        async with self._turn(Transition.WITHDRAW, command) as earlier:
+            if earlier:
+                return earlier
+            self.s.finished_at = command.at
+            return await self._commit(
+                Transition.WITHDRAW,
+                command,
+                EventKind.WITHDRAWN,
+                {"reason": command.reason},
+                [self._citizen(NoticeKind.WITHDRAWN, reason=command.reason)],
+            )
+
+    @withdraw.validator
+    def _validate_withdraw(self, command: Withdrawal) -> None:
+        self._validate(Transition.WITHDRAW, command)
+
+    @workflow.update
+    async def apologize(self, command: Apology) -> Outcome:
+        async with self._turn(Transition.APOLOGIZE, command) as earlier:
+            if earlier:
+                return earlier
+            self._check_apology(command)
+            old_due_at = self.s.due_at
+            self.s.due_at = command.new_due_at
+            self.s.apologized = True
+            self.s.overdue = False
+            self.s.escalation_level = 0
+            return await self._commit(
+                Transition.APOLOGIZE,
+                command,
+                EventKind.APOLOGY,
+                {"reason": command.reason, "old_due_at": iso(old_due_at), "new_due_at": iso(command.new_due_at)},
+                [
+                    self._citizen(
+                        NoticeKind.APOLOGY,
+                        reason=command.reason,
+                        old_due_at=iso(old_due_at),
+                        new_due_at=iso(command.new_due_at),
+                    )
+                ],
+            )
+
+    @apologize.validator
+    def _validate_apologize(self, command: Apology) -> None:
+        self._validate(Transition.APOLOGIZE, command)
+        self._check_apology(command)
+
+    def _check_apology(self, command: Apology) -> None:
+        if self.s.apologized:
+            raise refuse(Refusal.APOLOGY_REFUSED, "an apology (Mẫu 04) was already issued for this dossier")
+        if self.s.due_at is None:
+            raise refuse(Refusal.APOLOGY_REFUSED, "the clock is stopped: there is no due time to move")
+        if command.at >= self.s.due_at:
+            raise refuse(
+                Refusal.APOLOGY_REFUSED, f"the apology must come before the due time {self.s.due_at.isoformat()}"
+            )
+        if command.new_due_at <= self.s.due_at:
+            raise refuse(Refusal.INVALID_COMMAND, "new_due_at must be later than the current due time")
+        if not command.reason.strip():
+            raise refuse(Refusal.INVALID_COMMAND, "an apology states its reason")
+
+    # ---------------------------------------------------------------- payment signal
+
+    @workflow.signal
+    async def payment_received(self, payment: PaymentReceived) -> None:
+        """A payment from the TTHC system or the platform's webhook; a repeated transaction id changes nothing."""
+        await workflow.wait_condition(lambda: self._ready)
+        async with self._lock:
+            if payment.transaction_id in self.s.payments or payment.amount_vnd <= 0:
+                return
+            fee = self.s.fee
+            notices: list[NoticeOrder] = []
+            if self.s.status is not DossierStatus.FEE_DUE or fee is None:
+                outcome, kind = "not_due", EventKind.PAYMENT_NOT_DUE
+                notices.append(self._officer(NoticeKind.PAYMENT_MISMATCH, "officer", amount_vnd=payment.amount_vnd))
+            elif fee.paid_vnd + payment.amount_vnd < fee.total_vnd:
+                fee.paid_vnd += payment.amount_vnd
+                outcome, kind = "underpaid", EventKind.PAYMENT_PARTIAL
+                notices.append(
+                    self._officer(
+                        NoticeKind.PAYMENT_MISMATCH,
+                        "officer",
+                        amount_vnd=payment.amount_vnd,
+                        total_vnd=fee.total_vnd,
+                        transaction_id=payment.transaction_id,
+                    )
+                )
+            else:
+                fee.paid_vnd += payment.amount_vnd
+                outcome, kind = "applied", EventKind.PAYMENT_RECEIVED
+                await self._resume_clock(payment.at)
+                self.s.status = next_status(Transition.PAYMENT_RECEIVED, self.s.status)
+                notices.append(
+                    self._citizen(
+                        NoticeKind.PAYMENT_CONFIRMED,
+                        amount_vnd=fee.paid_vnd,
+                        transaction_id=payment.transaction_id,
+                        due_at=iso(self.s.due_at),
+                    )
+                )
+            record = PaymentRecord(
+                payment.transaction_id, payment.amount_vnd, payment.at, outcome, self.s.seq + 1, payment.source
+            )
+            self.s.payments[payment.transaction_id] = record
+            entry = self._append(
+                kind,
+                payment.at,
+                payment.source,
+                transaction_id=payment.transaction_id,
+                amount_vnd=payment.amount_vnd,
+                outcome=outcome,
+                due_at=iso(self.s.due_at),
+            )
+            await self._record(entry, notices, payment=record)
+            self._changed()
+
+    # ---------------------------------------------------------------- transitions: shared steps
+
+    def _validate(self, transition: Transition, command: Command) -> None:
+        """Validator body: refuse what must not reach history, a repeated event included."""
+        if self._check(transition, command) is not None:
+            raise refuse(Refusal.DUPLICATE_EVENT, f"event {command.event_id} was already applied")
+
+    def _check(self, transition: Transition, command: Command) -> Outcome | None:
+        """The earlier outcome for a repeated event, None for a new legal one; raises a refusal otherwise."""
+        earlier = self.s.events.get(command.event_id)
+        if earlier is not None:
+            if earlier.transition == transition and earlier.fingerprint == fingerprint(command):
+                return self._outcome(duplicate=True)
+            raise refuse(Refusal.EVENT_ID_REUSED, f"event_id {command.event_id} was used for another event")
+        try:
+            next_status(transition, self.s.status)
+        except IllegalTransition as err:
+            raise refuse(Refusal.ILLEGAL_TRANSITION, str(err), self.s.status.value) from None
+        if self.s.last_command_at is not None and command.at < self.s.last_command_at:
+            raise refuse(
+                Refusal.EVENT_TIME,
+                f"at {command.at.isoformat()} is earlier than the previous event "
+                f"({self.s.last_command_at.isoformat()})",
+            )
+        return None
+
+    @asynccontextmanager
+    async def _turn(self, transition: Transition, command: Command) -> AsyncIterator[Outcome | None]:
+        """One transition at a time, re-checked under the lock (validators may race each other)."""
+        await workflow.wait_condition(lambda: self._ready)
+        async with self._lock:
+            yield self._check(transition, command)
+
+    async def _commit(
+        self,
+        transition: Transition,
+        command: Command,
+        kind: EventKind,
+        detail: dict[str, Any],
+        notices: list[NoticeOrder],
+    ) -> Outcome:
+        self.s.status = next_status(transition, self.s.status)
+        entry = self._append(kind, command.at, command.by, **detail)
+        self.s.events[command.event_id] = EventRecord(transition, fingerprint(command), entry.seq)
+        self.s.last_command_at = command.at
+        await self._record(entry, notices)
+        self._changed()
+        return self._outcome()
+
+    def _outcome(self, duplicate: bool = False) -> Outcome:
+        return Outcome(self.s.status, self.s.due_at, self.s.seq, duplicate)
+
+    def _append(self, kind: EventKind, at: datetime, by: str, **detail: Any) -> TimelineEntry:
+        entry = TimelineEntry(self.s.seq + 1, at, kind.value, by, detail)
+        self.s.timeline.append(entry)
+        return entry
+
+    def _changed(self) -> None:
+        self._version += 1
+        self._publish()
+
+    # ---------------------------------------------------------------- the legal clock
+
+    async def _restart_clock(self, at: datetime) -> None:
+        """A complete dossier arrived: the count restarts from zero from `at` (same cut-off rules)."""
+        start = await self._clock_start(at)
+        self.s.clock_started_at = start
+        self.s.due_at = await self._shift(start, self.s.working_days * self._day)
+        self._reset_escalation()
+
+    async def _resume_clock(self, at: datetime) -> None:
+        """The fee is paid: the due date moves by the working time spent waiting."""
+        assert self.s.due_at is not None and self.s.paused_since is not None
+        waited = await self._working_seconds(self.s.paused_since, at)
+        self.s.due_at = await self._shift(self.s.due_at, waited)
+        self.s.paused_since = None
+        self._reset_escalation()
+
+    def _reset_escalation(self) -> None:
+        assert self.s.due_at is not None
+        if self.s.due_at > workflow.now():
+            self.s.overdue = False
+            self.s.escalation_level = 0
+
+    async def _clock_start(self, at: datetime) -> datetime:
+        return await workflow.execute_local_activity_method(
+            CalendarActivities.due_at,
+            DueAtRequest(at, 0),
+            start_to_close_timeout=CALENDAR_TIMEOUT,
+            retry_policy=CALENDAR_RETRY,
+            summary="calendar: when the count starts",
+        )
+
+    async def _shift(self, at: datetime, working_seconds: int) -> datetime:
+        key = (at, working_seconds)
+        if key not in self._shift_cache:
+            self._shift_cache[key] = await workflow.execute_local_activity_method(
+                CalendarActivities.shift,
+                ShiftRequest(at, working_seconds),
+                start_to_close_timeout=CALENDAR_TIMEOUT,
+                retry_policy=CALENDAR_RETRY,
+                summary=f"calendar: {working_seconds / self._day:+g} working days",
+            )
+        return self._shift_cache[key]
+
+    async def _working_seconds(self, start: datetime, end: datetime) -> int:
+        return await workflow.execute_local_activity_method(
+            CalendarActivities.working_seconds_between,
+            SpanRequest(start, end),
+            start_to_close_timeout=CALENDAR_TIMEOUT,
+            retry_policy=CALENDAR_RETRY,
+            summary="calendar: working time between",
+        )
+
+    # ---------------------------------------------------------------- timers
+
+    async def _next_timer(self) -> _Timer | None:
+        """The earliest reminder or escalation the current state calls for."""
+        s, p, version = self.s, self._policy, self._version
+        candidates: list[_Timer] = []
+        if s.status is DossierStatus.RECEIVED and s.due_at is not None:
+            if not s.overdue and s.due_soon_notified_for != s.due_at:
+                at = await self._shift(s.due_at, -p.due_soon_working_days * self._day)
+                candidates.append(_Timer(at, EventKind.DUE_SOON, "due soon: remind the officer", version))
+            if not s.overdue:
+                candidates.append(_Timer(s.due_at, EventKind.OVERDUE, "due time: overdue escalation", version))
+            elif s.escalation_level < len(p.escalation_ladder) - 1:
+                at = await self._shift(s.due_at, s.escalation_level * p.escalate_every_working_days * self._day)
+                role = p.escalation_ladder[s.escalation_level + 1]
+                candidates.append(_Timer(at, EventKind.ESCALATION, f"escalate to {role}", version))
+        elif s.status is DossierStatus.FEE_DUE and s.fee is not None:
+            if s.fee.reminders_sent < len(p.fee_reminder_working_days):
+                days = p.fee_reminder_working_days[s.fee.reminders_sent]
+                at = await self._shift(s.fee.requested_at, days * self._day)
+                candidates.append(_Timer(at, EventKind.FEE_REMINDER, f"fee reminder (day {days})", version))
+            if not s.fee.unpaid_alerted and s.fee.pay_by is not None:
+                candidates.append(_Timer(s.fee.pay_by, EventKind.FEE_UNPAID, "fee unpaid: alert officer", version))
+        elif s.status is DossierStatus.RESULT_READY and s.result is not None:
+            if s.result.pickup is not None and s.result.pickup_reminders_sent < len(p.pickup_reminder_working_days):
+                days = p.pickup_reminder_working_days[s.result.pickup_reminders_sent]
+                at = await self._shift(s.result.ready_at, days * self._day)
+                candidates.append(_Timer(at, EventKind.PICKUP_REMINDER, f"pick-up reminder (day {days})", version))
+        return min(candidates, key=lambda t: t.at) if candidates else None
+
+    async def _fire(self, timer: _Timer) -> None:
+        async with self._lock:
+            if timer.version != self._version:
+                return  # the state changed while the timer ran out; the loop plans again
+            now, s, p = workflow.now(), self.s, self._policy
+            notices: list[NoticeOrder] = []
+            detail: dict[str, Any] = {"due_at": iso(s.due_at)}
+            if timer.kind is EventKind.DUE_SOON:
+                s.due_soon_notified_for = s.due_at
+                notices.append(self._officer(NoticeKind.DUE_SOON, p.escalation_ladder[0], due_at=iso(s.due_at)))
+            elif timer.kind in (EventKind.OVERDUE, EventKind.ESCALATION):
+                s.overdue = True
+                s.escalation_level += 1
+                role = p.escalation_ladder[min(s.escalation_level, len(p.escalation_ladder) - 1)]
+                detail |= {"level": s.escalation_level, "role": role}
+                kind = NoticeKind.OVERDUE if timer.kind is EventKind.OVERDUE else NoticeKind.ESCALATION
+                notices.append(self._officer(kind, role, due_at=iso(s.due_at), level=s.escalation_level, role=role))
+            elif timer.kind is EventKind.FEE_REMINDER and s.fee is not None:
+                s.fee.reminders_sent += 1
+                detail = {"reminder_no": s.fee.reminders_sent, "pay_by": iso(s.fee.pay_by)}
+                notices.append(
+                    self._citizen(
+                        NoticeKind.FEE_REMINDER,
+                        total_vnd=s.fee.total_vnd - s.fee.paid_vnd,
+                        pay_url=s.fee.pay_url,
+                        pay_by=iso(s.fee.pay_by),
+                        reminder_no=s.fee.reminders_sent,
+                    )
+                )
+            elif timer.kind is EventKind.FEE_UNPAID and s.fee is not None:
+                s.fee.unpaid_alerted = True
+                detail = {"total_vnd": s.fee.total_vnd, "paid_vnd": s.fee.paid_vnd, "pay_by": iso(s.fee.pay_by)}
+                notices.append(
+                    self._officer(
+                        NoticeKind.FEE_UNPAID,
+                        p.escalation_ladder[0],
+                        total_vnd=s.fee.total_vnd - s.fee.paid_vnd,
+                        pay_by=iso(s.fee.pay_by),
+                    )
+                )
+            elif timer.kind is EventKind.PICKUP_REMINDER and s.result is not None:
+                s.result.pickup_reminders_sent += 1
+                pickup = asdict(s.result.pickup) if s.result.pickup else None
+                detail = {"reminder_no": s.result.pickup_reminders_sent, "pickup": pickup}
+                notices.append(self._citizen(NoticeKind.PICKUP_REMINDER, pickup=pickup))
+            entry = self._append(timer.kind, now, "system", **detail)
+            await self._record(entry, notices)
+            self._changed()
+
+    # ---------------------------------------------------------------- projection and notices
+
+    def _context(self, **extra: Any) -> dict[str, Any]:
+        return {
+            "code": self.s.code,
+            "procedure_name": self.s.procedure_name,
+            "agency_code": self.s.agency_code,
+            **extra,
+        }
+
+    def _citizen(self, kind: NoticeKind, **context: Any) -> NoticeOrder:
+        return NoticeOrder(kind.value, self._context(**context))
+
+    def _officer(self, kind: NoticeKind, role: str, **context: Any) -> NoticeOrder:
+        return NoticeOrder(kind.value, self._context(**context), role=role)
+
+    async def _record(
+        self,
+        entry: TimelineEntry,
+        notices: list[NoticeOrder],
+        *,
+        payment: PaymentRecord | None = None,
+        registration: bool = False,
+    ) -> None:
+        """Project the entry (and its notices, in the delivery log) to the database, then queue the sends."""
+        send_at = next_send_time(workflow.now(), self._policy.quiet_hours_start, self._policy.quiet_hours_end)
+        for order in notices:
+            order.context["at"] = iso(entry.at)
+            order.scheduled_for = send_at
+        await workflow.execute_activity_method(
+            RecordActivities.record,
+            RecordRequest(
+                workflow.info().workflow_id,
+                self.s.code,
+                entry,
+                self._projection(),
+                notices,
+                payment,
+                replace(self._input, carried=None) if registration else None,
+            ),
+            start_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=RECORD_RETRY,
+            summary=f"record #{entry.seq} {entry.kind}",
+        )
+        self.s.outbox.extend(OutboxItem(entry.seq, order.kind, send_at) for order in notices)
+
+    def _projection(self) -> Projection:
+        s = self.s
+        detail: dict[str, Any] = {
+            "clock_started_at": iso(s.clock_started_at),
+            "paused_since": iso(s.paused_since),
+            "supplement_count": s.supplement_count,
+            "supplement": asdict(s.supplement) if s.supplement else None,
+            "fee": asdict(s.fee) if s.fee else None,
+            "result": asdict(s.result) if s.result else None,
+        }
+        return Projection(
+            status=s.status.value,
+            dvcqg_status=dvcqg_code(s.status, len(s.timeline) - 1),
+            due_at=s.due_at,
+            overdue=s.overdue,
+            apologized=s.apologized,
+            escalation_level=s.escalation_level,
+            on_time=s.on_time,
+            finished_at=s.finished_at,
+            detail=json.loads(json.dumps(detail, default=str)),
+        )
+
+    async def _deliver_notices(self) -> None:
+        """Hand queued notices to the send activity in order, after quiet hours (a visible timer)."""
+        while True:
+            await workflow.wait_condition(lambda: bool(self.s.outbox) or self._stopping)
+            if not self.s.outbox:
+                return
+            item = self.s.outbox[0]
+            if item.send_at is not None and item.send_at > workflow.now():
+                await workflow.sleep(
+                    item.send_at - workflow.now(),
+                    summary=f"quiet hours: {item.kind} #{item.seq} waits until {vn_datetime(item.send_at)}",
+                )
+            batch = NoticeBatch(self.s.code, item.seq, item.kind, workflow.now())
+            try:
+                await workflow.execute_activity_method(
+                    NoticeActivities.send,
+                    batch,
+                    start_to_close_timeout=NOTICE_TIMEOUT,
+                    schedule_to_close_timeout=NOTICE_GIVE_UP_AFTER,
+                    retry_policy=NOTICE_RETRY,
+                    summary=f"notice {item.kind} #{item.seq}",
+                )
+            except ActivityError as err:
+                await workflow.execute_activity_method(
+                    NoticeActivities.mark_failed,
+                    args=[batch, str(err.cause or err)],
+                    start_to_close_timeout=RECORD_TIMEOUT,
+                    retry_policy=RECORD_RETRY,
+                    summary=f"notice {item.kind} #{item.seq}: give up",
+                )
+            self.s.outbox.pop(0)
+
+    # ---------------------------------------------------------------- what officers see in the UI
+
+    def _publish(self) -> None:
+        """Search attributes and current details, upserted only when they change."""
+        s = self.s
+        values: dict[str, Any] = {"status": s.status.value, "due_at": s.due_at, "overdue": s.overdue}
+        if values != self._upserted:
+            updates = [
+                sa.DOSSIER_STATUS.value_set(s.status.value),
+                sa.OVERDUE.value_set(s.overdue),
+                sa.DUE_AT.value_set(s.due_at) if s.due_at else sa.DUE_AT.value_unset(),
+            ]
+            workflow.upsert_search_attributes(updates)
+            self._upserted = values
+        workflow.set_current_details(self._details())
+
+    def _details(self) -> str:
+        s = self.s
+        waiting = {
+            DossierStatus.RECEIVED: "kết quả giải quyết của cơ quan",
+            DossierStatus.SUPPLEMENT_REQUIRED: "công dân bổ sung hồ sơ (dừng tính thời hạn)",
+            DossierStatus.FEE_DUE: "công dân nộp phí, lệ phí (tạm dừng tính thời hạn)",
+            DossierStatus.RESULT_READY: "công dân nhận kết quả",
+        }.get(s.status, "không (hồ sơ đã kết thúc)")
+        lines = [
+            f"**Hồ sơ** `{s.code}` · {s.procedure_code}",
+            f"**Trạng thái:** `{s.status.value}` — {s.status.label_vi}",
+            f"**Hạn trả kết quả:** {vn_datetime(s.due_at) or '— (dừng tính)'}"
+            + (" · **QUÁ HẠN**" if s.overdue else "")
+            + (" · đã xin lỗi (Mẫu 04)" if s.apologized else ""),
+            f"**Đang chờ:** {waiting}",
+        ]
+        if s.fee is not None and s.status is DossierStatus.FEE_DUE:
+            lines.append(f"**Phí, lệ phí:** {s.fee.paid_vnd:,}/{s.fee.total_vnd:,} đ".replace(",", "."))
+        if s.supplement is not None:
+            lines.append("**Cần bổ sung:** " + "; ".join(s.supplement.items))
+        if s.outbox:
+            lines.append(f"**Thông báo chờ gửi:** {len(s.outbox)}")
+        return "\n\n".join(lines)
+
