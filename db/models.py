@@ -7,7 +7,7 @@ retention period.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Column, Index, UniqueConstraint
@@ -135,3 +135,19 @@ class ApiClient(SQLModel, table=True):
 
     def may_act_for(self, agency_code: str) -> bool:
         return "*" in self.agencies or agency_code in self.agencies
+
+
+class CalendarOverride(SQLModel, table=True):
+    """A day the government moved: a Saturday worked in a swap (True), or a weekday given off (False).
+
+    Overrides win over the weekday pattern and the `holidays` package; one row per day, and setting a day
+    again replaces its row (who set it and when are those of the latest change).
+    """
+
+    __tablename__ = "calendar_overrides"
+
+    day: date = Field(primary_key=True)
+    is_working_day: bool
+    reason: str = Field(max_length=500)
+    created_by: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
