@@ -10,22 +10,24 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from activities.notices import NoticeActivities
 from temporalio.client import Client
 from temporalio.worker import Worker
+from zalo.client import ZaloClient
 
 from activities.calendar import CalendarActivities
-from activities.notices import NoticeActivities
 from activities.records import RecordActivities
 from db.engine import SessionFactory, make_engine, make_session_factory
 from settings import Settings, configure_logging, get_settings
 from workflows.client import connect
 from workflows.dossier import DossierWorkflow
-from zalo.client import ZaloClient
 
 log = logging.getLogger("worker")
 
 
-def activities(settings: Settings, sessions: SessionFactory, http: httpx.AsyncClient) -> list[Callable[..., Any]]:
+def activities(
+    settings: Settings, sessions: SessionFactory, http: httpx.AsyncClient
+) -> list[Callable[..., Any]]:
     """Every activity the dossier workflow calls, built with its dependencies."""
     records = RecordActivities(sessions, settings)
     calendar = CalendarActivities(sessions, settings)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlmodel import select
 from temporalio import activity
 
 from db.engine import SessionFactory
@@ -107,6 +107,7 @@ class RecordActivities:
                     at=request.entry.at,
                     kind=request.entry.kind,
                     by=request.entry.by,
+                    event_id=request.entry.event_id,
                     detail=request.entry.detail,
                 )
             )
@@ -119,30 +120,32 @@ class RecordActivities:
 
     def _notices(self, request: RecordRequest, row: Dossier, order: NoticeOrder) -> list[Notice]:
         kind = NoticeKind(order.kind)
-        base = {
-            "dossier_code": request.code,
-            "seq": request.entry.seq,
-            "kind": kind.value,
-            "audience": kind.audience.value,
-            "context": order.context,
-            "scheduled_for": order.scheduled_for,
-            "status": (NoticeStatus.SCHEDULED if order.scheduled_for else NoticeStatus.QUEUED).value,
-        }
+        seq = request.entry.seq
+
+        def notice(key: str, recipient: str | None = None, error: str | None = None) -> Notice:
+            status = NoticeStatus.SCHEDULED if order.scheduled_for else NoticeStatus.QUEUED
+            return Notice(
+                key=key,
+                dossier_code=request.code,
+                seq=seq,
+                kind=kind.value,
+                audience=kind.audience.value,
+                recipient=recipient,
+                context=order.context,
+                scheduled_for=order.scheduled_for,
+                status=(NoticeStatus.FAILED_PERMANENT if error else status).value,
+                last_error=error,
+            )
+
         if kind.audience is Audience.CITIZEN:
-            return [Notice(key=notice_key(request.workflow_id, request.entry.seq, kind), **base)]
+            return [notice(notice_key(request.workflow_id, seq, kind))]
         recipients = self._officers(row.agency_code, order.role or "officer")
         if not recipients:
             # Visible on the officer pages as a failed notice rather than silently dropped.
-            return [
-                Notice(
-                    key=notice_key(request.workflow_id, request.entry.seq, kind),
-                    **base | {"status": NoticeStatus.FAILED_PERMANENT.value},
-                    last_error=f"no Zalo user id configured for role '{order.role}' of agency {row.agency_code}",
-                )
-            ]
+            reason = f"no Zalo user id configured for role '{order.role}' of agency {row.agency_code}"
+            return [notice(notice_key(request.workflow_id, seq, kind), error=reason)]
         return [
-            Notice(key=notice_key(request.workflow_id, request.entry.seq, kind, user_id), recipient=user_id, **base)
-            for user_id in recipients
+            notice(notice_key(request.workflow_id, seq, kind, user), recipient=user) for user in recipients
         ]
 
     def _officers(self, agency_code: str, role: str) -> list[str]:
@@ -152,7 +155,9 @@ class RecordActivities:
 
     @staticmethod
     async def _add_payment(session: Any, code: str, payment: PaymentRecord) -> None:
-        existing = await session.scalar(select(Payment).where(Payment.transaction_id == payment.transaction_id))
+        existing = await session.scalar(
+            select(Payment).where(Payment.transaction_id == payment.transaction_id)
+        )
         if existing is None:
             session.add(
                 Payment(

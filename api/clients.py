@@ -1,8 +1,8 @@
 """API clients and their keys: only a SHA-256 of each key is stored; the key is printed once.
 
-    python -m api.clients create --name tthc --agency H21.65 [--agency H21.66]
-    python -m api.clients list
-    python -m api.clients revoke --name tthc
+python -m api.clients create --name tthc --agency H21.65 [--agency H21.66]
+python -m api.clients list
+python -m api.clients revoke --name tthc
 """
 
 from __future__ import annotations
@@ -62,19 +62,19 @@ async def _main(args: argparse.Namespace) -> None:
         async with make_session_factory(engine)() as session:
             if args.command == "create":
                 key = await create_client(session, args.name, args.agency)
-                print(f"API key for {args.name} (shown once): {key}")  # noqa: T201
+                print(f"API key for {args.name} (shown once): {key}")
             elif args.command == "list":
                 for client in (await session.exec(select(ApiClient).order_by(ApiClient.name))).all():
                     state = "revoked" if client.revoked_at else "active"
-                    print(f"{client.name}\t{client.key_prefix}…\t{','.join(client.agencies)}\t{state}")  # noqa: T201
+                    print(f"{client.name}\t{client.key_prefix}…\t{','.join(client.agencies)}\t{state}")
             elif args.command == "revoke":
                 result = await session.exec(select(ApiClient).where(ApiClient.name == args.name))
-                client = result.first()
-                if client is None:
+                revoked = result.first()
+                if revoked is None:
                     raise SystemExit(f"no client named {args.name}")
-                client.revoked_at = utcnow()
+                revoked.revoked_at = utcnow()
                 await session.commit()
-                print(f"revoked {args.name}")  # noqa: T201
+                print(f"revoked {args.name}")
     finally:
         await engine.dispose()
 
@@ -84,7 +84,9 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     create = sub.add_parser("create", help="create a client and print its key once")
     create.add_argument("--name", required=True)
-    create.add_argument("--agency", action="append", required=True, help="agency code, or * for all; repeatable")
+    create.add_argument(
+        "--agency", action="append", required=True, help="agency code, or * for all; repeatable"
+    )
     sub.add_parser("list", help="list clients (never their keys)")
     revoke = sub.add_parser("revoke", help="revoke a client's key")
     revoke.add_argument("--name", required=True)

@@ -48,7 +48,9 @@ def get_session_factory(request: Request) -> SessionFactory:
     return factory
 
 
-async def get_session(factory: Annotated[SessionFactory, Depends(get_session_factory)]) -> AsyncIterator[AsyncSession]:
+async def get_session(
+    factory: Annotated[SessionFactory, Depends(get_session_factory)],
+) -> AsyncIterator[AsyncSession]:
     async with factory() as session:
         yield session
 
@@ -80,7 +82,9 @@ async def get_client(
 
 def require_agency(client: ApiClient, agency_code: str) -> None:
     if not client.may_act_for(agency_code):
-        raise Problem(403, f"client '{client.name}' may not act for agency {agency_code}", slug="forbidden-agency")
+        raise Problem(
+            403, f"client '{client.name}' may not act for agency {agency_code}", slug="forbidden-agency"
+        )
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

@@ -18,7 +18,12 @@ from temporalio.client import (
     WithStartWorkflowOperation,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -43,7 +48,9 @@ def workflow_id(code: str) -> str:
 
 
 def temporal_ui_link(settings: Settings, code: str) -> str:
-    return f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows/{workflow_id(code)}"
+    return (
+        f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows/{workflow_id(code)}"
+    )
 
 
 def working_day_seconds(settings: Settings) -> int:
@@ -93,10 +100,10 @@ def start_operation(input: DossierInput, settings: Settings) -> WithStartWorkflo
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         search_attributes=TypedSearchAttributes(
             [
-                sa.DOSSIER_STATUS.value_set(DossierStatus.RECEIVED.value),
-                sa.AGENCY_CODE.value_set(input.agency_code),
-                sa.PROCEDURE_CODE.value_set(input.procedure.code),
-                sa.OVERDUE.value_set(False),
+                SearchAttributePair(sa.DOSSIER_STATUS, DossierStatus.RECEIVED.value),
+                SearchAttributePair(sa.AGENCY_CODE, input.agency_code),
+                SearchAttributePair(sa.PROCEDURE_CODE, input.procedure.code),
+                SearchAttributePair(sa.OVERDUE, False),
             ]
         ),
         static_summary=summary.encode()[:200].decode(errors="ignore"),
@@ -123,7 +130,7 @@ async def run_update(
     except WorkflowUpdateFailedError as err:
         cause = err.cause
         if isinstance(cause, ApplicationError) and cause.type in Refusal._value2member_map_:
-            refusal = Refusal(cause.type)
+            refusal = Refusal(str(cause.type))
             if refusal is Refusal.DUPLICATE_EVENT:
                 return None
             raise refusal_problem(refusal, cause) from err
@@ -180,7 +187,9 @@ async def view(session: AsyncSession, settings: Settings, code: str) -> DossierV
         status=row.status,
         dvcqg_status=row.dvcqg_status,
         agency_code=row.agency_code,
-        procedure=ProcedureOut(code=row.procedure_code, name=row.procedure_name, working_days=row.working_days),
+        procedure=ProcedureOut(
+            code=row.procedure_code, name=row.procedure_name, working_days=row.working_days
+        ),
         channel=row.channel,
         received_at=row.received_at,
         due_at=row.due_at,
@@ -190,9 +199,7 @@ async def view(session: AsyncSession, settings: Settings, code: str) -> DossierV
         fee=detail.get("fee"),
         supplement=detail.get("supplement"),
         result=detail.get("result"),
-        timeline=[
-            TimelineItem(seq=e.seq, at=e.at, kind=e.kind, by=e.by, detail=e.detail) for e in events
-        ],
+        timeline=[TimelineItem(seq=e.seq, at=e.at, kind=e.kind, by=e.by, detail=e.detail) for e in events],
         notices=[
             NoticeItem(
                 kind=n.kind,
@@ -213,7 +220,12 @@ async def view(session: AsyncSession, settings: Settings, code: str) -> DossierV
 
 CodePath = Annotated[
     str,
-    Path(pattern=DOSSIER_CODE_PATTERN, max_length=40, description="Dossier code", examples=["H21.65-261123-0001"]),
+    Path(
+        pattern=DOSSIER_CODE_PATTERN,
+        max_length=40,
+        description="Dossier code",
+        examples=["H21.65-261123-0001"],
+    ),
 ]
 
 
@@ -230,12 +242,22 @@ class OpenDossier:
     async def apply(self, update: Any, command: Any) -> DossierView:
         """Run a transition update; a repeated event answers the current view and changes nothing."""
         code = self.row.code
-        await run_update(self.temporal, self.settings, input_from_row(self.row, self.settings), update, command)
+        if DossierStatus(self.row.status).is_final and await self._recorded(command.event_id):
+            return await view(self.session, self.settings, code)  # a repeat after the workflow has ended
+        await run_update(
+            self.temporal, self.settings, input_from_row(self.row, self.settings), update, command
+        )
         return await view(self.session, self.settings, code)
 
-    async def wait_for(self, applied: Callable[[], Any], timeout: float = 10.0) -> None:
+    async def _recorded(self, event_id: str) -> bool:
+        found = await self.session.exec(
+            select(DossierEvent.id).where(DossierEvent.dossier_code == self.row.code, DossierEvent.event_id == event_id)
+        )
+        return found.first() is not None
+
+    async def wait_for(self, applied: Callable[[], Any], seconds: float = 10.0) -> None:
         """Wait until a signal's effect is visible to queries (payments arrive as signals)."""
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + seconds
         while not await applied():
             if asyncio.get_running_loop().time() > deadline:
                 raise Problem(503, "the payment was accepted but not yet applied; GET the dossier shortly")

@@ -31,7 +31,9 @@ DossierCode = Annotated[
     AfterValidator(_real_dossier_code),
 ]
 AgencyCode = Annotated[str, Field(pattern=AGENCY_CODE_PATTERN, max_length=40, examples=["H21.65"])]
-Phone = Annotated[str, Field(min_length=9, max_length=20, examples=["0905123456"]), AfterValidator(normalize_phone)]
+Phone = Annotated[
+    str, Field(min_length=9, max_length=20, examples=["0905123456"]), AfterValidator(normalize_phone)
+]
 EventTime = Annotated[AwareDatetime, AfterValidator(_not_in_future)]
 ShortText = Annotated[str, Field(min_length=1, max_length=500)]
 Note = Annotated[str, Field(max_length=2000)]
@@ -49,7 +51,9 @@ class Channel(StrEnum):
 
 
 class ProcedureIn(Strict):
-    code: str = Field(min_length=1, max_length=40, pattern=r"^[0-9A-Za-z][0-9A-Za-z.\-_]*$", examples=["1.001234"])
+    code: str = Field(
+        min_length=1, max_length=40, pattern=r"^[0-9A-Za-z][0-9A-Za-z.\-_]*$", examples=["1.001234"]
+    )
     name: str = Field(min_length=1, max_length=500, examples=["Cấp giấy phép xây dựng"])
     working_days: int = Field(gt=0, le=365, strict=True, examples=[15])
 

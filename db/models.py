@@ -70,6 +70,7 @@ class DossierEvent(SQLModel, table=True):
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     kind: str = Field(max_length=40)
     by: str = Field(max_length=100)
+    event_id: str | None = Field(default=None, max_length=100)  # the caller's id, for repeats after the end
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     recorded_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 

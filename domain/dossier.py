@@ -37,7 +37,9 @@ class DossierPolicy:
     working_day_seconds: int = 8 * 3600
     due_soon_working_days: int = 1
     escalate_every_working_days: int = 2
-    escalation_ladder: list[str] = field(default_factory=lambda: ["officer", "department_head", "agency_head"])
+    escalation_ladder: list[str] = field(
+        default_factory=lambda: ["officer", "department_head", "agency_head"]
+    )
     fee_reminder_working_days: list[int] = field(default_factory=lambda: [1, 3])
     pickup_reminder_working_days: list[int] = field(default_factory=lambda: [3])
     supplement_request_within_working_days: int = 3
@@ -157,6 +159,7 @@ class TimelineEntry:
     kind: str
     by: str
     detail: dict[str, Any] = field(default_factory=dict)
+    event_id: str | None = None
 
 
 @dataclass

@@ -51,8 +51,8 @@ def port_taken(port: int, host: str = "127.0.0.1") -> bool:
     return False
 
 
-async def wait_for_port(port: int, child: Child, timeout: float = 60.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def wait_for_port(port: int, child: Child, seconds: float = 60.0) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
     while True:
         try:
             _, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -60,14 +60,17 @@ async def wait_for_port(port: int, child: Child, timeout: float = 60.0) -> None:
             return
         except OSError:
             if child.process is not None and child.process.returncode is not None:
-                raise SystemExit(f"{child.name} exited with status {child.process.returncode} while starting")
+                raise SystemExit(
+                    f"{child.name} exited with status {child.process.returncode} while starting"
+                ) from None
             if asyncio.get_running_loop().time() > deadline:
-                raise SystemExit(f"{child.name} did not open port {port} within {timeout:.0f}s") from None
+                raise SystemExit(f"{child.name} did not open port {port} within {seconds:.0f}s") from None
             await asyncio.sleep(0.2)
 
 
 async def pump_output(child: Child) -> None:
-    assert child.process is not None and child.process.stdout is not None
+    assert child.process is not None
+    assert child.process.stdout is not None
     async for line in child.process.stdout:
         sys.stdout.write(f"[{child.name:<8}] {line.decode(errors='replace')}")
         sys.stdout.flush()
@@ -104,6 +107,8 @@ async def stop(children: list[Child]) -> None:
 
 
 def local_api_key(data: Path) -> str:
+    """The key printed for local use, made once and kept in the data folder."""
+    data.mkdir(parents=True, exist_ok=True)
     path = data / "local_api_key"
     if not path.exists():
         path.write_text(secrets.token_urlsafe(24) + "\n")
@@ -120,13 +125,12 @@ async def run(args: argparse.Namespace) -> int:
     }
     taken = [f"{name} port {port}" for name, port in ports.items() if port_taken(port)]
     if taken:
-        print(f"make run: cannot start, already in use: {', '.join(taken)}", file=sys.stderr)  # noqa: T201
-        print("Stop whatever holds them (another `make run`?) or pick other ports.", file=sys.stderr)  # noqa: T201
+        print(f"make run: cannot start, already in use: {', '.join(taken)}", file=sys.stderr)
+        print("Stop whatever holds them (another `make run`?) or pick other ports.", file=sys.stderr)
         return 1
 
-    data = Path(args.data_dir).resolve()
-    data.mkdir(parents=True, exist_ok=True)
-    key = local_api_key(data)
+    data: Path = args.data_dir
+    key = await asyncio.to_thread(local_api_key, data)
     database_url = os.environ.get("DATABASE_URL", f"sqlite+aiosqlite:///{data / 'dossiers.db'}")
     env = {
         **os.environ,
@@ -165,7 +169,15 @@ async def run(args: argparse.Namespace) -> int:
     )
     zalo = Child(
         "zalo",
-        [python, "-m", "zalo.fake_server", "--port", str(args.zalo_port), "--store", str(data / "fake_zalo.jsonl")],
+        [
+            python,
+            "-m",
+            "zalo.fake_server",
+            "--port",
+            str(args.zalo_port),
+            "--store",
+            str(data / "fake_zalo.jsonl"),
+        ],
     )
     worker = Child("worker", [python, "worker.py"])
     api = Child(
@@ -199,11 +211,11 @@ async def run(args: argparse.Namespace) -> int:
         await start(api, env)
         await wait_for_port(args.api_port, api)
     except SystemExit as err:
-        print(f"make run: {err}", file=sys.stderr)  # noqa: T201
+        print(f"make run: {err}", file=sys.stderr)
         await stop(children)
         return 1
 
-    print(  # noqa: T201
+    print(
         "\n"
         "  Dossier tracker is up (Ctrl-C stops everything)\n"
         f"  API and pages     http://localhost:{args.api_port}   (OpenAPI: /docs)\n"
@@ -221,19 +233,19 @@ async def run(args: argparse.Namespace) -> int:
     status = 0
     if interrupt not in done:
         crashed = next(waiters[task] for task in done if task in waiters)
-        print(f"make run: {crashed.name} stopped unexpectedly; stopping the rest", file=sys.stderr)  # noqa: T201
+        print(f"make run: {crashed.name} stopped unexpectedly; stopping the rest", file=sys.stderr)
         status = 1
-    print("make run: stopping…", flush=True)  # noqa: T201
+    print("make run: stopping…", flush=True)
     await stop(children)
     for task in [interrupt, *waiters]:
         task.cancel()
-    print("make run: stopped", flush=True)  # noqa: T201
+    print("make run: stopped", flush=True)
     return status
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="make run", description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default=str(ROOT / ".data"))
+    parser.add_argument("--data-dir", type=lambda p: Path(p).resolve(), default=ROOT / ".data")
     parser.add_argument("--temporal-port", type=int, default=7233)
     parser.add_argument("--ui-port", type=int, default=8233)
     parser.add_argument("--api-port", type=int, default=8000)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from datetime import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
 
 import pytest
 from sqlalchemy import text
@@ -15,11 +20,16 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 import db.models  # noqa: F401  (registers every table)
 from db.engine import SessionFactory, async_url, make_engine, make_session_factory
 from settings import Settings
+from worker import build_worker
 from workflows import search_attributes
+from zalo.fake_server import create_fake_zalo_app
+
+T = TypeVar("T")
 
 FAKE_ZALO_URL = "http://fake-zalo.test"
 
@@ -120,4 +130,46 @@ def settings(database_url: str, task_queue: str) -> Settings:
         fake_zalo_url=FAKE_ZALO_URL,
         officer_zalo_ids=OFFICERS,
         temporal_ui_url="http://temporal-ui.test",
+        # Quiet hours off (an empty window): these tests run at any hour; tests/test_quiet_hours.py turns them on.
+        quiet_hours_start=time(0, 0),
+        quiet_hours_end=time(0, 0),
     )
+
+
+@pytest.fixture
+async def fake_zalo() -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client whose every request reaches an in-process fake Zalo (no port, no network)."""
+    app = create_fake_zalo_app()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=FAKE_ZALO_URL) as http:
+        yield http
+
+
+async def zalo_messages(fake_zalo: httpx.AsyncClient) -> list[dict[str, Any]]:
+    """What the fake Zalo received, oldest first."""
+    response = await fake_zalo.get("/_fake/messages")
+    response.raise_for_status()
+    messages: list[dict[str, Any]] = response.json()
+    return messages
+
+
+async def eventually(check: Callable[[], Awaitable[T]], seconds: float = 15.0) -> T:
+    """Poll an async check until it returns a truthy value (for effects that land asynchronously)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        result = await check()
+        if result or asyncio.get_running_loop().time() > deadline:
+            assert result, "condition not met in time"
+            return result
+        await asyncio.sleep(0.1)
+
+
+@pytest.fixture
+async def worker(
+    workflow_env: WorkflowEnvironment,
+    settings: Settings,
+    session_factory: SessionFactory,
+    fake_zalo: httpx.AsyncClient,
+) -> AsyncIterator[Worker]:
+    """The real worker (workflow + activities) on the test's task queue, database and fake Zalo."""
+    async with build_worker(workflow_env.client, settings, session_factory, fake_zalo) as running:
+        yield running

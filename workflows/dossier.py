@@ -18,12 +18,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.calendar import CalendarActivities, DueAtRequest, ShiftRequest, SpanRequest
     from activities.notices import NoticeActivities, NoticeBatch
+
+    from activities.calendar import CalendarActivities, DueAtRequest, ShiftRequest, SpanRequest
     from activities.records import NoticeOrder, Projection, RecordActivities, RecordRequest
     from domain.dossier import (
         Apology,
@@ -34,8 +35,8 @@ with workflow.unsafe.imports_passed_through():
         EventRecord,
         FeeInfo,
         FeeRequest,
-        Outcome,
         OutboxItem,
+        Outcome,
         PaymentReceived,
         PaymentRecord,
         Register,
@@ -136,7 +137,7 @@ class DossierWorkflow:
             timer = await self._next_timer()
             try:
                 await workflow.wait_condition(
-                    lambda: self._version != version,
+                    lambda: self._version != version,  # noqa: B023 (awaited at once, in this iteration)
                     timeout=max(timer.at - workflow.now(), timedelta(milliseconds=1)) if timer else None,
                     timeout_summary=timer.label if timer else None,
                 )
@@ -144,7 +145,9 @@ class DossierWorkflow:
                 assert timer is not None
                 await self._fire(timer)
             if self._continue_as_new_due():
-                await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._lock.locked())
+                await workflow.wait_condition(
+                    lambda: workflow.all_handlers_finished() and not self._lock.locked()
+                )
                 workflow.continue_as_new(replace(self._input, carried=self.s))
         self._stopping = True
         await sender
@@ -173,7 +176,9 @@ class DossierWorkflow:
     def _continue_as_new_due(self) -> bool:
         info = workflow.info()
         limit = self._policy.continue_as_new_after_events
-        return info.is_continue_as_new_suggested() or bool(limit and info.get_current_history_length() >= limit)
+        return info.is_continue_as_new_suggested() or bool(
+            limit and info.get_current_history_length() >= limit
+        )
 
     # ---------------------------------------------------------------- queries
 
@@ -200,7 +205,9 @@ class DossierWorkflow:
     @register.validator
     def _validate_register(self, command: Register) -> None:
         if command.fingerprint != self._input.fingerprint:
-            raise refuse(Refusal.REGISTRATION_CONFLICT, f"dossier {self.s.code} was registered with another body")
+            raise refuse(
+                Refusal.REGISTRATION_CONFLICT, f"dossier {self.s.code} was registered with another body"
+            )
 
     @workflow.update
     async def request_supplement(self, command: SupplementRequest) -> Outcome:
@@ -278,7 +285,9 @@ class DossierWorkflow:
     def _validate_request_fee(self, command: FeeRequest) -> None:
         self._validate(Transition.REQUEST_FEE, command)
         if not command.items or any(item.amount_vnd <= 0 for item in command.items):
-            raise refuse(Refusal.INVALID_COMMAND, "a fee lists at least one item, each with a positive amount")
+            raise refuse(
+                Refusal.INVALID_COMMAND, "a fee lists at least one item, each with a positive amount"
+            )
         if command.pay_within_days <= 0:
             raise refuse(Refusal.INVALID_COMMAND, "pay_within_days must be positive")
 
@@ -304,7 +313,9 @@ class DossierWorkflow:
     def _validate_mark_result_ready(self, command: ResultReady) -> None:
         self._validate(Transition.MARK_RESULT_READY, command)
         if (command.pickup is None) == (command.delivery is None):
-            raise refuse(Refusal.INVALID_COMMAND, "a result is either picked up or delivered: give one of them")
+            raise refuse(
+                Refusal.INVALID_COMMAND, "a result is either picked up or delivered: give one of them"
+            )
 
     @workflow.update
     async def mark_returned(self, command: Returned) -> Outcome:
@@ -377,7 +388,11 @@ class DossierWorkflow:
                 Transition.APOLOGIZE,
                 command,
                 EventKind.APOLOGY,
-                {"reason": command.reason, "old_due_at": iso(old_due_at), "new_due_at": iso(command.new_due_at)},
+                {
+                    "reason": command.reason,
+                    "old_due_at": iso(old_due_at),
+                    "new_due_at": iso(command.new_due_at),
+                },
                 [
                     self._citizen(
                         NoticeKind.APOLOGY,
@@ -400,7 +415,8 @@ class DossierWorkflow:
             raise refuse(Refusal.APOLOGY_REFUSED, "the clock is stopped: there is no due time to move")
         if command.at >= self.s.due_at:
             raise refuse(
-                Refusal.APOLOGY_REFUSED, f"the apology must come before the due time {self.s.due_at.isoformat()}"
+                Refusal.APOLOGY_REFUSED,
+                f"the apology must come before the due time {self.s.due_at.isoformat()}",
             )
         if command.new_due_at <= self.s.due_at:
             raise refuse(Refusal.INVALID_COMMAND, "new_due_at must be later than the current due time")
@@ -411,7 +427,7 @@ class DossierWorkflow:
 
     @workflow.signal
     async def payment_received(self, payment: PaymentReceived) -> None:
-        """A payment from the TTHC system or the platform's webhook; a repeated transaction id changes nothing."""
+        """A payment (TTHC system or payment webhook); a repeated transaction id changes nothing."""
         await workflow.wait_condition(lambda: self._ready)
         async with self._lock:
             if payment.transaction_id in self.s.payments or payment.amount_vnd <= 0:
@@ -420,7 +436,9 @@ class DossierWorkflow:
             notices: list[NoticeOrder] = []
             if self.s.status is not DossierStatus.FEE_DUE or fee is None:
                 outcome, kind = "not_due", EventKind.PAYMENT_NOT_DUE
-                notices.append(self._officer(NoticeKind.PAYMENT_MISMATCH, "officer", amount_vnd=payment.amount_vnd))
+                notices.append(
+                    self._officer(NoticeKind.PAYMENT_MISMATCH, "officer", amount_vnd=payment.amount_vnd)
+                )
             elif fee.paid_vnd + payment.amount_vnd < fee.total_vnd:
                 fee.paid_vnd += payment.amount_vnd
                 outcome, kind = "underpaid", EventKind.PAYMENT_PARTIAL
@@ -447,7 +465,12 @@ class DossierWorkflow:
                     )
                 )
             record = PaymentRecord(
-                payment.transaction_id, payment.amount_vnd, payment.at, outcome, self.s.seq + 1, payment.source
+                payment.transaction_id,
+                payment.amount_vnd,
+                payment.at,
+                outcome,
+                self.s.seq + 1,
+                payment.source,
             )
             self.s.payments[payment.transaction_id] = record
             entry = self._append(
@@ -505,6 +528,7 @@ class DossierWorkflow:
     ) -> Outcome:
         self.s.status = next_status(transition, self.s.status)
         entry = self._append(kind, command.at, command.by, **detail)
+        entry.event_id = command.event_id
         self.s.events[command.event_id] = EventRecord(transition, fingerprint(command), entry.seq)
         self.s.last_command_at = command.at
         await self._record(entry, notices)
@@ -534,7 +558,8 @@ class DossierWorkflow:
 
     async def _resume_clock(self, at: datetime) -> None:
         """The fee is paid: the due date moves by the working time spent waiting."""
-        assert self.s.due_at is not None and self.s.paused_since is not None
+        assert self.s.due_at is not None
+        assert self.s.paused_since is not None
         waited = await self._working_seconds(self.s.paused_since, at)
         self.s.due_at = await self._shift(self.s.due_at, waited)
         self.s.paused_since = None
@@ -587,9 +612,13 @@ class DossierWorkflow:
                 at = await self._shift(s.due_at, -p.due_soon_working_days * self._day)
                 candidates.append(_Timer(at, EventKind.DUE_SOON, "due soon: remind the officer", version))
             if not s.overdue:
-                candidates.append(_Timer(s.due_at, EventKind.OVERDUE, "due time: overdue escalation", version))
+                candidates.append(
+                    _Timer(s.due_at, EventKind.OVERDUE, "due time: overdue escalation", version)
+                )
             elif s.escalation_level < len(p.escalation_ladder) - 1:
-                at = await self._shift(s.due_at, s.escalation_level * p.escalate_every_working_days * self._day)
+                at = await self._shift(
+                    s.due_at, s.escalation_level * p.escalate_every_working_days * self._day
+                )
                 role = p.escalation_ladder[s.escalation_level + 1]
                 candidates.append(_Timer(at, EventKind.ESCALATION, f"escalate to {role}", version))
         elif s.status is DossierStatus.FEE_DUE and s.fee is not None:
@@ -598,12 +627,20 @@ class DossierWorkflow:
                 at = await self._shift(s.fee.requested_at, days * self._day)
                 candidates.append(_Timer(at, EventKind.FEE_REMINDER, f"fee reminder (day {days})", version))
             if not s.fee.unpaid_alerted and s.fee.pay_by is not None:
-                candidates.append(_Timer(s.fee.pay_by, EventKind.FEE_UNPAID, "fee unpaid: alert officer", version))
-        elif s.status is DossierStatus.RESULT_READY and s.result is not None:
-            if s.result.pickup is not None and s.result.pickup_reminders_sent < len(p.pickup_reminder_working_days):
-                days = p.pickup_reminder_working_days[s.result.pickup_reminders_sent]
-                at = await self._shift(s.result.ready_at, days * self._day)
-                candidates.append(_Timer(at, EventKind.PICKUP_REMINDER, f"pick-up reminder (day {days})", version))
+                candidates.append(
+                    _Timer(s.fee.pay_by, EventKind.FEE_UNPAID, "fee unpaid: alert officer", version)
+                )
+        elif (
+            s.status is DossierStatus.RESULT_READY
+            and s.result is not None
+            and s.result.pickup is not None
+            and s.result.pickup_reminders_sent < len(p.pickup_reminder_working_days)
+        ):
+            days = p.pickup_reminder_working_days[s.result.pickup_reminders_sent]
+            at = await self._shift(s.result.ready_at, days * self._day)
+            candidates.append(
+                _Timer(at, EventKind.PICKUP_REMINDER, f"pick-up reminder (day {days})", version)
+            )
         return min(candidates, key=lambda t: t.at) if candidates else None
 
     async def _fire(self, timer: _Timer) -> None:
@@ -615,14 +652,18 @@ class DossierWorkflow:
             detail: dict[str, Any] = {"due_at": iso(s.due_at)}
             if timer.kind is EventKind.DUE_SOON:
                 s.due_soon_notified_for = s.due_at
-                notices.append(self._officer(NoticeKind.DUE_SOON, p.escalation_ladder[0], due_at=iso(s.due_at)))
+                notices.append(
+                    self._officer(NoticeKind.DUE_SOON, p.escalation_ladder[0], due_at=iso(s.due_at))
+                )
             elif timer.kind in (EventKind.OVERDUE, EventKind.ESCALATION):
                 s.overdue = True
                 s.escalation_level += 1
                 role = p.escalation_ladder[min(s.escalation_level, len(p.escalation_ladder) - 1)]
                 detail |= {"level": s.escalation_level, "role": role}
                 kind = NoticeKind.OVERDUE if timer.kind is EventKind.OVERDUE else NoticeKind.ESCALATION
-                notices.append(self._officer(kind, role, due_at=iso(s.due_at), level=s.escalation_level, role=role))
+                notices.append(
+                    self._officer(kind, role, due_at=iso(s.due_at), level=s.escalation_level, role=role)
+                )
             elif timer.kind is EventKind.FEE_REMINDER and s.fee is not None:
                 s.fee.reminders_sent += 1
                 detail = {"reminder_no": s.fee.reminders_sent, "pay_by": iso(s.fee.pay_by)}
@@ -637,7 +678,11 @@ class DossierWorkflow:
                 )
             elif timer.kind is EventKind.FEE_UNPAID and s.fee is not None:
                 s.fee.unpaid_alerted = True
-                detail = {"total_vnd": s.fee.total_vnd, "paid_vnd": s.fee.paid_vnd, "pay_by": iso(s.fee.pay_by)}
+                detail = {
+                    "total_vnd": s.fee.total_vnd,
+                    "paid_vnd": s.fee.paid_vnd,
+                    "pay_by": iso(s.fee.pay_by),
+                }
                 notices.append(
                     self._officer(
                         NoticeKind.FEE_UNPAID,
@@ -668,8 +713,8 @@ class DossierWorkflow:
     def _citizen(self, kind: NoticeKind, **context: Any) -> NoticeOrder:
         return NoticeOrder(kind.value, self._context(**context))
 
-    def _officer(self, kind: NoticeKind, role: str, **context: Any) -> NoticeOrder:
-        return NoticeOrder(kind.value, self._context(**context), role=role)
+    def _officer(self, kind: NoticeKind, to_role: str, **context: Any) -> NoticeOrder:
+        return NoticeOrder(kind.value, self._context(**context), role=to_role)
 
     async def _record(
         self,
@@ -762,7 +807,7 @@ class DossierWorkflow:
         s = self.s
         values: dict[str, Any] = {"status": s.status.value, "due_at": s.due_at, "overdue": s.overdue}
         if values != self._upserted:
-            updates = [
+            updates: list[SearchAttributeUpdate[Any]] = [
                 sa.DOSSIER_STATUS.value_set(s.status.value),
                 sa.OVERDUE.value_set(s.overdue),
                 sa.DUE_AT.value_set(s.due_at) if s.due_at else sa.DUE_AT.value_unset(),
@@ -794,4 +839,3 @@ class DossierWorkflow:
         if s.outbox:
             lines.append(f"**Thông báo chờ gửi:** {len(s.outbox)}")
         return "\n\n".join(lines)
-

@@ -70,8 +70,10 @@ TRANSITION_RESPONSES: dict[int | str, dict[str, Any]] = {
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=DossierView,
-    responses={200: {"description": "Already registered with this same body", "model": DossierView}}
-    | TRANSITION_RESPONSES,
+    responses={
+        200: {"description": "Already registered with this same body", "model": DossierView},
+        **TRANSITION_RESPONSES,
+    },
 )
 async def register_dossier(
     body: DossierCreate,
@@ -114,14 +116,18 @@ async def register_dossier(
             409, f"dossier {body.code} is already registered with another body", slug="registration-conflict"
         )
     if created or row.due_at is None:
-        await run_update(temporal, settings, input_from_row(row, settings), DossierWorkflow.register, Register(digest))
+        await run_update(
+            temporal, settings, input_from_row(row, settings), DossierWorkflow.register, Register(digest)
+        )
     if not created:
         response.status_code = status.HTTP_200_OK
     return await view(session, settings, body.code)
 
 
 @router.get("/{code}", response_model=DossierView, responses=TRANSITION_RESPONSES)
-async def get_dossier(code: CodePath, client: ClientDep, session: SessionDep, settings: SettingsDep) -> DossierView:
+async def get_dossier(
+    code: CodePath, client: ClientDep, session: SessionDep, settings: SettingsDep
+) -> DossierView:
     """One dossier with its timeline and notices, from the database."""
     result = await view(session, settings, code)
     require_agency(client, result.agency_code)
@@ -224,6 +230,10 @@ async def withdraw(body: WithdrawalIn, dossier: OpenDossierDep) -> DossierView:
 async def apologize(body: ApologyIn, dossier: OpenDossierDep) -> DossierView:
     """The formal apology (Mẫu 04) with a new appointment: once, before the due time."""
     command = Apology(
-        event_id=body.event_id, at=body.at, by=dossier.client.name, new_due_at=body.new_due_at, reason=body.reason
+        event_id=body.event_id,
+        at=body.at,
+        by=dossier.client.name,
+        new_due_at=body.new_due_at,
+        reason=body.reason,
     )
     return await dossier.apply(DossierWorkflow.apologize, command)

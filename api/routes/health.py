@@ -38,4 +38,6 @@ async def readyz(request: Request, sessions: SessionFactoryDep) -> JSONResponse:
     except (Problem, Exception) as err:
         checks["temporal"] = f"unreachable: {type(err).__name__}"
     ready = all(value == "ok" for value in checks.values())
-    return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
+    )

@@ -75,6 +75,7 @@ def upgrade() -> None:
         sa.Column("at", db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
         sa.Column("by", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("event_id", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
         sa.Column("detail", db.types.JSONType, nullable=False),
         sa.Column("recorded_at", db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
