@@ -66,7 +66,7 @@ async def register(client: Client, settings: Settings, input: DossierInput) -> t
     """Start a dossier the way the API does (update-with-start of `register`)."""
     outcome = await run_update(client, settings, input, DossierWorkflow.register, Register(input.fingerprint))
     assert outcome is not None
-    return client.get_workflow_handle(workflow_id(input.code)), outcome
+    return client.get_workflow_handle_for(DossierWorkflow.run, workflow_id(input.code)), outcome
 
 
 def event_ids() -> str:

@@ -48,6 +48,12 @@ async def state(handle: WorkflowHandle[Any, Any]) -> DossierState:
 
 
 async def history_length(handle: WorkflowHandle[Any, Any]) -> int:
+    """The history's length once the workflow is idle (its notices handed over), so it can be compared."""
+
+    async def idle() -> bool:
+        return not (await state(handle)).outbox
+
+    await eventually(idle)
     return len((await handle.fetch_history()).events)
 
 
@@ -111,10 +117,11 @@ async def test_the_dossier_is_searchable_by_status_agency_and_procedure(
 
     [execution] = await eventually(found)
     description = await handle.describe()
-    assert description.static_summary is not None
-    assert input.code in description.static_summary
-    assert "Cấp giấy phép xây dựng" in description.static_summary
-    assert "Nguyễn" not in str(description.typed_search_attributes)
+    summary = await description.static_summary()
+    assert summary is not None
+    assert input.code in summary
+    assert "Cấp giấy phép xây dựng" in summary
+    assert "Nguyễn" not in str(description.typed_search_attributes) + summary
     assert execution.typed_search_attributes is not None
 
 
@@ -443,7 +450,7 @@ async def test_long_histories_continue_as_new_with_their_state(
         return description.run_id if description.run_id != first_run else None
 
     await eventually(new_run)
-    latest = workflow_env.client.get_workflow_handle(handle.id)
+    latest = workflow_env.client.get_workflow_handle_for(DossierWorkflow.run, handle.id)
     s = await state(latest)
     assert len(s.timeline) == 7
     assert s.supplement_count == 3

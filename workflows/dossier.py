@@ -472,7 +472,6 @@ class DossierWorkflow:
                 self.s.seq + 1,
                 payment.source,
             )
-            self.s.payments[payment.transaction_id] = record
             entry = self._append(
                 kind,
                 payment.at,
@@ -483,6 +482,8 @@ class DossierWorkflow:
                 due_at=iso(self.s.due_at),
             )
             await self._record(entry, notices, payment=record)
+            # Visible to the `payment` query only once recorded: the API answers from the database then.
+            self.s.payments[payment.transaction_id] = record
             self._changed()
 
     # ---------------------------------------------------------------- transitions: shared steps
