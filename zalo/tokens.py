@@ -16,14 +16,13 @@ from datetime import datetime, timedelta
 
 import httpx
 import structlog
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import SessionFactory
 from db.models import ZaloToken
 from db.types import utcnow
+from db.upsert import insert_ignoring_conflict
 from zalo.client import exchange_refresh_token
 from zalo.config import ZaloConfig
 from zalo.errors import ErrorClass, ZaloError
@@ -112,20 +111,18 @@ class ZaloTokenStore:
         async with self.session_factory() as session:
             dialect = session.get_bind().dialect.name
             if dialect == "sqlite":
-                # The database-wide write lock, up front (a deferred transaction would take it too late).
+                # The database-wide write lock, explicitly and first (a deferred one waits for a write).
                 connection = await session.connection()
                 await connection.exec_driver_sql("BEGIN IMMEDIATE")
-            insert = pg_insert if dialect == "postgresql" else sqlite_insert
-            await session.exec(
-                insert(ZaloToken)
-                .values(
-                    app_id=self.config.app_id,
-                    refresh_token=seed,
-                    seed_fingerprint=_fingerprint(seed),
-                    refresh_count=0,
-                    updated_at=self.clock(),
-                )
-                .on_conflict_do_nothing(index_elements=["app_id"])
+            await insert_ignoring_conflict(
+                session,
+                ZaloToken,
+                ["app_id"],
+                app_id=self.config.app_id,
+                refresh_token=seed,
+                seed_fingerprint=_fingerprint(seed),
+                refresh_count=0,
+                updated_at=self.clock(),
             )
             result = await session.exec(
                 select(ZaloToken)
