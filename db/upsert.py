@@ -14,11 +14,17 @@ async def insert_ignoring_conflict(
     session: AsyncSession, model: type[SQLModel], conflict_columns: list[str], **values: Any
 ) -> bool:
     """Insert one row unless one with the same `conflict_columns` exists; True when this call inserted it.
+    A Core insert: Python-side defaults (default_factory) are not applied, so pass every required value.
 
     Safe under concurrency: of two sessions inserting the same key, one waits for the other and then
     does nothing, instead of failing with an IntegrityError."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    table = model.__table__  # type: ignore[attr-defined]
     result = await session.exec(
-        insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict_columns)
+        insert(model)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=conflict_columns)
+        # RETURNING, not rowcount: psycopg reports -1 for inserts run this way.
+        .returning(*(table.c[name] for name in conflict_columns))
     )
-    return bool(result.rowcount == 1)
+    return result.first() is not None
