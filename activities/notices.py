@@ -169,6 +169,8 @@ class NoticeActivities:
             outcomes.append(_outcome(result))
             if result.status == NoticeStatus.FAILED_RETRYING and deferred is None:
                 transient.append(result.last_error or "unknown error")
+                if result.sending_since is not None:  # outcome unknown: the claim holds until the lease ends
+                    busy_until = max(busy_until or result.sending_since, result.sending_since + self.lease)
 
         if deferred is not None:
             raise ApplicationError(
@@ -176,14 +178,12 @@ class NoticeActivities:
                 type=f"Zalo{deferred.error.error_class.value.title()}",
                 next_retry_delay=max(deferred.until - now, timedelta(seconds=1)),
             )
-        if transient:
-            # Retryable: the activity's RetryPolicy backs off; rows already sent are skipped next time.
-            raise ApplicationError("; ".join(transient), type="ZaloTransient")
-        if busy_until is not None:
+        if transient or busy_until is not None:
+            # Retryable: the RetryPolicy backs off (or we name the end of a claim); sent rows are skipped.
             raise ApplicationError(
-                "another attempt is sending these notices",
-                type="NoticeInFlight",
-                next_retry_delay=max(busy_until - now, timedelta(seconds=1)),
+                "; ".join(transient) or "another attempt is sending these notices",
+                type="ZaloTransient" if transient else "NoticeInFlight",
+                next_retry_delay=max(busy_until - now, timedelta(seconds=1)) if busy_until else None,
             )
         return outcomes
 
@@ -273,10 +273,11 @@ class NoticeActivities:
             channel, message_id = await self._deliver(row, kind, dossier, plan, text)
         except ZaloError as exc:
             return await self._record_failure(row, exc)
-        except BaseException as exc:
-            # Not a Zalo answer (a bug, the database, cancellation): nothing was sent, so release the claim.
+        except Exception as exc:
+            # Not from the Zalo call itself (a bug, the database behind the token store): nothing was sent.
             await self._finish(row, NoticeStatus.FAILED_RETRYING, error=f"{type(exc).__name__}: {exc}")
             raise
+        # On cancellation the claim stays: whether Zalo got the request is unknown, the lease decides.
         return await self._finish(row, NoticeStatus.SENT, channel=channel, message_id=message_id)
 
     def _plan(
@@ -347,7 +348,11 @@ class NoticeActivities:
         if exc.error_class is ErrorClass.PERMANENT:
             log.warning("notice.failed_permanent", key=row.key, dossier_code=row.dossier_code, code=exc.code)
             return await self._finish(row, NoticeStatus.FAILED_PERMANENT, error=str(exc))
-        recorded = await self._finish(row, NoticeStatus.FAILED_RETRYING, error=str(exc))
+        # No answer after sending: keep the claim, so a retry waits out the lease and a ZNS delivery
+        # receipt arriving meanwhile (matched by tracking_id) marks the row delivered instead of a resend.
+        recorded = await self._finish(
+            row, NoticeStatus.FAILED_RETRYING, error=str(exc), keep_claim=exc.maybe_delivered
+        )
         log.info("notice.failed_retrying", key=row.key, dossier_code=row.dossier_code, code=exc.code)
         if exc.error_class is ErrorClass.NIGHT:
             raise _Deferred(next_local_time(now, ZALO_NIGHT_END, self.tz), exc)
@@ -364,10 +369,13 @@ class NoticeActivities:
         channel: str | None = None,
         message_id: str | None = None,
         claim: bool = True,
+        keep_claim: bool = False,
     ) -> Notice:
         """Record an attempt's outcome and release the claim; a delivery receipt that came first wins."""
         now = self.clock()
-        values: dict[str, Any] = {"sending_since": None, "updated_at": now, "last_error": error}
+        values: dict[str, Any] = {"updated_at": now, "last_error": error}
+        if not keep_claim:
+            values["sending_since"] = None
         if status is NoticeStatus.SENT:
             values |= {
                 # The receipt webhook may have marked the row delivered before we got here.

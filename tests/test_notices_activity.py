@@ -29,6 +29,7 @@ from db.engine import SessionFactory
 from db.models import ZaloLink, ZaloUser
 from domain.notices import NoticeKind
 from zalo.client import ZnsSent, tracking_id_for
+from zalo.errors import ErrorClass, ZaloError
 from zalo.fake_server import FaultSpec
 
 MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=ICT)
@@ -387,6 +388,41 @@ async def test_a_delivery_receipt_that_beats_the_sent_record_is_kept(h: Harness)
     assert outcome.status == "delivered"
     [row] = await notices(h.session_factory)
     assert row.zalo_message_id == h.fake.messages[0]["message_id"]
+
+
+async def test_no_answer_after_sending_waits_for_a_receipt_instead_of_resending(h: Harness) -> None:
+    """A read timeout after Zalo took the request: the claim stays for the lease, the receipt settles it."""
+    await add_notice(h.session_factory, NoticeKind.RECEIVED)
+    real_send_zns = h.zalo.send_zns
+
+    async def send_zns_then_time_out(
+        phone: str, template_id: str, template_data: Mapping[str, str], tracking_id: str
+    ) -> ZnsSent:
+        await real_send_zns(phone, template_id, template_data, tracking_id)
+        raise ZaloError(None, "timeout: ReadTimeout", ErrorClass.TRANSIENT, maybe_delivered=True)
+
+    h.zalo.send_zns = send_zns_then_time_out  # type: ignore[method-assign]
+    with pytest.raises(ApplicationError) as raised:
+        await send(h)
+    h.zalo.send_zns = real_send_zns  # type: ignore[method-assign]
+
+    assert raised.value.type == "ZaloTransient"
+    assert raised.value.next_retry_delay == timedelta(seconds=120)
+    [row] = await notices(h.session_factory)
+    assert (row.status, row.sending_since, row.attempts) == ("failed-retrying", h.clock.now, 1)
+
+    h.clock.advance(seconds=10)  # an early retry does not send again
+    with pytest.raises(ApplicationError, match="another attempt"):
+        await send(h)
+    async with h.session_factory() as session:  # the ZNS receipt arrives (see test_zalo_webhook)
+        row.status = "delivered"
+        session.add(row)
+        await session.commit()
+    h.clock.advance(seconds=200)
+    [outcome] = await send(h)
+
+    assert outcome.status == "delivered"
+    assert len(h.fake.messages) == 1
 
 
 async def test_no_rows_means_nothing_to_do(h: Harness) -> None:

@@ -132,6 +132,40 @@ async def test_token_refused_even_after_refresh_is_transient_and_refreshes_only_
     assert h.fake.messages == []
 
 
+@pytest.mark.parametrize(
+    ("raised", "maybe_delivered"),
+    [
+        (httpx.ConnectTimeout("x"), False),
+        (httpx.ConnectError("x"), False),
+        (httpx.PoolTimeout("x"), False),
+        (httpx.ReadTimeout("x"), True),
+        (httpx.WriteTimeout("x"), True),
+        (httpx.RemoteProtocolError("x"), True),
+        (httpx.ReadError("x"), True),
+    ],
+)
+async def test_network_failures_say_whether_zalo_may_have_acted(
+    raised: Exception, maybe_delivered: bool
+) -> None:
+    def fail(request: httpx.Request) -> httpx.Response:
+        raise raised
+
+    class Token:
+        async def access_token(self) -> str:
+            return "t"
+
+        async def refresh(self, stale: str | None) -> str:
+            return "t"
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(fail)) as http:
+        client = ZaloClient(zalo_config(make_settings()), http, Token())
+        with pytest.raises(ZaloError) as failed:
+            await client.send_oa_text("u1", "Xin chào")
+
+    assert failed.value.error_class is ErrorClass.TRANSIENT
+    assert failed.value.maybe_delivered is maybe_delivered
+
+
 async def test_a_stalled_zalo_is_a_transient_timeout(session_factory: SessionFactory) -> None:
     """Over a real socket (port 0): the client's timeout fires while the fake stalls."""
     fake = FakeZalo()
@@ -154,6 +188,7 @@ async def test_a_stalled_zalo_is_a_transient_timeout(session_factory: SessionFac
 
             assert failed.value.error_class is ErrorClass.TRANSIENT
             assert "timeout" in failed.value.message
+            assert failed.value.maybe_delivered is True  # the request left; Zalo may have acted
     finally:
         server.should_exit = True
         await serving

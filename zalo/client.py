@@ -73,10 +73,16 @@ async def _post(http: httpx.AsyncClient, url: str, timeout_seconds: float, **kwa
     try:
         response = await http.post(url, timeout=timeout_seconds, **kwargs)
     except httpx.TimeoutException as exc:
-        # The request may have reached Zalo: the caller's delivery log decides whether to try again.
-        raise ZaloError(None, f"timeout: {type(exc).__name__}", ErrorClass.TRANSIENT) from exc
+        # Connect and pool timeouts happen before anything is sent; read and write timeouts may not.
+        sent = not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
+        raise ZaloError(
+            None, f"timeout: {type(exc).__name__}", ErrorClass.TRANSIENT, maybe_delivered=sent
+        ) from exc
     except httpx.TransportError as exc:
-        raise ZaloError(None, f"network: {type(exc).__name__}", ErrorClass.TRANSIENT) from exc
+        sent = isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError)
+        raise ZaloError(
+            None, f"network: {type(exc).__name__}", ErrorClass.TRANSIENT, maybe_delivered=sent
+        ) from exc
     if response.status_code >= 500 or response.status_code == 429:
         raise ZaloError(None, f"HTTP {response.status_code}", ErrorClass.TRANSIENT)
     if response.status_code >= 400:

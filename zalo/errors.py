@@ -40,13 +40,24 @@ def classify(code: int) -> ErrorClass:
 
 
 class ZaloError(Exception):
-    """A call Zalo refused or that did not complete; `code` is Zalo's `error` (None: HTTP or network)."""
+    """A call Zalo refused or that did not complete; `code` is Zalo's `error` (None: HTTP or network).
 
-    def __init__(self, code: int | None, message: str, error_class: ErrorClass | None = None) -> None:
+    `maybe_delivered`: the request left us and no answer came back (read timeout, dropped connection),
+    so Zalo may have acted on it."""
+
+    def __init__(
+        self,
+        code: int | None,
+        message: str,
+        error_class: ErrorClass | None = None,
+        *,
+        maybe_delivered: bool = False,
+    ) -> None:
         super().__init__(f"{code}: {message}" if code is not None else message)
         self.code = code
         self.message = message
         self.error_class = error_class or (classify(code) if code is not None else ErrorClass.TRANSIENT)
+        self.maybe_delivered = maybe_delivered
 
     def __str__(self) -> str:
         prefix = f"zalo {self.code}" if self.code is not None else "zalo"
