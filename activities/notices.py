@@ -172,6 +172,7 @@ class NoticeActivities:
                 if result.sending_since is not None:  # outcome unknown: the claim holds until the lease ends
                     busy_until = max(busy_until or result.sending_since, result.sending_since + self.lease)
 
+        now = self.clock()  # the delays below count from now, after the calls above
         if deferred is not None:
             raise ApplicationError(
                 f"Zalo asks to wait until {deferred.until.isoformat()}: {deferred.error}",

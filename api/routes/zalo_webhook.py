@@ -105,9 +105,9 @@ async def zalo_webhook(
     payload: Any = json.loads(raw)  # the signature check parsed it already
     event = parse_event(payload)
     handler = _EventHandler(settings)
+    if not handler.handles(event):
+        return {"status": "ignored"}
     async with session_factory() as session:
-        if not handler.handles(event):
-            return {"status": "ignored"}
         if not await insert_ignoring_conflict(
             session,
             ZaloEvent,
