@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     zalo_oauth_url: str = "https://oauth.zaloapp.com"
     zalo_timeout_seconds: float = 10.0
     zns_template_ids: dict[str, str] = Field(default_factory=dict)
+    # Refresh the access token (~25 h life) this long before it expires.
+    zalo_token_refresh_margin_seconds: int = 3600
+    # How long a send attempt owns a notice row; a newer attempt waits it out before it sends again.
+    zalo_send_lease_seconds: float = 120.0
+    # Failed "code + last 4 digits" lookups a Zalo user may make per day (4 digits are easy to guess).
+    zalo_lookup_max_failures: int = 5
+    # The fake Zalo server keeps what it received in this JSON-lines file (empty: memory only).
+    fake_zalo_journal: str = str(DATA_DIR / "fake_zalo.jsonl")
 
     # Officers' Zalo user ids by agency ("*" for any) and escalation role.
     officer_zalo_ids: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
@@ -68,6 +76,10 @@ class Settings(BaseSettings):
     # Notices.
     quiet_hours_start: time = time(22, 0)
     quiet_hours_end: time = time(6, 0)
+    # The send activity's own quiet-hours check on the wall clock (the workflow decides first).
+    notice_quiet_hours_guard: bool = True
+    # Who signs the notices citizens read.
+    notice_office_name: str = "Bộ phận Một cửa"
 
     @property
     def effective_zalo_mode(self) -> Literal["fake", "live"]:

@@ -10,36 +10,36 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from activities.notices import NoticeActivities
 from temporalio.client import Client
 from temporalio.worker import Worker
-from zalo.client import ZaloClient
 
 from activities.calendar import CalendarActivities
+from activities.notices import worker_activities
 from activities.records import RecordActivities
 from db.engine import SessionFactory, make_engine, make_session_factory
 from settings import Settings, configure_logging, get_settings
 from workflows.client import connect
 from workflows.dossier import DossierWorkflow
+from zalo.client import ZaloClient
 
 log = logging.getLogger("worker")
 
 
 def activities(
     settings: Settings, sessions: SessionFactory, http: httpx.AsyncClient
-) -> list[Callable[..., Any]]:
-    """Every activity the dossier workflow calls, built with its dependencies."""
+) -> tuple[list[Callable[..., Any]], ZaloClient]:
+    """Every activity the dossier workflow calls, built with its dependencies, and the Zalo client."""
     records = RecordActivities(sessions, settings)
     calendar = CalendarActivities(sessions, settings)
-    notices = NoticeActivities(sessions, ZaloClient(settings, sessions, http), settings)
-    return [
+    notices, zalo = worker_activities(sessions, settings, http)
+    functions: list[Callable[..., Any]] = [
         records.record,
         calendar.due_at,
         calendar.shift,
         calendar.working_seconds_between,
-        notices.send,
-        notices.mark_failed,
+        *notices.activity_functions(),
     ]
+    return functions, zalo
 
 
 def build_worker(
@@ -50,11 +50,13 @@ def build_worker(
     *,
     task_queue: str | None = None,
 ) -> Worker:
+    """The dossier worker; `http` is the Zalo connection (its owner closes it)."""
+    functions, _zalo = activities(settings, sessions, http)
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=[DossierWorkflow],
-        activities=activities(settings, sessions, http),
+        activities=functions,
         graceful_shutdown_timeout=timedelta(seconds=30),
     )
 

@@ -251,7 +251,9 @@ class OpenDossier:
 
     async def _recorded(self, event_id: str) -> bool:
         found = await self.session.exec(
-            select(DossierEvent.id).where(DossierEvent.dossier_code == self.row.code, DossierEvent.event_id == event_id)
+            select(DossierEvent.id).where(
+                DossierEvent.dossier_code == self.row.code, DossierEvent.event_id == event_id
+            )
         )
         return found.first() is not None
 

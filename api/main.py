@@ -12,10 +12,11 @@ from temporalio.client import Client
 from api.clients import ensure_local_client
 from api.deps import TemporalConnection
 from api.problems import install_problem_handlers
-from api.routes import dossiers, health
+from api.routes import dossiers, health, zalo_webhook
 from db.engine import SessionFactory, make_engine, make_session_factory
 from db.migrate import upgrade
 from settings import Settings, configure_logging, get_settings
+from zalo.factory import build_zalo_client
 
 DESCRIPTION = """\
 Every administrative-procedure dossier (hồ sơ TTHC) is a durable Temporal workflow. The province's TTHC
@@ -46,7 +47,11 @@ def create_app(
         if settings.app_env == "local" and settings.local_api_key is not None:
             async with app.state.session_factory() as session:
                 await ensure_local_client(session, settings.local_api_key.get_secret_value())
+        # The webhook answers citizens who write to the OA; tests may hand in their own client.
+        zalo = getattr(app.state, "zalo", None) or build_zalo_client(app.state.session_factory, settings)
+        app.state.zalo = zalo
         yield
+        await zalo.aclose()
         if engine is not None:
             await engine.dispose()
 
@@ -62,6 +67,7 @@ def create_app(
         app.state.session_factory = session_factory
     install_problem_handlers(app)
     app.include_router(dossiers.router)
+    app.include_router(zalo_webhook.router)
     app.include_router(health.router)
     return app
 

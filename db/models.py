@@ -98,7 +98,11 @@ class Notice(SQLModel, table=True):
     status: str = Field(default="queued", max_length=20)
     scheduled_for: datetime | None = _utc(nullable=True)
     zalo_message_id: str | None = Field(default=None, max_length=100)
+    # What ZNS echoes in delivery receipts: derived from `key` (Zalo allows 48 characters).
+    tracking_id: str | None = Field(default=None, max_length=48, index=True)
     attempts: int = 0
+    # Set while a send attempt owns the row (before the Zalo call); cleared when the outcome is recorded.
+    sending_since: datetime | None = _utc(nullable=True)
     last_error: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
@@ -152,3 +156,57 @@ class CalendarOverride(SQLModel, table=True):
     reason: str = Field(max_length=500)
     created_by: str = Field(max_length=100)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ZaloToken(SQLModel, table=True):
+    """The OA's access/refresh token pair; the refresh token is single use, so one holder refreshes."""
+
+    __tablename__ = "zalo_tokens"
+
+    app_id: str = Field(primary_key=True, max_length=64)
+    access_token: str | None = None
+    refresh_token: str
+    access_expires_at: datetime | None = _utc(nullable=True)
+    # SHA-256 of the settings refresh token this pair descends from: a new one in settings replaces it.
+    seed_fingerprint: str = Field(max_length=64)
+    refresh_count: int = 0
+    refreshed_at: datetime | None = _utc(nullable=True)
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ZaloUser(SQLModel, table=True):
+    """A Zalo user (id as the OA sees it) who followed the OA or wrote to it."""
+
+    __tablename__ = "zalo_users"
+
+    user_id: str = Field(primary_key=True, max_length=64)
+    following: bool | None = None  # None: never seen a follow or unfollow event
+    # Event time of the follow/unfollow applied last, so a late or repeated delivery cannot undo a newer one.
+    follow_changed_at: datetime | None = _utc(nullable=True)
+    last_interaction_at: datetime | None = _utc(nullable=True)
+    lookup_failures: int = 0
+    lookup_window_started_at: datetime | None = _utc(nullable=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ZaloLink(SQLModel, table=True):
+    """A Zalo user who proved (code + last 4 phone digits) that a dossier is theirs."""
+
+    __tablename__ = "zalo_links"
+    __table_args__ = (UniqueConstraint("user_id", "dossier_code", name="uq_zalo_links_user_dossier"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(foreign_key="zalo_users.user_id", max_length=64)
+    dossier_code: str = Field(foreign_key="dossiers.code", max_length=40, index=True)
+    linked_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ZaloEvent(SQLModel, table=True):
+    """Webhook events already handled: Zalo redelivers, and a reply must go out once."""
+
+    __tablename__ = "zalo_events"
+
+    event_key: str = Field(primary_key=True, max_length=200)
+    event_name: str = Field(max_length=60)
+    received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

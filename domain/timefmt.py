@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta, timezone
 
+from domain.quiet_hours import in_quiet_hours, quiet_hours_end_after
+
 # A fixed offset rather than a tz database lookup: Vietnam has kept UTC+7 since 1975, and workflow code
 # must not read files.
 OFFICE_TZ = timezone(timedelta(hours=7), "ICT")
@@ -26,11 +28,6 @@ def parse_hhmm(value: str) -> time:
 def next_send_time(now: datetime, quiet_start: str, quiet_end: str) -> datetime | None:
     """When a notice may go out if `now` is inside quiet hours (e.g. 22:00–06:00); None if it may go now."""
     start, end = parse_hhmm(quiet_start), parse_hhmm(quiet_end)
-    local = to_office(now)
-    t = local.timetz().replace(tzinfo=None)
-    overnight = start > end
-    inside = (t >= start or t < end) if overnight else (start <= t < end)
-    if not inside:
+    if not in_quiet_hours(now, start, end, OFFICE_TZ):
         return None
-    day = local.date() + timedelta(days=1) if overnight and t >= start else local.date()
-    return datetime.combine(day, end, tzinfo=OFFICE_TZ)
+    return quiet_hours_end_after(now, start, end, OFFICE_TZ)

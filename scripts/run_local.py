@@ -175,8 +175,10 @@ async def run(args: argparse.Namespace) -> int:
             "zalo.fake_server",
             "--port",
             str(args.zalo_port),
-            "--store",
+            "--journal",
             str(data / "fake_zalo.jsonl"),
+            "--webhook-url",
+            f"http://127.0.0.1:{args.api_port}/webhooks/zalo",
         ],
     )
     worker = Child("worker", [python, "worker.py"])

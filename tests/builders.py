@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any
 
@@ -11,6 +11,7 @@ from temporalio.client import Client, WorkflowHandle
 
 from api.dossiers import input_from_row, policy_from_settings, run_update, workflow_id
 from db.models import Dossier
+from domain.calendar import OfficeHours, WorkingCalendar
 from domain.dossier import (
     Applicant,
     DossierInput,
@@ -25,16 +26,40 @@ from domain.dossier import (
     SupplementReceived,
     SupplementRequest,
 )
-from domain.timefmt import OFFICE_TZ
 from settings import Settings
 from workflows.dossier import DossierWorkflow
 
 _serial = count(1)
 
 
-def at(day: int, hour: int, minute: int = 0, month: int = 11, year: int = 2026) -> datetime:
-    """An office-time instant (Asia/Ho_Chi_Minh)."""
-    return datetime(year, month, day, hour, minute, tzinfo=OFFICE_TZ)
+CALENDAR = WorkingCalendar(OfficeHours())
+WORKING_DAY = timedelta(hours=8)
+
+
+class Moments:
+    """Legal times for one test, as working days after a base six working days ago.
+
+    Everything up to five working days after the base lies in the past (the API refuses future events),
+    and every 15-working-day deadline counted from them lies more than a week ahead, so no reminder or
+    escalation timer fires while the test runs, whatever day it runs on. Expected dates come from the
+    calendar, whose own rules tests/test_calendar.py pins to hand-computed dates.
+    """
+
+    def __init__(self) -> None:
+        now = datetime.now(UTC)
+        self.base = CALENDAR.add_working_time(CALENDAR.clock_start(now), -6 * WORKING_DAY)
+
+    def __call__(self, working_days: float) -> datetime:
+        return CALENDAR.add_working_time(self.base, working_days * WORKING_DAY)
+
+
+def due_after(start: datetime, working_days: int = 15) -> datetime:
+    return CALENDAR.due_at(start, working_days)
+
+
+def paused(due: datetime, fee_at: datetime, paid_at: datetime) -> datetime:
+    """The due date after a fee pause from `fee_at` to `paid_at`."""
+    return CALENDAR.add_working_time(due, CALENDAR.working_time_between(fee_at, paid_at))
 
 
 def new_code(agency: str = "H21.65", day: str = "261123") -> str:
@@ -55,14 +80,16 @@ def dossier_input(
         procedure=Procedure("1.001234", "Cấp giấy phép xây dựng", working_days),
         agency_code=code.split("-")[0],
         applicant=Applicant("Nguyễn Văn A", "84905123456"),
-        received_at=received_at or at(23, 9, 15),
+        received_at=received_at or Moments()(0),
         channel="online",
         fingerprint=hashlib.sha256(code.encode()).hexdigest(),
         policy=policy or policy_from_settings(settings),
     )
 
 
-async def register(client: Client, settings: Settings, input: DossierInput) -> tuple[WorkflowHandle[Any, Any], Outcome]:
+async def register(
+    client: Client, settings: Settings, input: DossierInput
+) -> tuple[WorkflowHandle[Any, Any], Outcome]:
     """Start a dossier the way the API does (update-with-start of `register`)."""
     outcome = await run_update(client, settings, input, DossierWorkflow.register, Register(input.fingerprint))
     assert outcome is not None
@@ -75,7 +102,10 @@ def event_ids() -> str:
 
 def supplement_request(when: datetime, items: list[str] | None = None) -> SupplementRequest:
     return SupplementRequest(
-        event_id=event_ids(), at=when, items=items or ["Bản vẽ mặt bằng có chữ ký của chủ đầu tư"], note="Nộp tại quầy số 3"
+        event_id=event_ids(),
+        at=when,
+        items=items or ["Bản vẽ mặt bằng có chữ ký của chủ đầu tư"],
+        note="Nộp tại quầy số 3",
     )
 
 

@@ -7,13 +7,12 @@ import os
 import shutil
 import sys
 import uuid
-from datetime import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import time
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -130,7 +129,7 @@ def settings(database_url: str, task_queue: str) -> Settings:
         fake_zalo_url=FAKE_ZALO_URL,
         officer_zalo_ids=OFFICERS,
         temporal_ui_url="http://temporal-ui.test",
-        # Quiet hours off (an empty window): these tests run at any hour; tests/test_quiet_hours.py turns them on.
+        # Quiet hours off (an empty window), so these tests run at any hour.
         quiet_hours_start=time(0, 0),
         quiet_hours_end=time(0, 0),
     )

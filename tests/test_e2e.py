@@ -10,13 +10,15 @@ import socket
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.builders import new_code
+from domain.timefmt import vn_datetime
+from tests.builders import Moments, due_after, new_code
 from tests.conftest import eventually
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,12 +63,16 @@ def run_local(data_dir: Path, ports: dict[str, int]) -> list[str]:
 
 
 def child_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "TEST_DATABASE_URL", "LOCAL_API_KEY"}}
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "TEST_DATABASE_URL", "LOCAL_API_KEY"}
+    }
     # Quiet hours off, so the notice goes out whatever the hour of the test run.
     return env | {"QUIET_HOURS_START": "00:00", "QUIET_HOURS_END": "00:00"}
 
 
-async def read_until(process: asyncio.subprocess.Process, pattern: str, output: list[str], seconds: float) -> str:
+async def read_until(
+    process: asyncio.subprocess.Process, pattern: str, output: list[str], seconds: float
+) -> str:
     assert process.stdout is not None
     async with asyncio.timeout(seconds):
         while line := (await process.stdout.readline()).decode(errors="replace"):
@@ -106,19 +112,20 @@ async def _drain(process: asyncio.subprocess.Process, output: list[str]) -> None
 
 async def test_make_run_serves_a_dossier_end_to_end(stack: Stack, tmp_path: Path) -> None:
     code = new_code()
+    t = Moments()
     body = {
         "code": code,
         "procedure": {"code": "1.001234", "name": "Cấp giấy phép xây dựng", "working_days": 15},
         "agency_code": "H21.65",
         "applicant": {"name": "Nguyễn Văn A", "phone": "0905123456", "zalo_user_id": None},
-        "received_at": "2026-11-23T09:15:00+07:00",
+        "received_at": t(0).isoformat(),
         "channel": "online",
     }
     headers = {"Authorization": f"Bearer {stack.api_key}"}
     async with httpx.AsyncClient(base_url=stack.api, headers=headers, timeout=30) as http:
         created = await http.post("/api/v1/dossiers", json=body)
         assert created.status_code == 201, created.text
-        assert created.json()["due_at"] == "2026-12-15T02:15:00Z"
+        assert datetime.fromisoformat(created.json()["due_at"]) == due_after(t(0))
 
         async def notice_sent() -> dict[str, Any] | None:
             view = (await http.get(f"/api/v1/dossiers/{code}")).json()
@@ -130,7 +137,7 @@ async def test_make_run_serves_a_dossier_end_to_end(stack: Stack, tmp_path: Path
 
         received = (await http.get(f"http://127.0.0.1:{stack.ports['zalo']}/_fake/messages")).json()
         assert code in str(received)
-        assert "15/12/2026 09:15" in str(received)
+        assert vn_datetime(due_after(t(0))) in str(received)
 
     # A second `make run` on the same ports says which are taken and exits non-zero.
     second = await asyncio.create_subprocess_exec(
@@ -163,7 +170,7 @@ async def test_make_run_serves_a_dossier_end_to_end(stack: Stack, tmp_path: Path
         async with httpx.AsyncClient(base_url=stack.api, headers=headers, timeout=30) as http:
             asked = await http.post(
                 f"/api/v1/dossiers/{code}/supplement-request",
-                json={"event_id": "e2e-1", "at": "2026-11-25T10:00:00+07:00", "items": ["Bản vẽ mặt bằng"]},
+                json={"event_id": "e2e-1", "at": t(1).isoformat(), "items": ["Bản vẽ mặt bằng"]},
             )
             assert asked.status_code == 200, asked.text
             assert [e["kind"] for e in asked.json()["timeline"]] == ["received", "supplement_requested"]

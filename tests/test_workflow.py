@@ -1,13 +1,15 @@
 """DossierWorkflow on a real Temporal dev server with the real worker, database and fake Zalo.
 
-Dates: received Monday 23/11/2026 09:15 with 15 working days. Tuesday 24/11 is a public holiday
-(Ngày Văn hóa Việt Nam), so the appointment is Tuesday 15/12/2026 09:15.
+Legal times are working days after a base in the recent past (tests/builders.py: `Moments`), so the
+tests mean the same on any day they run; the calendar rules themselves are pinned in test_calendar.py.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -18,9 +20,9 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from api.problems import Problem
 from db.engine import SessionFactory
 from db.models import Dossier, DossierEvent, Notice, Payment
-from api.problems import Problem
 from domain.dossier import (
     Apology,
     DossierState,
@@ -31,15 +33,25 @@ from domain.dossier import (
 )
 from domain.refusals import Refusal
 from domain.status import DossierStatus
+from domain.timefmt import vn_datetime
 from settings import Settings
-from tests.builders import at, dossier_input, event_ids, fee, register, result, supplement, supplement_request
+from tests.builders import (
+    Moments,
+    dossier_input,
+    due_after,
+    event_ids,
+    fee,
+    paused,
+    register,
+    result,
+    supplement,
+    supplement_request,
+)
 from tests.conftest import eventually, zalo_messages
 from worker import build_worker
 from workflows.dossier import DossierWorkflow
 
 pytestmark = pytest.mark.usefixtures("worker")
-
-APPOINTMENT = at(15, 9, 15, month=12)
 
 
 async def state(handle: WorkflowHandle[Any, Any]) -> DossierState:
@@ -71,25 +83,29 @@ async def test_a_received_dossier_gets_its_appointment_a_record_and_a_notice(
     session_factory: SessionFactory,
     fake_zalo: httpx.AsyncClient,
 ) -> None:
-    input = dossier_input(settings)
-    handle, outcome = await register(workflow_env.client, settings, input)
+    t = Moments()
+    input = dossier_input(settings, received_at=t(0))
+    _, outcome = await register(workflow_env.client, settings, input)
+    appointment = due_after(t(0))
 
     assert outcome.status is DossierStatus.RECEIVED
-    assert outcome.due_at == APPOINTMENT
+    assert outcome.due_at == appointment
     assert outcome.seq == 1
 
     async with session_factory() as session:
         row = await session.get(Dossier, input.code)
         assert row is not None
-        assert (row.status, row.due_at, row.last_seq, row.dvcqg_status) == ("received", APPOINTMENT, 1, 2)
-        events = (await session.exec(select(DossierEvent).where(DossierEvent.dossier_code == input.code))).all()
+        assert (row.status, row.due_at, row.last_seq, row.dvcqg_status) == ("received", appointment, 1, 2)
+        events = (
+            await session.exec(select(DossierEvent).where(DossierEvent.dossier_code == input.code))
+        ).all()
         assert [(e.seq, e.kind, e.by) for e in events] == [(1, "received", "tthc")]
 
     async def sent() -> list[dict[str, Any]]:
         return [m for m in await zalo_messages(fake_zalo) if input.code in str(m)]
 
     [message] = await eventually(sent)
-    assert "15/12/2026 09:15" in str(message)
+    assert vn_datetime(appointment) in str(message)
     assert "Cấp giấy phép xây dựng" in str(message)
 
     async def notice_rows() -> list[Notice]:
@@ -128,29 +144,34 @@ async def test_the_dossier_is_searchable_by_status_agency_and_procedure(
 async def test_full_lifecycle_keeps_the_legal_clock(
     workflow_env: WorkflowEnvironment, settings: Settings, session_factory: SessionFactory
 ) -> None:
-    handle, _ = await register(workflow_env.client, settings, dossier_input(settings))
+    t = Moments()
+    handle, _ = await register(workflow_env.client, settings, dossier_input(settings, received_at=t(0)))
 
-    out = await handle.execute_update(DossierWorkflow.request_supplement, supplement_request(at(25, 10)))
+    out = await handle.execute_update(DossierWorkflow.request_supplement, supplement_request(t(0.5)))
     assert (out.status, out.due_at) == (DossierStatus.SUPPLEMENT_REQUIRED, None)
 
-    # The count restarts from zero on Friday 27/11 10:00: 15 working days → Friday 18/12 10:00.
-    out = await handle.execute_update(DossierWorkflow.supplement_received, supplement(at(27, 10)))
-    assert (out.status, out.due_at) == (DossierStatus.RECEIVED, at(18, 10, month=12))
+    # The count restarts from zero when the supplement arrives.
+    out = await handle.execute_update(DossierWorkflow.supplement_received, supplement(t(1)))
+    restarted = due_after(t(1))
+    assert (out.status, out.due_at) == (DossierStatus.RECEIVED, restarted)
+    assert restarted > due_after(t(0))
 
-    out = await handle.execute_update(DossierWorkflow.request_fee, fee(at(30, 9)))
+    out = await handle.execute_update(DossierWorkflow.request_fee, fee(t(2)))
     assert out.status is DossierStatus.FEE_DUE
 
-    # Paid Tuesday 1/12 14:00: 11 working hours waited, so the due date moves to Monday 21/12 15:00.
-    await handle.signal(DossierWorkflow.payment_received, PaymentReceived("VNPAY-0001", 1_250_000, at(1, 14, month=12)))
+    # Paid half a working day later: the due date moves by the 4 working hours waited.
+    await handle.signal(DossierWorkflow.payment_received, PaymentReceived("VNPAY-0001", 1_250_000, t(2.5)))
     s = await eventually(lambda: _status_is(handle, DossierStatus.RECEIVED))
-    assert s.due_at == at(21, 15, month=12)
+    assert s.due_at == paused(restarted, t(2), t(2.5))
+    assert s.due_at is not None
+    assert s.due_at > restarted
     assert s.fee is not None
     assert s.fee.paid_vnd == 1_250_000
 
-    out = await handle.execute_update(DossierWorkflow.mark_result_ready, result(at(2, 10, month=12)))
+    out = await handle.execute_update(DossierWorkflow.mark_result_ready, result(t(3)))
     assert out.status is DossierStatus.RESULT_READY
     out = await handle.execute_update(
-        DossierWorkflow.mark_returned, Returned(event_id=event_ids(), at=at(3, 9, month=12), to="Chủ hồ sơ")
+        DossierWorkflow.mark_returned, Returned(event_id=event_ids(), at=t(4), to="Chủ hồ sơ")
     )
     assert out.status is DossierStatus.RETURNED
 
@@ -176,7 +197,9 @@ async def test_full_lifecycle_keeps_the_legal_clock(
         ]
         seqs = (
             await session.exec(
-                select(DossierEvent.seq).where(DossierEvent.dossier_code == final.code).order_by(col(DossierEvent.seq))
+                select(DossierEvent.seq)
+                .where(DossierEvent.dossier_code == final.code)
+                .order_by(col(DossierEvent.seq))
             )
         ).all()
         assert list(seqs) == [1, 2, 3, 4, 5, 6, 7]
@@ -190,58 +213,61 @@ async def _status_is(handle: WorkflowHandle[Any, Any], status: DossierStatus) ->
 async def test_supplement_twice_restarts_the_count_each_time(
     workflow_env: WorkflowEnvironment, settings: Settings
 ) -> None:
-    handle, _ = await register(workflow_env.client, settings, dossier_input(settings))
-    await handle.execute_update(DossierWorkflow.request_supplement, supplement_request(at(25, 10)))
-    await handle.execute_update(DossierWorkflow.supplement_received, supplement(at(26, 8)))
-    # Second request on Friday 4/12 (more than 3 working days after the restart): allowed, flagged late.
-    out = await handle.execute_update(DossierWorkflow.request_supplement, supplement_request(at(4, 9, month=12)))
+    t = Moments()
+    handle, _ = await register(workflow_env.client, settings, dossier_input(settings, received_at=t(0)))
+    await handle.execute_update(DossierWorkflow.request_supplement, supplement_request(t(0.25)))
+    await handle.execute_update(DossierWorkflow.supplement_received, supplement(t(0.5)))
+    # The second request comes four working days after the restart: allowed, and flagged late.
+    out = await handle.execute_update(DossierWorkflow.request_supplement, supplement_request(t(4.5)))
     assert out.status is DossierStatus.SUPPLEMENT_REQUIRED
     s = await state(handle)
     assert s.supplement is not None
     assert s.supplement.late is True
     assert s.supplement_count == 2
-    out = await handle.execute_update(DossierWorkflow.supplement_received, supplement(at(7, 16, month=12)))
-    # Monday 7/12 16:00 is after the 15:00 cut-off: the count starts Tuesday 8/12 07:00 → Monday 28/12 17:00.
-    assert out.due_at == at(28, 17, month=12)
+    out = await handle.execute_update(DossierWorkflow.supplement_received, supplement(t(5)))
+    assert out.due_at == due_after(t(5))
 
 
 async def test_a_supplement_requested_within_three_working_days_is_not_late(
     workflow_env: WorkflowEnvironment, settings: Settings
 ) -> None:
-    handle, _ = await register(workflow_env.client, settings, dossier_input(settings))
-    await handle.execute_update(DossierWorkflow.request_supplement, supplement_request(at(26, 9)))
+    t = Moments()
+    handle, _ = await register(workflow_env.client, settings, dossier_input(settings, received_at=t(0)))
+    await handle.execute_update(DossierWorkflow.request_supplement, supplement_request(t(2.75)))
     s = await state(handle)
     assert s.supplement is not None
     assert s.supplement.late is False
 
 
 async def test_fee_then_supplement(workflow_env: WorkflowEnvironment, settings: Settings) -> None:
-    handle, _ = await register(workflow_env.client, settings, dossier_input(settings))
-    await handle.execute_update(DossierWorkflow.request_fee, fee(at(25, 9)))
-    await handle.signal(DossierWorkflow.payment_received, PaymentReceived("TX-1", 1_250_000, at(25, 10)))
+    t = Moments()
+    handle, _ = await register(workflow_env.client, settings, dossier_input(settings, received_at=t(0)))
+    await handle.execute_update(DossierWorkflow.request_fee, fee(t(0.5)))
+    await handle.signal(DossierWorkflow.payment_received, PaymentReceived("TX-1", 1_250_000, t(1)))
     await eventually(lambda: _status_is(handle, DossierStatus.RECEIVED))
-    out = await handle.execute_update(DossierWorkflow.request_supplement, supplement_request(at(26, 9)))
+    out = await handle.execute_update(DossierWorkflow.request_supplement, supplement_request(t(1.5)))
     assert out.status is DossierStatus.SUPPLEMENT_REQUIRED
-    out = await handle.execute_update(DossierWorkflow.supplement_received, supplement(at(27, 10)))
-    assert (out.status, out.due_at) == (DossierStatus.RECEIVED, at(18, 10, month=12))
+    out = await handle.execute_update(DossierWorkflow.supplement_received, supplement(t(2)))
+    assert (out.status, out.due_at) == (DossierStatus.RECEIVED, due_after(t(2)))
 
 
 @pytest.mark.parametrize("state_name", ["received", "supplement_required", "fee_due", "result_ready"])
 async def test_withdraw_from_each_open_state(
     workflow_env: WorkflowEnvironment, settings: Settings, fake_zalo: httpx.AsyncClient, state_name: str
 ) -> None:
-    input = dossier_input(settings)
+    t = Moments()
+    input = dossier_input(settings, received_at=t(0))
     handle, _ = await register(workflow_env.client, settings, input)
     if state_name == "supplement_required":
-        await handle.execute_update(DossierWorkflow.request_supplement, supplement_request(at(25, 10)))
+        await handle.execute_update(DossierWorkflow.request_supplement, supplement_request(t(1)))
     elif state_name == "fee_due":
-        await handle.execute_update(DossierWorkflow.request_fee, fee(at(25, 10)))
+        await handle.execute_update(DossierWorkflow.request_fee, fee(t(1)))
     elif state_name == "result_ready":
-        await handle.execute_update(DossierWorkflow.mark_result_ready, result(at(25, 10)))
+        await handle.execute_update(DossierWorkflow.mark_result_ready, result(t(1)))
     assert (await state(handle)).status.value == state_name
 
     out = await handle.execute_update(
-        DossierWorkflow.withdraw, Withdrawal(event_id=event_ids(), at=at(26, 10), reason="Công dân xin rút")
+        DossierWorkflow.withdraw, Withdrawal(event_id=event_ids(), at=t(2), reason="Công dân xin rút")
     )
     assert out.status is DossierStatus.WITHDRAWN
     assert (await handle.result()).status is DossierStatus.WITHDRAWN
@@ -255,25 +281,28 @@ async def test_withdraw_from_each_open_state(
 async def test_illegal_transitions_are_refused_before_they_reach_history(
     workflow_env: WorkflowEnvironment, settings: Settings
 ) -> None:
-    handle, _ = await register(workflow_env.client, settings, dossier_input(settings))
+    t = Moments()
+    handle, _ = await register(workflow_env.client, settings, dossier_input(settings, received_at=t(0)))
     before = await history_length(handle)
 
     cause = await refusal(
         handle.execute_update(
-            DossierWorkflow.mark_returned, Returned(event_id=event_ids(), at=at(25, 9), to="Chủ hồ sơ")
+            DossierWorkflow.mark_returned, Returned(event_id=event_ids(), at=t(1), to="Chủ hồ sơ")
         )
     )
     assert cause.type == Refusal.ILLEGAL_TRANSITION.value
     assert list(cause.details) == ["received"]
-    cause = await refusal(handle.execute_update(DossierWorkflow.supplement_received, supplement(at(25, 9))))
+    cause = await refusal(handle.execute_update(DossierWorkflow.supplement_received, supplement(t(1))))
     assert cause.type == Refusal.ILLEGAL_TRANSITION.value
+    assert await history_length(handle) == before
 
-    await handle.execute_update(DossierWorkflow.request_supplement, supplement_request(at(25, 10)))
+    await handle.execute_update(DossierWorkflow.request_supplement, supplement_request(t(1)))
     after_supplement = await history_length(handle)
+    apology = Apology(event_id=event_ids(), at=t(2), new_due_at=due_after(t(2), 30), reason="x")
     for command, update in [
-        (fee(at(26, 9)), DossierWorkflow.request_fee),
-        (result(at(26, 9)), DossierWorkflow.mark_result_ready),
-        (Apology(event_id=event_ids(), at=at(26, 9), new_due_at=at(30, 9, month=12), reason="x"), DossierWorkflow.apologize),
+        (fee(t(2)), DossierWorkflow.request_fee),
+        (result(t(2)), DossierWorkflow.mark_result_ready),
+        (apology, DossierWorkflow.apologize),
     ]:
         cause = await refusal(handle.execute_update(update, command))
         assert cause.type == Refusal.ILLEGAL_TRANSITION.value
@@ -286,8 +315,9 @@ async def test_illegal_transitions_are_refused_before_they_reach_history(
 async def test_a_repeated_event_changes_nothing_and_a_reused_event_id_is_refused(
     workflow_env: WorkflowEnvironment, settings: Settings
 ) -> None:
-    handle, _ = await register(workflow_env.client, settings, dossier_input(settings))
-    command = supplement_request(at(25, 10))
+    t = Moments()
+    handle, _ = await register(workflow_env.client, settings, dossier_input(settings, received_at=t(0)))
+    command = supplement_request(t(1))
     await handle.execute_update(DossierWorkflow.request_supplement, command)
     length = await history_length(handle)
 
@@ -304,34 +334,36 @@ async def test_a_repeated_event_changes_nothing_and_a_reused_event_id_is_refused
 async def test_an_event_earlier_than_the_previous_one_is_refused(
     workflow_env: WorkflowEnvironment, settings: Settings
 ) -> None:
-    handle, _ = await register(workflow_env.client, settings, dossier_input(settings))
-    await handle.execute_update(DossierWorkflow.request_supplement, supplement_request(at(26, 10)))
-    cause = await refusal(handle.execute_update(DossierWorkflow.supplement_received, supplement(at(25, 10))))
+    t = Moments()
+    handle, _ = await register(workflow_env.client, settings, dossier_input(settings, received_at=t(0)))
+    await handle.execute_update(DossierWorkflow.request_supplement, supplement_request(t(2)))
+    cause = await refusal(handle.execute_update(DossierWorkflow.supplement_received, supplement(t(1))))
     assert cause.type == Refusal.EVENT_TIME.value
 
 
 async def test_payments_duplicate_partial_and_late(
     workflow_env: WorkflowEnvironment, settings: Settings, session_factory: SessionFactory
 ) -> None:
-    input = dossier_input(settings)
+    t = Moments()
+    input = dossier_input(settings, received_at=t(0))
     handle, _ = await register(workflow_env.client, settings, input)
-    await handle.execute_update(DossierWorkflow.request_fee, fee(at(25, 9), amount_vnd=1_000_000))
+    await handle.execute_update(DossierWorkflow.request_fee, fee(t(0.5), amount_vnd=1_000_000))
 
-    await handle.signal(DossierWorkflow.payment_received, PaymentReceived("TX-A", 400_000, at(25, 10)))
-    await handle.signal(DossierWorkflow.payment_received, PaymentReceived("TX-A", 400_000, at(25, 10)))
+    await handle.signal(DossierWorkflow.payment_received, PaymentReceived("TX-A", 400_000, t(1)))
+    await handle.signal(DossierWorkflow.payment_received, PaymentReceived("TX-A", 400_000, t(1)))
     s = await eventually(lambda: _with_payments(handle, 1))
     assert s.status is DossierStatus.FEE_DUE
     assert s.fee is not None
     assert s.fee.paid_vnd == 400_000
 
-    await handle.signal(DossierWorkflow.payment_received, PaymentReceived("TX-B", 600_000, at(25, 11)))
+    await handle.signal(DossierWorkflow.payment_received, PaymentReceived("TX-B", 600_000, t(1.5)))
     s = await eventually(lambda: _status_is(handle, DossierStatus.RECEIVED))
     assert s.fee is not None
     assert s.fee.paid_vnd == 1_000_000
     # The same transaction again, after the fee is settled: nothing changes.
-    await handle.signal(DossierWorkflow.payment_received, PaymentReceived("TX-B", 600_000, at(25, 11)))
+    await handle.signal(DossierWorkflow.payment_received, PaymentReceived("TX-B", 600_000, t(1.5)))
     # A new payment while no fee is due: recorded for the officers, state unchanged.
-    await handle.signal(DossierWorkflow.payment_received, PaymentReceived("TX-C", 50_000, at(25, 14)))
+    await handle.signal(DossierWorkflow.payment_received, PaymentReceived("TX-C", 50_000, t(2)))
     s = await eventually(lambda: _with_payments(handle, 3))
     assert s.status is DossierStatus.RECEIVED
     assert [e.kind for e in s.timeline][-3:] == ["payment_partial", "payment_received", "payment_not_due"]
@@ -344,7 +376,9 @@ async def test_payments_duplicate_partial_and_late(
             ("TX-C", "not_due"),
         ]
         officer_notices = (
-            await session.exec(select(Notice).where(Notice.kind == "payment_mismatch", Notice.dossier_code == input.code))
+            await session.exec(
+                select(Notice).where(Notice.kind == "payment_mismatch", Notice.dossier_code == input.code)
+            )
         ).all()
         assert {n.recipient for n in officer_notices} == {"officer-1"}
         assert len(officer_notices) == 2
@@ -358,14 +392,15 @@ async def _with_payments(handle: WorkflowHandle[Any, Any], count: int) -> Dossie
 async def test_rejection_needs_a_reason_and_ends_the_dossier(
     workflow_env: WorkflowEnvironment, settings: Settings
 ) -> None:
-    handle, _ = await register(workflow_env.client, settings, dossier_input(settings))
+    t = Moments()
+    handle, _ = await register(workflow_env.client, settings, dossier_input(settings, received_at=t(0)))
     cause = await refusal(
-        handle.execute_update(DossierWorkflow.reject, Rejection(event_id=event_ids(), at=at(25, 9), reason="  "))
+        handle.execute_update(DossierWorkflow.reject, Rejection(event_id=event_ids(), at=t(1), reason="  "))
     )
     assert cause.type == Refusal.INVALID_COMMAND.value
     out = await handle.execute_update(
         DossierWorkflow.reject,
-        Rejection(event_id=event_ids(), at=at(25, 9), reason="Hồ sơ không thuộc thẩm quyền giải quyết"),
+        Rejection(event_id=event_ids(), at=t(1), reason="Hồ sơ không thuộc thẩm quyền giải quyết"),
     )
     assert out.status is DossierStatus.REJECTED
     assert (await handle.result()).status is DossierStatus.REJECTED
@@ -374,35 +409,41 @@ async def test_rejection_needs_a_reason_and_ends_the_dossier(
 async def test_one_apology_before_the_due_time_moves_the_appointment(
     workflow_env: WorkflowEnvironment, settings: Settings
 ) -> None:
-    handle, _ = await register(workflow_env.client, settings, dossier_input(settings))
-    new_due = at(22, 16, month=12)
+    t = Moments()
+    handle, _ = await register(workflow_env.client, settings, dossier_input(settings, received_at=t(0)))
+    appointment = due_after(t(0))
+    new_due = due_after(t(0), 20)
     out = await handle.execute_update(
         DossierWorkflow.apologize,
-        Apology(event_id=event_ids(), at=at(10, 9, month=12), new_due_at=new_due, reason="Chờ ý kiến liên ngành"),
+        Apology(event_id=event_ids(), at=t(2), new_due_at=new_due, reason="Chờ ý kiến liên ngành"),
     )
     assert out.due_at == new_due
     s = await state(handle)
     assert s.apologized is True
     assert s.timeline[-1].detail == {
         "reason": "Chờ ý kiến liên ngành",
-        "old_due_at": APPOINTMENT.isoformat(),
+        "old_due_at": appointment.isoformat(),
         "new_due_at": new_due.isoformat(),
     }
     cause = await refusal(
         handle.execute_update(
             DossierWorkflow.apologize,
-            Apology(event_id=event_ids(), at=at(11, 9, month=12), new_due_at=at(30, 9, month=12), reason="Lần hai"),
+            Apology(event_id=event_ids(), at=t(3), new_due_at=due_after(t(0), 25), reason="Lần hai"),
         )
     )
     assert cause.type == Refusal.APOLOGY_REFUSED.value
 
 
-async def test_an_apology_after_the_due_time_is_refused(workflow_env: WorkflowEnvironment, settings: Settings) -> None:
-    handle, _ = await register(workflow_env.client, settings, dossier_input(settings))
+async def test_an_apology_after_the_due_time_is_refused(
+    workflow_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    t = Moments()
+    handle, _ = await register(workflow_env.client, settings, dossier_input(settings, received_at=t(0)))
+    late = due_after(t(0)) + timedelta(hours=1)
     cause = await refusal(
         handle.execute_update(
             DossierWorkflow.apologize,
-            Apology(event_id=event_ids(), at=at(16, 9, month=12), new_due_at=at(30, 9, month=12), reason="Trễ"),
+            Apology(event_id=event_ids(), at=late, new_due_at=due_after(t(0), 25), reason="Trễ"),
         )
     )
     assert cause.type == Refusal.APOLOGY_REFUSED.value
@@ -415,17 +456,22 @@ async def test_a_restarted_worker_picks_the_dossier_up_where_it_was(
     fake_zalo: httpx.AsyncClient,
     worker: Worker,
 ) -> None:
-    handle, _ = await register(workflow_env.client, settings, dossier_input(settings))
-    await handle.execute_update(DossierWorkflow.request_supplement, supplement_request(at(25, 10)))
+    t = Moments()
+    handle, _ = await register(workflow_env.client, settings, dossier_input(settings, received_at=t(0)))
+    await handle.execute_update(DossierWorkflow.request_supplement, supplement_request(t(1)))
     await worker.shutdown()
 
     # While no worker runs, the update waits; a new worker (fresh process state, no cache) completes it.
     client: Client = workflow_env.client
-    pending = handle.execute_update(DossierWorkflow.supplement_received, supplement(at(27, 10)))
+    pending = asyncio.ensure_future(
+        handle.execute_update(DossierWorkflow.supplement_received, supplement(t(2)))
+    )
+    await asyncio.sleep(0.5)
+    assert not pending.done()
     async with build_worker(client, settings, session_factory, fake_zalo):
         out = await pending
-        assert (out.status, out.due_at) == (DossierStatus.RECEIVED, at(18, 10, month=12))
-        out = await handle.execute_update(DossierWorkflow.mark_result_ready, result(at(28, 9)))
+        assert (out.status, out.due_at) == (DossierStatus.RECEIVED, due_after(t(2)))
+        out = await handle.execute_update(DossierWorkflow.mark_result_ready, result(t(3)))
         assert out.status is DossierStatus.RESULT_READY
         assert [e.kind for e in (await state(handle)).timeline] == [
             "received",
@@ -438,12 +484,14 @@ async def test_a_restarted_worker_picks_the_dossier_up_where_it_was(
 async def test_long_histories_continue_as_new_with_their_state(
     workflow_env: WorkflowEnvironment, settings: Settings
 ) -> None:
+    t = Moments()
     policy = replace(dossier_input(settings).policy, continue_as_new_after_events=20)
-    handle, _ = await register(workflow_env.client, settings, dossier_input(settings, policy=policy))
+    input = dossier_input(settings, received_at=t(0), policy=policy)
+    handle, _ = await register(workflow_env.client, settings, input)
     first_run = (await handle.describe()).run_id
-    for day in (25, 26, 27):
-        await handle.execute_update(DossierWorkflow.request_supplement, supplement_request(at(day, 9)))
-        await handle.execute_update(DossierWorkflow.supplement_received, supplement(at(day, 10)))
+    for day in (1, 2, 3):
+        await handle.execute_update(DossierWorkflow.request_supplement, supplement_request(t(day)))
+        await handle.execute_update(DossierWorkflow.supplement_received, supplement(t(day + 0.5)))
 
     async def new_run() -> str | None:
         description = await workflow_env.client.get_workflow_handle(handle.id).describe()
@@ -454,8 +502,7 @@ async def test_long_histories_continue_as_new_with_their_state(
     s = await state(latest)
     assert len(s.timeline) == 7
     assert s.supplement_count == 3
-    # The carried event ids still recognise a repeat after continue-as-new.
-    out = await latest.execute_update(DossierWorkflow.request_supplement, supplement_request(at(30, 9)))
+    out = await latest.execute_update(DossierWorkflow.request_supplement, supplement_request(t(4)))
     assert out.seq == 8
     assert (await latest.describe()).status == WorkflowExecutionStatus.RUNNING
 

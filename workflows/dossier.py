@@ -22,9 +22,8 @@ from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.notices import NoticeActivities, NoticeBatch
-
     from activities.calendar import CalendarActivities, DueAtRequest, ShiftRequest, SpanRequest
+    from activities.notices import NoticeActivities, NoticeBatch
     from activities.records import NoticeOrder, Projection, RecordActivities, RecordRequest
     from domain.dossier import (
         Apology,
