@@ -10,6 +10,10 @@ The rules, in terms of W(t), the working time elapsed up to instant t (flat outs
 - for d < 0 it is the *latest* instant u with W(u) = W(t) - |d|, so a result on a period's start stays
   there (07:00, 13:30) rather than jumping back to the previous period's end;
 - for d == 0 it is t itself (in the office time zone).
+
+Workflows get calendar answers from activities/calendar.py. A workflow file that imports this module must
+do so under `workflow.unsafe.imports_passed_through()`: Temporal's sandbox restricts `zoneinfo.ZoneInfo`,
+and a ZoneInfo built inside the sandbox is a proxy that `astimezone` refuses.
 """
 
 from __future__ import annotations

@@ -389,6 +389,18 @@ def test_holidays_from_a_function_are_built_once_per_year() -> None:
             ).due_at(ict(2026, 1, 1, 9), 1),
             id="no-working-day-in-sight",
         ),
+        pytest.param(
+            lambda: WorkingCalendar(
+                HOURS, overrides=dict.fromkeys(_days(date(2026, 1, 1), 500), False)
+            ).add_working_time(ict(2026, 1, 1, 9), DAY),
+            id="no-working-day-ahead",
+        ),
+        pytest.param(
+            lambda: WorkingCalendar(
+                HOURS, overrides=dict.fromkeys(_days(date(2024, 8, 1), 520), False)
+            ).add_working_time(ict(2026, 1, 1, 9), -DAY),
+            id="no-working-day-behind",
+        ),
     ],
 )
 def test_refuses(call: object) -> None:
