@@ -647,7 +647,7 @@ class DossierWorkflow:
         async with self._lock:
             if timer.version != self._version:
                 return  # the state changed while the timer ran out; the loop plans again
-            now, s, p = workflow.now(), self.s, self._policy
+            s, p = self.s, self._policy
             notices: list[NoticeOrder] = []
             detail: dict[str, Any] = {"due_at": iso(s.due_at)}
             if timer.kind is EventKind.DUE_SOON:
@@ -696,7 +696,8 @@ class DossierWorkflow:
                 pickup = asdict(s.result.pickup) if s.result.pickup else None
                 detail = {"reminder_no": s.result.pickup_reminders_sent, "pickup": pickup}
                 notices.append(self._citizen(NoticeKind.PICKUP_REMINDER, pickup=pickup))
-            entry = self._append(timer.kind, now, "system", **detail)
+            # The entry's time is the legal moment the rule fired for (the timer itself may run a little late).
+            entry = self._append(timer.kind, timer.at, "system", **detail)
             await self._record(entry, notices)
             self._changed()
 
