@@ -696,7 +696,7 @@ class DossierWorkflow:
                 pickup = asdict(s.result.pickup) if s.result.pickup else None
                 detail = {"reminder_no": s.result.pickup_reminders_sent, "pickup": pickup}
                 notices.append(self._citizen(NoticeKind.PICKUP_REMINDER, pickup=pickup))
-            # The entry's time is the legal moment the rule fired for (the timer itself may run a little late).
+            # The entry's time is the legal moment the rule fired for (the timer may run a little late).
             entry = self._append(timer.kind, timer.at, "system", **detail)
             await self._record(entry, notices)
             self._changed()
