@@ -26,6 +26,9 @@ class Settings(BaseSettings):
 
     # Database: SQLite under .data/ locally, PostgreSQL in production.
     database_url: str = f"sqlite+aiosqlite:///{DATA_DIR / 'dossiers.db'}"
+    # Connections per process: enough for the worker's concurrent activities and the API's requests.
+    database_pool_size: int = 20
+    database_max_overflow: int = 20
 
     # Temporal.
     temporal_address: str = "localhost:7233"

@@ -16,7 +16,7 @@ from temporalio.worker import Worker
 from activities.calendar import CalendarActivities
 from activities.notices import worker_activities
 from activities.records import RecordActivities
-from db.engine import SessionFactory, make_engine, make_session_factory
+from db.engine import SessionFactory, engine_for, make_session_factory
 from settings import Settings, configure_logging, get_settings
 from workflows.client import connect
 from workflows.dossier import DossierWorkflow
@@ -64,7 +64,7 @@ def build_worker(
 async def main() -> None:
     settings = get_settings()
     configure_logging(settings, "worker")
-    engine = make_engine(settings.database_url)
+    engine = engine_for(settings)
     client = await connect(settings, attempts=60)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

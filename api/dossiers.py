@@ -159,11 +159,20 @@ def refusal_problem(refusal: Refusal, cause: ApplicationError) -> Problem:
 def unavailable(err: RPCError) -> Problem:
     if err.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
         detail = "the dossier workflow did not answer in time; retry with the same event_id"
-    else:
+    elif err.status is RPCStatusCode.UNAVAILABLE:
         detail = f"the workflow engine is not available: {err.message}"
+    else:
+        # E.g. an update that met the workflow's continue-as-new: nothing was applied, a retry lands.
+        detail = f"the dossier workflow could not take this now ({err.message}); retry with the same event_id"
     problem = Problem(503, detail, slug="workflow-unavailable")
     problem.headers = {"Retry-After": "5"}
     return problem
+
+
+async def release_connection(session: AsyncSession) -> None:
+    """End the request's read transaction before waiting on a workflow, so no pooled connection is held
+    for the seconds a workflow may take (under load the pool would run dry)."""
+    await session.commit()
 
 
 # ---------------------------------------------------------------- reading the projection
@@ -244,9 +253,9 @@ class OpenDossier:
         code = self.row.code
         if DossierStatus(self.row.status).is_final and await self._recorded(command.event_id):
             return await view(self.session, self.settings, code)  # a repeat after the workflow has ended
-        await run_update(
-            self.temporal, self.settings, input_from_row(self.row, self.settings), update, command
-        )
+        input = input_from_row(self.row, self.settings)
+        await release_connection(self.session)
+        await run_update(self.temporal, self.settings, input, update, command)
         return await view(self.session, self.settings, code)
 
     async def _recorded(self, event_id: str) -> bool:

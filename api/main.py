@@ -13,7 +13,7 @@ from api.clients import ensure_local_client
 from api.deps import TemporalConnection
 from api.problems import install_problem_handlers
 from api.routes import dossiers, health, zalo_webhook
-from db.engine import SessionFactory, make_engine, make_session_factory
+from db.engine import SessionFactory, engine_for, make_session_factory
 from db.migrate import upgrade
 from settings import Settings, configure_logging, get_settings
 from zalo.factory import build_zalo_client
@@ -42,7 +42,7 @@ def create_app(
         if session_factory is None:
             if settings.app_env == "local":
                 await asyncio.to_thread(upgrade, settings.database_url)
-            engine = make_engine(settings.database_url)
+            engine = engine_for(settings)
             app.state.session_factory = make_session_factory(engine)
         if settings.app_env == "local" and settings.local_api_key is not None:
             async with app.state.session_factory() as session:

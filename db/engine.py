@@ -10,6 +10,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from settings import Settings
+
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
@@ -25,6 +27,15 @@ def sync_url(url: str) -> str:
     parsed = make_url(url)
     driver = {"sqlite+aiosqlite": "sqlite", "postgresql+asyncpg": "postgresql+psycopg"}.get(parsed.drivername)
     return parsed.set(drivername=driver).render_as_string(hide_password=False) if driver else url
+
+
+def engine_for(settings: Settings) -> AsyncEngine:
+    """The process's engine, sized by the settings."""
+    return make_engine(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:

@@ -118,6 +118,9 @@ SCENARIOS: dict[str, tuple[Scenario, bool]] = {
     "full_lifecycle": (full_lifecycle, False),
     "withdrawn_while_fee_due": (withdrawn_while_fee_due, False),
     "overdue_then_returned_late": (overdue_then_returned_late, True),
+    # Recorded after the projection became a local activity (patch record-projection-as-local-activity);
+    # the three above predate it and replay through the unpatched branch.
+    "full_lifecycle_local_record": (full_lifecycle, False),
 }
 
 

@@ -21,7 +21,12 @@ HISTORIES = {
 
 
 def test_there_are_saved_histories_to_replay() -> None:
-    assert set(HISTORIES) >= {"full_lifecycle", "withdrawn_while_fee_due", "overdue_then_returned_late"}
+    assert set(HISTORIES) >= {
+        "full_lifecycle",
+        "withdrawn_while_fee_due",
+        "overdue_then_returned_late",
+        "full_lifecycle_local_record",
+    }
 
 
 @pytest.mark.parametrize("name", HISTORIES)

@@ -489,8 +489,10 @@ async def test_long_histories_continue_as_new_with_their_state(
     input = dossier_input(settings, received_at=t(0), policy=policy)
     handle, _ = await register(workflow_env.client, settings, input)
     first_run = (await handle.describe()).run_id
+    first_request = supplement_request(t(1))
     for day in (1, 2, 3):
-        await handle.execute_update(DossierWorkflow.request_supplement, supplement_request(t(day)))
+        request = first_request if day == 1 else supplement_request(t(day))
+        await handle.execute_update(DossierWorkflow.request_supplement, request)
         await handle.execute_update(DossierWorkflow.supplement_received, supplement(t(day + 0.5)))
 
     async def new_run() -> str | None:
@@ -502,6 +504,9 @@ async def test_long_histories_continue_as_new_with_their_state(
     s = await state(latest)
     assert len(s.timeline) == 7
     assert s.supplement_count == 3
+    # The carried event ids still recognise a repeat from before continue-as-new.
+    cause = await refusal(latest.execute_update(DossierWorkflow.request_supplement, first_request))
+    assert cause.type == Refusal.DUPLICATE_EVENT.value
     out = await latest.execute_update(DossierWorkflow.request_supplement, supplement_request(t(4)))
     assert out.seq == 8
     assert (await latest.describe()).status == WorkflowExecutionStatus.RUNNING

@@ -62,6 +62,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.timefmt import next_send_time, vn_datetime
     from workflows import search_attributes as sa
 
+# Patches: each guards a change that running dossiers' histories would otherwise not replay through.
+PATCH_RECORD_LOCALLY = "record-projection-as-local-activity"
+
 RECORD_TIMEOUT = timedelta(seconds=30)
 RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 CALENDAR_TIMEOUT = timedelta(seconds=10)
@@ -107,6 +110,7 @@ class DossierWorkflow:
         self._lock = asyncio.Lock()
         self._version = 0
         self._stopping = False
+        self._sending = False
         self._shift_cache: dict[tuple[datetime, int], datetime] = {}
         self._upserted: dict[str, Any] = {}
         if input.carried is not None:
@@ -144,8 +148,9 @@ class DossierWorkflow:
                 assert timer is not None
                 await self._fire(timer)
             if self._continue_as_new_due():
+                # Not while a handler or a notice send is under way: the new run would not see its end.
                 await workflow.wait_condition(
-                    lambda: workflow.all_handlers_finished() and not self._lock.locked()
+                    lambda: workflow.all_handlers_finished() and not self._lock.locked() and not self._sending
                 )
                 workflow.continue_as_new(replace(self._input, carried=self.s))
         self._stopping = True
@@ -605,31 +610,42 @@ class DossierWorkflow:
 
     async def _next_timer(self) -> _Timer | None:
         """The earliest reminder or escalation the current state calls for."""
-        s, p, version = self.s, self._policy, self._version
-        candidates: list[_Timer] = []
+        version = self._version
+        # The plan is read from the state in one go: updates may run while the calendar answers below.
+        candidates = [
+            _Timer(await self._shift(base, offset) if offset else base, kind, label, version)
+            for kind, base, offset, label in self._timer_plan()
+        ]
+        return min(candidates, key=lambda t: t.at) if candidates else None
+
+    def _timer_plan(self) -> list[tuple[EventKind, datetime, int, str]]:
+        """(kind, base time, working seconds after it, label) of every timer the state calls for."""
+        s, p, day = self.s, self._policy, self._day
+        plan: list[tuple[EventKind, datetime, int, str]] = []
         if s.status is DossierStatus.RECEIVED and s.due_at is not None:
             if not s.overdue and s.due_soon_notified_for != s.due_at:
-                at = await self._shift(s.due_at, -p.due_soon_working_days * self._day)
-                candidates.append(_Timer(at, EventKind.DUE_SOON, "due soon: remind the officer", version))
+                plan.append(
+                    (
+                        EventKind.DUE_SOON,
+                        s.due_at,
+                        -p.due_soon_working_days * day,
+                        "due soon: remind the officer",
+                    )
+                )
             if not s.overdue:
-                candidates.append(
-                    _Timer(s.due_at, EventKind.OVERDUE, "due time: overdue escalation", version)
-                )
+                plan.append((EventKind.OVERDUE, s.due_at, 0, "due time: overdue escalation"))
             elif s.escalation_level < len(p.escalation_ladder) - 1:
-                at = await self._shift(
-                    s.due_at, s.escalation_level * p.escalate_every_working_days * self._day
-                )
                 role = p.escalation_ladder[s.escalation_level + 1]
-                candidates.append(_Timer(at, EventKind.ESCALATION, f"escalate to {role}", version))
+                offset = s.escalation_level * p.escalate_every_working_days * day
+                plan.append((EventKind.ESCALATION, s.due_at, offset, f"escalate to {role}"))
         elif s.status is DossierStatus.FEE_DUE and s.fee is not None:
             if s.fee.reminders_sent < len(p.fee_reminder_working_days):
                 days = p.fee_reminder_working_days[s.fee.reminders_sent]
-                at = await self._shift(s.fee.requested_at, days * self._day)
-                candidates.append(_Timer(at, EventKind.FEE_REMINDER, f"fee reminder (day {days})", version))
-            if not s.fee.unpaid_alerted and s.fee.pay_by is not None:
-                candidates.append(
-                    _Timer(s.fee.pay_by, EventKind.FEE_UNPAID, "fee unpaid: alert officer", version)
+                plan.append(
+                    (EventKind.FEE_REMINDER, s.fee.requested_at, days * day, f"fee reminder (day {days})")
                 )
+            if not s.fee.unpaid_alerted and s.fee.pay_by is not None:
+                plan.append((EventKind.FEE_UNPAID, s.fee.pay_by, 0, "fee unpaid: alert officer"))
         elif (
             s.status is DossierStatus.RESULT_READY
             and s.result is not None
@@ -637,11 +653,10 @@ class DossierWorkflow:
             and s.result.pickup_reminders_sent < len(p.pickup_reminder_working_days)
         ):
             days = p.pickup_reminder_working_days[s.result.pickup_reminders_sent]
-            at = await self._shift(s.result.ready_at, days * self._day)
-            candidates.append(
-                _Timer(at, EventKind.PICKUP_REMINDER, f"pick-up reminder (day {days})", version)
+            plan.append(
+                (EventKind.PICKUP_REMINDER, s.result.ready_at, days * day, f"pick-up reminder (day {days})")
             )
-        return min(candidates, key=lambda t: t.at) if candidates else None
+        return plan
 
     async def _fire(self, timer: _Timer) -> None:
         async with self._lock:
@@ -730,21 +745,34 @@ class DossierWorkflow:
         for order in notices:
             order.context["at"] = iso(entry.at)
             order.scheduled_for = send_at
-        await workflow.execute_activity_method(
-            RecordActivities.record,
-            RecordRequest(
-                workflow.info().workflow_id,
-                self.s.code,
-                entry,
-                self._projection(),
-                notices,
-                payment,
-                replace(self._input, carried=None) if registration else None,
-            ),
-            start_to_close_timeout=RECORD_TIMEOUT,
-            retry_policy=RECORD_RETRY,
-            summary=f"record #{entry.seq} {entry.kind}",
+        request = RecordRequest(
+            workflow.info().workflow_id,
+            self.s.code,
+            entry,
+            self._projection(),
+            notices,
+            payment,
+            replace(self._input, carried=None) if registration else None,
         )
+        summary = f"record #{entry.seq} {entry.kind}"
+        if workflow.patched(PATCH_RECORD_LOCALLY):
+            # A local activity: the update answers within one workflow task, with no round trip through a
+            # task queue (the write is short and idempotent on seq, so a re-run after a crash is harmless).
+            await workflow.execute_local_activity_method(
+                RecordActivities.record,
+                request,
+                start_to_close_timeout=RECORD_TIMEOUT,
+                retry_policy=RECORD_RETRY,
+                summary=summary,
+            )
+        else:
+            await workflow.execute_activity_method(
+                RecordActivities.record,
+                request,
+                start_to_close_timeout=RECORD_TIMEOUT,
+                retry_policy=RECORD_RETRY,
+                summary=summary,
+            )
         self.s.outbox.extend(OutboxItem(entry.seq, order.kind, send_at) for order in notices)
 
     def _projection(self) -> Projection:
@@ -782,6 +810,7 @@ class DossierWorkflow:
                     summary=f"quiet hours: {item.kind} #{item.seq} waits until {vn_datetime(item.send_at)}",
                 )
             batch = NoticeBatch(self.s.code, item.seq, item.kind, workflow.now())
+            self._sending = True
             try:
                 await workflow.execute_activity_method(
                     NoticeActivities.send,
@@ -800,6 +829,7 @@ class DossierWorkflow:
                     summary=f"notice {item.kind} #{item.seq}: give up",
                 )
             self.s.outbox.pop(0)
+            self._sending = False
 
     # ---------------------------------------------------------------- what officers see in the UI
 

@@ -15,6 +15,7 @@ from api.dossiers import (
     OpenDossierDep,
     fingerprint,
     input_from_row,
+    release_connection,
     run_update,
     unavailable,
     view,
@@ -116,6 +117,7 @@ async def register_dossier(
             409, f"dossier {body.code} is already registered with another body", slug="registration-conflict"
         )
     if created or row.due_at is None:
+        await release_connection(session)
         await run_update(
             temporal, settings, input_from_row(row, settings), DossierWorkflow.register, Register(digest)
         )
@@ -168,15 +170,17 @@ async def request_fee(body: FeeIn, dossier: OpenDossierDep) -> DossierView:
 async def record_payment(body: PaymentIn, dossier: OpenDossierDep) -> DossierView:
     """A payment (fee_due → received once fully paid); a repeated transaction id changes nothing."""
     handle: WorkflowHandle[Any, Any] = dossier.temporal.get_workflow_handle(workflow_id(dossier.row.code))
+    status = dossier.row.status
+    await release_connection(dossier.session)
     try:
         known = await handle.query(DossierWorkflow.payment, body.transaction_id)
         if known is None:
-            if dossier.row.status != DossierStatus.FEE_DUE.value:
+            if status != DossierStatus.FEE_DUE.value:
                 raise Problem(
                     409,
-                    f"no fee is due for dossier {dossier.row.code} (state '{dossier.row.status}')",
+                    f"no fee is due for dossier {dossier.row.code} (state '{status}')",
                     slug="illegal-transition",
-                    current_status=dossier.row.status,
+                    current_status=status,
                 )
             await handle.signal(
                 DossierWorkflow.payment_received,

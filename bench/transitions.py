@@ -1,0 +1,334 @@
+"""Our transition rate against the bare-Temporal floor, measured side by side on one server in one run.
+
+    .venv/bin/python -m bench.transitions --workflows 30            # SQLite, in-memory dev server
+    .venv/bin/python -m bench.transitions --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+One Temporal dev server (in memory) is started. Then, on it:
+  bare   ../shared/bench/bare_temporal.py: N workflows × 6 updates, one no-op activity each;
+  ours   N dossiers × 6 transitions (register, supplement request, supplement, fee, result, return) sent
+         straight to DossierWorkflow with the Temporal client; the real worker in its own process;
+  http   the same 6 transitions through the HTTP API (uvicorn in its own process), as the TTHC system
+         calls them.
+Each of ours runs a calendar local activity, the database projection and a Zalo notice (fake server).
+Prints one JSON line per run and the ratios to the floor. Numbers depend on the machine; compare ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+BARE = ROOT.parent / "shared" / "bench" / "bare_temporal.py"
+BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def wait_port(port: int, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with suppress(OSError):
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        await asyncio.sleep(0.2)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+LOG_DIR: Path | None = None
+
+
+async def spawn(*argv: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
+    """A helper process; its output goes to --log-dir when given (for when a run misbehaves)."""
+    out: Any = asyncio.subprocess.DEVNULL
+    if LOG_DIR is not None:
+        name = Path(argv[1] if argv[1] != "-m" else argv[2]).stem.replace(".", "_")
+        out = (LOG_DIR / f"{name}-{len(list(LOG_DIR.iterdir()))}.log").open("w")
+    return await asyncio.create_subprocess_exec(*argv, cwd=ROOT, env=env, stdout=out, stderr=out)
+
+
+def summary(name: str, latencies: list[float], wall: float, workflows: int) -> dict[str, Any]:
+    latencies.sort()
+    return {
+        "run": name,
+        "workflows": workflows,
+        "updates": len(latencies),
+        "seconds": round(wall, 2),
+        "updates_per_s": round(len(latencies) / wall, 1),
+        "p50_s": round(statistics.median(latencies), 3),
+        "p99_s": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 3),
+    }
+
+
+async def fresh_database(url: str, tmp: Path) -> str:
+    """A SQLite file in `tmp`, or a new schema of its own in the given PostgreSQL database."""
+    if not url:
+        return f"sqlite+aiosqlite:///{tmp}/bench.db"
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from db.engine import async_url, make_engine
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    engine = make_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    await engine.dispose()
+    parsed = make_url(async_url(url)).update_query_dict({"options": f"-csearch_path={schema}"})
+    return parsed.render_as_string(hide_password=False)
+
+
+async def run_bare(address: str, workflows: int) -> dict[str, Any]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(BARE),
+        "--address",
+        address,
+        "--workflows",
+        str(workflows),
+        "--updates",
+        "6",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await process.communicate()
+    result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+    return {"run": "bare", **result}
+
+
+def lifecycle(t: Callable[[float], str]) -> list[tuple[str, dict[str, Any]]]:
+    """The six transitions of one dossier, as (API path suffix, body)."""
+    return [
+        ("supplement-request", {"event_id": "b1", "at": t(0.5), "items": ["Bản vẽ mặt bằng"]}),
+        ("supplement", {"event_id": "b2", "at": t(1)}),
+        ("fee", {"event_id": "b3", "at": t(2), "items": [{"name": "Lệ phí", "amount_vnd": 1_250_000}]}),
+        ("payment", {"transaction_id": "b4", "amount_vnd": 1_250_000, "at": t(2.5)}),
+        ("result", {"event_id": "b5", "at": t(3), "pickup": {"place": "Quầy số 3"}}),
+        ("return", {"event_id": "b6", "at": t(4), "to": "Chủ hồ sơ"}),
+    ]
+
+
+async def run_ours(
+    address: str, task_queue: str, workflows: int, settings_env: dict[str, str]
+) -> dict[str, Any]:
+    """Six updates per dossier straight to the workflow, as the API sends them (no HTTP)."""
+    from api.dossiers import policy_from_settings, run_update
+    from domain.dossier import (
+        FeeItem,
+        FeeRequest,
+        PaymentReceived,
+        Pickup,
+        Register,
+        ResultReady,
+        Returned,
+        SupplementReceived,
+        SupplementRequest,
+    )
+    from settings import Settings
+    from tests.builders import Moments, dossier_input
+    from workflows.client import connect
+    from workflows.dossier import DossierWorkflow
+
+    settings = Settings(_env_file=None, **{k.lower(): v for k, v in settings_env.items()})  # type: ignore[call-arg]
+    settings = settings.model_copy(update={"task_queue": task_queue, "temporal_address": address})
+    client = await connect(settings)
+    latencies: list[float] = []
+    t = Moments()
+
+    async def one(i: int) -> None:
+        input = dossier_input(settings, code=f"B{i:03d}.{uuid.uuid4().hex[:4].upper()}-261123-{i:04d}")
+        input.policy = policy_from_settings(settings)
+        steps: list[tuple[Any, Any]] = [
+            (DossierWorkflow.register, Register(input.fingerprint)),
+            (
+                DossierWorkflow.request_supplement,
+                SupplementRequest(event_id="b1", at=t(0.5), items=["Bản vẽ"]),
+            ),
+            (DossierWorkflow.supplement_received, SupplementReceived(event_id="b2", at=t(1))),
+            (
+                DossierWorkflow.request_fee,
+                FeeRequest(event_id="b3", at=t(2), items=[FeeItem("Lệ phí", 1_250_000)], pay_within_days=5),
+            ),
+            (
+                DossierWorkflow.mark_result_ready,
+                ResultReady(event_id="b5", at=t(3), pickup=Pickup("Quầy số 3")),
+            ),
+            (DossierWorkflow.mark_returned, Returned(event_id="b6", at=t(4), to="Chủ hồ sơ")),
+        ]
+        # request_fee then result needs the fee paid first; pay by signal between them (not timed).
+        for n, (update, argument) in enumerate(steps):
+            if n == 4:
+                handle = client.get_workflow_handle(f"dossier-{input.code}")
+                await handle.signal(
+                    DossierWorkflow.payment_received, PaymentReceived("b4", 1_250_000, t(2.5))
+                )
+                while await handle.query(DossierWorkflow.payment, "b4") is None:  # noqa: ASYNC110 (a query is polled)
+                    await asyncio.sleep(0.02)
+            started = time.perf_counter()
+            await run_update(client, settings, input, update, argument)
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(workflows)))
+    return summary("ours", latencies, time.perf_counter() - started, workflows)
+
+
+async def run_http(api: str, key: str, workflows: int) -> dict[str, Any]:
+    """The same lifecycle over HTTP, as the TTHC system drives it (payment included and timed)."""
+    from tests.builders import Moments
+
+    t = Moments()
+    latencies: list[float] = []
+
+    def iso(days: float) -> str:
+        return t(days).isoformat()
+
+    async with httpx.AsyncClient(
+        base_url=api, headers={"Authorization": f"Bearer {key}"}, timeout=60
+    ) as http:
+
+        async def timed(call: Awaitable[httpx.Response]) -> httpx.Response:
+            started = time.perf_counter()
+            response = await call
+            latencies.append(time.perf_counter() - started)
+            response.raise_for_status()
+            return response
+
+        async def one(i: int) -> None:
+            code = f"H{i:03d}.{uuid.uuid4().hex[:4].upper()}-261123-{i:04d}"
+            body = {
+                "code": code,
+                "procedure": {"code": "1.001234", "name": "Cấp giấy phép xây dựng", "working_days": 15},
+                "agency_code": code.split("-")[0],
+                "applicant": {"name": "Nguyễn Văn A", "phone": "0905123456"},
+                "received_at": iso(0),
+                "channel": "online",
+            }
+            await timed(http.post("/api/v1/dossiers", json=body))
+            for path, payload in lifecycle(iso):
+                await timed(http.post(f"/api/v1/dossiers/{code}/{path}", json=payload))
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(workflows)))
+    return summary("http", latencies, time.perf_counter() - started, workflows)
+
+
+async def main(args: argparse.Namespace) -> None:
+    from db.migrate import upgrade
+    from workflows.search_attributes import cli_flags
+
+    ports = {name: free_port() for name in ("temporal", "ui", "api", "zalo")}
+    address = f"127.0.0.1:{ports['temporal']}"
+    processes: list[asyncio.subprocess.Process] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        database_url = await fresh_database(args.database_url, Path(tmp))
+        await asyncio.to_thread(upgrade, database_url)
+        key = "bench-" + uuid.uuid4().hex
+        env = {
+            **os.environ,
+            "APP_ENV": "local",
+            "DATABASE_URL": database_url,
+            "TEMPORAL_ADDRESS": address,
+            "TASK_QUEUE": f"bench-{uuid.uuid4().hex[:8]}",
+            "ZALO_MODE": "fake",
+            "FAKE_ZALO_URL": f"http://127.0.0.1:{ports['zalo']}",
+            "FAKE_ZALO_JOURNAL": "",
+            "LOCAL_API_KEY": key,
+            "QUIET_HOURS_START": "00:00",
+            "QUIET_HOURS_END": "00:00",
+            "LOG_LEVEL": "WARNING",
+        }
+        try:
+            processes.append(
+                await spawn(
+                    str(BIN / "temporal"),
+                    "server",
+                    "start-dev",
+                    "--headless",
+                    "--ip",
+                    "127.0.0.1",
+                    "--port",
+                    str(ports["temporal"]),
+                    "--log-level",
+                    "error",
+                    *cli_flags(),
+                )
+            )
+            await wait_port(ports["temporal"])
+            processes.append(
+                await spawn(
+                    sys.executable, "-m", "zalo.fake_server", "--port", str(ports["zalo"]), "--journal", ""
+                )
+            )
+            processes.append(await spawn(sys.executable, "worker.py", env=env))
+            processes.append(
+                await spawn(
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "api.main:app",
+                    "--factory",
+                    "--port",
+                    str(ports["api"]),
+                    "--no-access-log",
+                    "--log-level",
+                    "warning",
+                    env=env,
+                )
+            )
+            await wait_port(ports["zalo"])
+            await wait_port(ports["api"])
+            await asyncio.sleep(2)  # the worker connects and polls
+            keys = {"DATABASE_URL", "TEMPORAL_ADDRESS", "ZALO_MODE", "FAKE_ZALO_URL", "QUIET_HOURS_START"}
+            settings_env = {k: v for k, v in env.items() if k in keys | {"QUIET_HOURS_END"}}
+            results = []
+            for round_no in range(args.rounds):
+                results.append(await run_bare(address, args.workflows))
+                results.append(await run_ours(address, env["TASK_QUEUE"], args.workflows, settings_env))
+                results.append(await run_http(f"http://127.0.0.1:{ports['api']}", key, args.workflows))
+                for result in results[-3:]:
+                    print(json.dumps({"round": round_no + 1, **result}))
+            for run in ("ours", "http"):
+                bare = [r["updates_per_s"] for r in results if r["run"] == "bare"]
+                mine = [r["updates_per_s"] for r in results if r["run"] == run]
+                ratio = statistics.median(m / b for m, b in zip(mine, bare, strict=True))
+                print(f"{run}: {ratio:.2f} × the bare-Temporal update rate (median of {len(mine)} rounds)")
+        finally:
+            for process in reversed(processes):
+                with suppress(ProcessLookupError):
+                    process.terminate()
+                with suppress(Exception):
+                    await asyncio.wait_for(process.wait(), timeout=20)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workflows", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--log-dir", type=Path, default=None, help="keep the processes' output here")
+    arguments = parser.parse_args()
+    if arguments.log_dir is not None:
+        arguments.log_dir.mkdir(parents=True, exist_ok=True)
+        LOG_DIR = arguments.log_dir
+    asyncio.run(main(arguments))
