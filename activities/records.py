@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +19,7 @@ from settings import Settings
 
 @dataclass
 class Projection:
-    """The dossier row's current-state columns, as the workflow sees them after an entry."""
+    """The dossier row's current-state columns (same names), as the workflow sees them after an entry."""
 
     status: str
     dvcqg_status: int
@@ -88,16 +88,8 @@ class RecordActivities:
                 await session.flush()
             if request.entry.seq <= row.last_seq:
                 return False
-            projection = request.projection
-            row.status = projection.status
-            row.dvcqg_status = projection.dvcqg_status
-            row.due_at = projection.due_at
-            row.overdue = projection.overdue
-            row.apologized = projection.apologized
-            row.escalation_level = projection.escalation_level
-            row.on_time = projection.on_time
-            row.finished_at = projection.finished_at
-            row.detail = projection.detail
+            for column, value in asdict(request.projection).items():
+                setattr(row, column, value)
             row.last_seq = request.entry.seq
             row.updated_at = utcnow()
             session.add(
