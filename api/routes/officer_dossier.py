@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 
-from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.deps import SessionDep, SettingsDep, get_temporal
 from api.dossiers import input_from_row, run_update, temporal_ui_link, workflow_id
 from api.pages import deadline
 from api.pages.actions import BY_SLUG, SPECS, ActionSpec, Payment, Prepared, defaults, prepare
@@ -172,7 +172,6 @@ async def action_submit(
     form: CheckedFormDep,
     session: SessionDep,
     settings: SettingsDep,
-    temporal: TemporalDep,
     who: SignedInDep,
 ) -> Response:
     """Check the form, show the confirmation step, and on confirmation run the workflow update."""
@@ -191,6 +190,8 @@ async def action_submit(
             request, "pages/confirm.html", {"row": row, "spec": spec, "values": values, "prepared": prepared}
         )
     try:
+        # Connected only now: the form and its review work while the workflow engine is away.
+        temporal = await _temporal(request)
         outcome = await perform(prepared, row, session, temporal, settings)
     except Refused as refusal:
         log.info(
@@ -211,6 +212,13 @@ async def action_submit(
 
 
 # ---------------------------------------------------------------- performing an action
+
+
+async def _temporal(request: Request) -> Client:
+    try:
+        return await get_temporal(request)
+    except Problem as problem:
+        raise Refused(503, UNAVAILABLE) from problem
 
 
 async def perform(
