@@ -27,6 +27,7 @@ from api.pages.render import PageError, PageRoute, Redirect, render
 from api.pages.timeline import notice_rows, timeline_rows
 from api.problems import Problem
 from db.models import Dossier, DossierEvent, Notice
+from db.models import Payment as PaymentRow
 from db.types import utcnow
 from domain.codes import is_dossier_code, mask_phone
 from domain.dossier import PaymentReceived
@@ -79,11 +80,11 @@ async def _dossier(session: AsyncSession, who: SignedIn, code: str) -> Dossier:
     return row
 
 
-def _spec(slug: str, row: Dossier) -> ActionSpec:
+def _spec(slug: str, row: Dossier, *, check_state: bool = True) -> ActionSpec:
     spec = BY_SLUG.get(slug)
     if spec is None:
         raise PageError(404, "Không có thao tác này", "Vui lòng chọn thao tác trên trang hồ sơ.")
-    if spec.transition not in allowed_transitions(DossierStatus(row.status)):
+    if check_state and spec.transition not in allowed_transitions(DossierStatus(row.status)):
         raise Redirect(f"{_dossier_path(row.code)}?khong-the={spec.slug}")
     return spec
 
@@ -177,9 +178,13 @@ async def action_submit(
     """Check the form, show the confirmation step, and on confirmation run the workflow update."""
     who.require_action_rights()
     row = await _dossier(session, who, code)
-    spec = _spec(slug, row)
+    spec = _spec(slug, row, check_state=False)
     values = {f.name: form.get(f.name, "") for f in spec.fields} | {"event_id": form.get("event_id", "")}
     step = form.get("step", "review")
+    # A second click on "confirm" finds its own event: say so, rather than that the state moved on.
+    if step == "confirm" and await _recorded(session, row.code, values["event_id"], values.get("receipt")):
+        raise Redirect(f"{_dossier_path(row.code)}?lap-lai=1")
+    spec = _spec(slug, row)
     if step == "edit":
         return _form_page(request, row, spec, values)
     prepared = prepare(spec, values, row, who.officer.username, utcnow())
@@ -214,6 +219,23 @@ async def action_submit(
 # ---------------------------------------------------------------- performing an action
 
 
+async def _recorded(session: AsyncSession, code: str, event_id: str, receipt: str | None = None) -> bool:
+    """Whether this form was applied already: its event id, or for a counter payment its receipt."""
+    found = await session.exec(
+        select(DossierEvent.id).where(DossierEvent.dossier_code == code, DossierEvent.event_id == event_id)
+    )
+    if found.first() is not None:
+        return True
+    if receipt:
+        paid = await session.exec(
+            select(PaymentRow.id).where(
+                PaymentRow.dossier_code == code, PaymentRow.transaction_id == f"quay:{receipt.strip()}"
+            )
+        )
+        return paid.first() is not None
+    return False
+
+
 async def _temporal(request: Request) -> Client:
     try:
         return await get_temporal(request)
@@ -228,15 +250,8 @@ async def perform(
     if isinstance(prepared.order, Payment):
         return await _record_payment(prepared.order, row, temporal, prepared.spec, session)
     command = prepared.order
-    if DossierStatus(row.status).is_final:
-        # A repeat after the workflow ended (e.g. a second click on "confirm") finds its own event.
-        recorded = await session.exec(
-            select(DossierEvent.id).where(
-                DossierEvent.dossier_code == row.code, DossierEvent.event_id == command.event_id
-            )
-        )
-        if recorded.first() is not None:
-            return "repeat"
+    if DossierStatus(row.status).is_final and await _recorded(session, row.code, command.event_id):
+        return "repeat"  # a repeat after the workflow ended
     try:
         outcome = await run_update(
             temporal, settings, input_from_row(row, settings), UPDATES[prepared.spec.transition], command
