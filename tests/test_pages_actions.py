@@ -192,6 +192,10 @@ async def test_an_overdue_dossier_is_listed_and_a_late_apology_is_refused_in_vie
     await eventually(overdue)
     listed = await desk.web.get("/can-bo/danh-sach/qua-han")
     assert f'href="/can-bo/ho-so/{code}"' in listed.text
+    page = await desk.web.get(f"/can-bo/ho-so/{code}")
+    assert "/xu-ly/xin-loi" not in page.text  # no button for what the law no longer allows
+    assert "Đã quá thời hạn: không còn gửi được thư xin lỗi" in page.text
+    # The form's address still answers (a bookmark, a stale tab): the workflow refuses, in Vietnamese.
     new_due = to_office(utcnow() + timedelta(days=10)).strftime("%Y-%m-%dT%H:%M")
     review, data = await fill(desk, code, "xin-loi", new_due_at=new_due, reason="Chờ ý kiến Sở Xây dựng")
     assert review.status_code == 200, review.text

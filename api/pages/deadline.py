@@ -29,9 +29,10 @@ def _when(value: object) -> datetime | None:
 
 def office_hours_text(calendar: WorkingCalendar) -> str:
     periods = ", ".join(f"{start:%H:%M}–{end:%H:%M}" for start, end in calendar.hours.periods)
+    hours = calendar.hours.day_length.total_seconds() / 3600
     return (
-        f"mỗi ngày làm việc {labels.working_span(calendar.hours.day_length).removesuffix(' làm việc')} "
-        f"({periods}); không tính thứ Bảy, Chủ nhật, ngày lễ, Tết và ngày nghỉ bù"
+        f"mỗi ngày làm việc {hours:g} giờ ({periods}); không tính thứ Bảy, Chủ nhật, ngày lễ, Tết "
+        "và ngày nghỉ bù"
     )
 
 
@@ -123,7 +124,8 @@ def explain(row: Dossier, events: list[DossierEvent], calendar: WorkingCalendar,
                 lines.append(f"Lý do: {detail['reason']}")
             steps.append(Step(event.at, "Thư xin lỗi (Mẫu 04): hẹn lại ngày trả", lines))
         elif event.kind == EventKind.OVERDUE:
-            steps.append(Step(event.at, "Đến hạn mà chưa có kết quả: quá hạn", []))
+            lines = [f"Hạn {labels.vn_day_dt(due)} đã qua mà chưa có kết quả."] if due else []
+            steps.append(Step(event.at, "Quá hạn: đã báo lãnh đạo", lines))
     status = DossierStatus(row.status)
     if status is DossierStatus.SUPPLEMENT_REQUIRED:
         steps.append(

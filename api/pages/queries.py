@@ -23,7 +23,7 @@ from db.calendar import override_days
 from db.models import Dossier, Notice, Officer
 from domain.calendar import WorkingCalendar
 from domain.notices import NoticeStatus
-from domain.status import OPEN_STATES, DossierStatus
+from domain.status import DossierStatus
 from domain.timefmt import to_office
 from settings import Settings
 
@@ -158,9 +158,10 @@ class DeskQueries:
         clauses = _filtered(self.officer, filters)
         received = col(Dossier.status) == DossierStatus.RECEIVED.value
         if kind is ListKind.OVERDUE:
-            # The workflow's flag, or a due time already past that its timer has not reported yet.
+            # Dossiers whose result the office still owes (once the result is ready, the work is done);
+            # the workflow's flag, or a due time already past that its timer has not reported yet.
             clauses += [
-                col(Dossier.status).in_([s.value for s in OPEN_STATES]),
+                col(Dossier.status).in_([DossierStatus.RECEIVED.value, DossierStatus.FEE_DUE.value]),
                 or_(col(Dossier.overdue), and_(received, col(Dossier.due_at) < self.now)),
             ]
         elif kind is ListKind.DUE_SOON:

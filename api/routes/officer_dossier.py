@@ -111,7 +111,20 @@ async def dossier_page(
     )
     calendar = await office_calendar(session, settings)
     status = DossierStatus(row.status)
+    now = utcnow()
     actions = [SPECS[t] for t in allowed_transitions(status)] if who.may_act else []
+    # The table allows an apology in these states, but the law only before the due time and once:
+    # say why rather than offer a button the workflow will refuse.
+    no_apology = ""
+    if any(spec.transition is Transition.APOLOGIZE for spec in actions):
+        if row.apologized:
+            no_apology = "Đã có thư xin lỗi (Mẫu 04): mỗi hồ sơ chỉ được xin lỗi một lần."
+        elif row.due_at is not None and row.due_at <= now:
+            no_apology = (
+                "Đã quá thời hạn: không còn gửi được thư xin lỗi hẹn lại (Mẫu 04 phải gửi trước hạn)."
+            )
+        if no_apology:
+            actions = [spec for spec in actions if spec.transition is not Transition.APOLOGIZE]
     done = BY_SLUG.get(request.query_params.get("xong", ""))
     refused = BY_SLUG.get(request.query_params.get("khong-the", ""))
     return render(
@@ -122,11 +135,12 @@ async def dossier_page(
             "status": status,
             "phone": mask_phone(row.applicant_phone),
             "detail": row.detail or {},
-            "steps": deadline.explain(row, events, calendar, utcnow()),
+            "steps": deadline.explain(row, events, calendar, now),
             "hours_text": deadline.office_hours_text(calendar),
             "timeline": timeline_rows(events, citizen=False),
             "notices": notice_rows(notices, citizen=False),
             "actions": actions,
+            "no_apology": no_apology,
             "temporal_ui": temporal_ui_link(settings, row.code),
             "done": done,
             "repeat": request.query_params.get("lap-lai") == "1",
