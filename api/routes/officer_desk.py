@@ -89,7 +89,7 @@ async def login(request: Request, session: SessionDep, settings: SettingsDep) ->
     address = client_address(request)
     wait = limiter.blocked(address, username)
     if wait is not None:
-        log.info("officer.login_rate_limited", username=username)
+        log.info("officer.login_rate_limited")
         response = _login_page(
             request,
             settings,
@@ -105,7 +105,8 @@ async def login(request: Request, session: SessionDep, settings: SettingsDep) ->
     valid = await _verify(officer.password_hash if officer else None, password)
     if officer is None or not valid or not officer.active:
         limiter.failed(address, username)
-        log.info("officer.login_failed", username=username)
+        # A name that is no account may be a password typed in the wrong box: it is not logged.
+        log.info("officer.login_failed", username=officer.username if officer else None)
         return _login_page(
             request, settings, next_url=next_url, status=401, username=username, error=LOGIN_FAILED
         )
