@@ -84,6 +84,19 @@ class Settings(BaseSettings):
     # Who signs the notices citizens read.
     notice_office_name: str = "Bộ phận Một cửa"
 
+    # Pages. Lookup and login limits are counted in each API process (in memory): with N replicas an
+    # address gets N times the budget, and behind a proxy uvicorn needs --forwarded-allow-ips so that
+    # the client address is the citizen's, not the proxy's.
+    page_rate_window_seconds: int = 900
+    lookup_max_per_address: int = 60  # every lookup with a code and digits, per window
+    lookup_max_failures_per_address: int = 10  # wrong code or digits, per window
+    lookup_max_failures_per_code: int = 20  # from any address: 4 digits are 10,000 guesses
+    login_max_failures: int = 10  # per address and per user name, per window
+    officer_session_idle_minutes: int = 120
+    officer_session_max_hours: int = 12
+    # Local mode: the API keeps an officer `canbo` (every agency) with this password (`make run` prints it).
+    local_officer_password: SecretStr | None = None
+
     @property
     def effective_zalo_mode(self) -> Literal["fake", "live"]:
         """Fake locally unless told otherwise; live in production unless `ZALO_MODE=fake` is set."""

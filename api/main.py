@@ -7,12 +7,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from temporalio.client import Client
 
 from api.clients import ensure_local_client
 from api.deps import TemporalConnection
+from api.officers import ensure_local_officer
+from api.pages.render import STATIC_DIR
 from api.problems import install_problem_handlers
-from api.routes import dossiers, health, zalo_webhook
+from api.routes import dossiers, health, pages, zalo_webhook
 from db.engine import SessionFactory, engine_for, make_session_factory
 from db.migrate import upgrade
 from settings import Settings, configure_logging, get_settings
@@ -47,6 +50,9 @@ def create_app(
         if settings.app_env == "local" and settings.local_api_key is not None:
             async with app.state.session_factory() as session:
                 await ensure_local_client(session, settings.local_api_key.get_secret_value())
+        if settings.app_env == "local" and settings.local_officer_password is not None:
+            async with app.state.session_factory() as session:
+                await ensure_local_officer(session, settings.local_officer_password.get_secret_value())
         # The webhook answers citizens who write to the OA; tests may hand in their own client.
         zalo = getattr(app.state, "zalo", None) or build_zalo_client(app.state.session_factory, settings)
         app.state.zalo = zalo
@@ -69,6 +75,8 @@ def create_app(
     app.include_router(dossiers.router)
     app.include_router(zalo_webhook.router)
     app.include_router(health.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
 

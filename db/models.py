@@ -210,3 +210,38 @@ class ZaloEvent(SQLModel, table=True):
     event_key: str = Field(primary_key=True, max_length=200)
     event_name: str = Field(max_length=60)
     received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Officer(SQLModel, table=True):
+    """An officer who signs in to the desk pages; only an Argon2id hash of the password is stored."""
+
+    __tablename__ = "officers"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=50, unique=True)
+    display_name: str = Field(max_length=200)
+    password_hash: str = Field(max_length=200)
+    # Agency codes whose dossiers the officer sees and acts on; ["*"] for every agency.
+    agencies: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    role: str = Field(default="officer", max_length=20)  # officer (acts) or viewer (reads only)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    last_login_at: datetime | None = _utc(nullable=True)
+
+    def may_see(self, agency_code: str) -> bool:
+        return "*" in self.agencies or agency_code in self.agencies
+
+
+class OfficerSession(SQLModel, table=True):
+    """A signed-in browser: the cookie holds a random token, the table only its SHA-256 (logout deletes)."""
+
+    __tablename__ = "officer_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    officer_id: int = Field(foreign_key="officers.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -116,6 +116,15 @@ def local_api_key(data: Path) -> str:
     return path.read_text().strip()
 
 
+def local_officer_password(data: Path) -> str:
+    """The password of the local officer `canbo`, made once and kept in the data folder."""
+    path = data / "local_officer_password"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(12) + "\n")
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 async def run(args: argparse.Namespace) -> int:
     ports = {
         "Temporal server": args.temporal_port,
@@ -131,6 +140,7 @@ async def run(args: argparse.Namespace) -> int:
 
     data: Path = args.data_dir
     key = await asyncio.to_thread(local_api_key, data)
+    officer_password = await asyncio.to_thread(local_officer_password, data)
     database_url = os.environ.get("DATABASE_URL", f"sqlite+aiosqlite:///{data / 'dossiers.db'}")
     env = {
         **os.environ,
@@ -142,6 +152,7 @@ async def run(args: argparse.Namespace) -> int:
         "ZALO_MODE": "fake",
         "FAKE_ZALO_URL": f"http://127.0.0.1:{args.zalo_port}",
         "LOCAL_API_KEY": key,
+        "LOCAL_OFFICER_PASSWORD": officer_password,
         "PYTHONUNBUFFERED": "1",
     }
     env.setdefault("OFFICER_ZALO_IDS", json.dumps(LOCAL_OFFICERS))
@@ -225,7 +236,10 @@ async def run(args: argparse.Namespace) -> int:
         f"  Fake Zalo         http://localhost:{args.zalo_port}   (what citizens would have received)\n"
         f"  Temporal server   127.0.0.1:{args.temporal_port}\n"
         f"  Data              {data}\n"
-        f"  API key (local): {key}\n",
+        f"  API key (local): {key}\n"
+        f"  Officer desk      http://localhost:{args.api_port}/can-bo\n"
+        f"  Officer login (local): canbo / {officer_password}\n"
+        f"  Citizen lookup    http://localhost:{args.api_port}/tra-cuu\n",
         flush=True,
     )
 

@@ -20,6 +20,7 @@ import pytest
 from domain.timefmt import vn_datetime
 from tests.builders import Moments, due_after, new_code
 from tests.conftest import eventually
+from tests.pages_support import hidden
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.e2e
@@ -138,6 +139,21 @@ async def test_make_run_serves_a_dossier_end_to_end(stack: Stack, tmp_path: Path
         received = (await http.get(f"http://127.0.0.1:{stack.ports['zalo']}/_fake/messages")).json()
         assert code in str(received)
         assert vn_datetime(due_after(t(0))) in str(received)
+
+        # The pages: the citizen finds the dossier; the local officer signs in with the printed password.
+        lookup = await http.get("/tra-cuu", params={"code": code, "phone_last4": "3456"})
+        assert lookup.status_code == 200
+        assert "Đã tiếp nhận, đang giải quyết" in lookup.text
+        password = (tmp_path / "data" / "local_officer_password").read_text().strip()
+        form = await http.get("/can-bo/dang-nhap")
+        signed_in = await http.post(
+            "/can-bo/dang-nhap",
+            data={"username": "canbo", "password": password, "csrf_token": hidden(form.text, "csrf_token")},
+        )
+        assert signed_in.status_code == 303, signed_in.text
+        page = await http.get(f"/can-bo/ho-so/{code}")
+        assert page.status_code == 200
+        assert "Cách tính hạn trả kết quả" in page.text
 
     # A second `make run` on the same ports says which are taken and exits non-zero.
     second = await asyncio.create_subprocess_exec(

@@ -1,0 +1,1 @@
+"""The server-rendered pages: the citizen lookup (/tra-cuu) and the officer desk (/can-bo)."""

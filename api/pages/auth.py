@@ -1,0 +1,231 @@
+"""Officer sign-in: server-side sessions behind a signed cookie, a CSRF token per session, rate limits.
+
+The cookie holds `<token>.<signature>`: a random token and its HMAC-SHA256 under SECRET_KEY, so a forged
+cookie is refused without touching the database; the table keeps only the token's SHA-256, so a copy of
+the database lets nobody sign in. Cookies are HttpOnly and SameSite=Lax, and Secure (with the `__Host-`
+prefix) everywhere but local mode. Every POST carries the session's CSRF token in a hidden field; the
+login form, before any session exists, uses a double-submit cookie.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Depends, Request, Response
+from sqlalchemy import delete, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.deps import SessionDep, SettingsDep
+from api.officers import Role
+from api.pages.ratelimit import LoginLimiter, LookupLimiter
+from api.pages.render import PageError, Redirect
+from db.models import Officer, OfficerSession
+from db.types import utcnow
+from settings import Settings
+
+LOGIN_PATH = "/can-bo/dang-nhap"
+# Only write last_seen_at this often: a page view should not always be a database write.
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+def secure_cookies(settings: Settings) -> bool:
+    return settings.app_env != "local"
+
+
+def session_cookie_name(settings: Settings) -> str:
+    # __Host-: the browser accepts it only Secure, for path / and from this very host.
+    return "__Host-dt_can_bo" if secure_cookies(settings) else "dt_can_bo"
+
+
+def login_cookie_name(settings: Settings) -> str:
+    return "__Host-dt_dang_nhap" if secure_cookies(settings) else "dt_dang_nhap"
+
+
+def _signature(settings: Settings, token: str) -> str:
+    key = settings.secret_key.get_secret_value().encode()
+    digest = hmac.new(key, b"officer-session:" + token.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def signed(settings: Settings, token: str) -> str:
+    return f"{token}.{_signature(settings, token)}"
+
+
+def unsigned(settings: Settings, value: str | None) -> str | None:
+    """The token of a cookie whose signature holds; None for anything else."""
+    if not value or value.count(".") != 1:
+        return None
+    token, signature = value.split(".")
+    return token if hmac.compare_digest(signature, _signature(settings, token)) else None
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def set_cookie(response: Response, settings: Settings, name: str, value: str, max_age: int | None) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        secure=secure_cookies(settings),
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def client_address(request: Request) -> str:
+    """The client's address (behind a proxy: as uvicorn's --forwarded-allow-ips resolves it)."""
+    return request.client.host if request.client else "unknown"
+
+
+def lookup_limiter(request: Request) -> LookupLimiter:
+    """The process's lookup limiter, made on first use from the settings."""
+    state = request.app.state
+    limiter: LookupLimiter | None = getattr(state, "lookup_limiter", None)
+    if limiter is None:
+        settings: Settings = state.settings
+        limiter = LookupLimiter(
+            settings.page_rate_window_seconds,
+            settings.lookup_max_per_address,
+            settings.lookup_max_failures_per_address,
+            settings.lookup_max_failures_per_code,
+        )
+        state.lookup_limiter = limiter
+    return limiter
+
+
+def login_limiter(request: Request) -> LoginLimiter:
+    state = request.app.state
+    limiter: LoginLimiter | None = getattr(state, "login_limiter", None)
+    if limiter is None:
+        settings: Settings = state.settings
+        limiter = LoginLimiter(settings.page_rate_window_seconds, settings.login_max_failures)
+        state.login_limiter = limiter
+    return limiter
+
+
+# ---------------------------------------------------------------- sessions
+
+
+async def start_session(session: AsyncSession, officer: Officer, settings: Settings) -> str:
+    """A new session for `officer` (commits); returns the cookie value."""
+    now = utcnow()
+    # Sessions that ran out are deleted here rather than by a job: sign-ins are rare enough.
+    await session.exec(delete(OfficerSession).where(col(OfficerSession.expires_at) < now))
+    token = secrets.token_urlsafe(32)
+    assert officer.id is not None
+    session.add(
+        OfficerSession(
+            token_hash=token_hash(token),
+            officer_id=officer.id,
+            csrf_token=secrets.token_urlsafe(32),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(hours=settings.officer_session_max_hours),
+        )
+    )
+    officer.last_login_at = now
+    session.add(officer)
+    await session.commit()
+    return signed(settings, token)
+
+
+async def end_session(session: AsyncSession, settings: Settings, cookie: str | None) -> None:
+    token = unsigned(settings, cookie)
+    if token is not None:
+        await session.exec(delete(OfficerSession).where(col(OfficerSession.token_hash) == token_hash(token)))
+        await session.commit()
+
+
+@dataclass
+class SignedIn:
+    """The officer behind this request, and the CSRF token their forms carry."""
+
+    officer: Officer
+    csrf_token: str
+
+    @property
+    def may_act(self) -> bool:
+        return self.officer.role == Role.OFFICER.value
+
+    def require_action_rights(self) -> None:
+        if not self.may_act:
+            raise PageError(
+                403,
+                "Không có quyền xử lý",
+                "Tài khoản của ông/bà chỉ được xem hồ sơ, không được thực hiện thao tác.",
+            )
+
+    def require_agency(self, agency_code: str) -> None:
+        if not self.officer.may_see(agency_code):
+            # The same page as for a code that does not exist: other agencies' dossiers stay unseen.
+            raise PageError(
+                404, "Không tìm thấy hồ sơ", "Không có hồ sơ nào với mã này trong phạm vi của ông/bà."
+            )
+
+
+def _login_redirect(request: Request) -> Redirect:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return Redirect(f"{LOGIN_PATH}?next={quote(target, safe='')}")
+
+
+async def signed_in(request: Request, session: SessionDep, settings: SettingsDep) -> SignedIn:
+    """The signed-in officer; otherwise the browser is sent to the login page (and back afterwards)."""
+    token = unsigned(settings, request.cookies.get(session_cookie_name(settings)))
+    if token is None:
+        raise _login_redirect(request)
+    row = (
+        await session.exec(select(OfficerSession).where(OfficerSession.token_hash == token_hash(token)))
+    ).first()
+    now = utcnow()
+    idle = timedelta(minutes=settings.officer_session_idle_minutes)
+    if row is None or row.expires_at <= now or row.last_seen_at + idle <= now:
+        raise _login_redirect(request)
+    officer = await session.get(Officer, row.officer_id)
+    if officer is None or not officer.active:
+        raise _login_redirect(request)
+    if now - row.last_seen_at >= TOUCH_EVERY:
+        await session.exec(
+            update(OfficerSession).where(col(OfficerSession.id) == row.id).values(last_seen_at=now)
+        )
+        await session.commit()
+    request.state.officer = officer
+    request.state.csrf_token = row.csrf_token
+    return SignedIn(officer, row.csrf_token)
+
+
+SignedInDep = Annotated[SignedIn, Depends(signed_in)]
+
+
+async def checked_form(request: Request, who: SignedInDep) -> dict[str, str]:
+    """The POSTed form, once its CSRF token matches the session's (403 otherwise)."""
+    form = await request.form()
+    values = {key: value for key, value in form.items() if isinstance(value, str)}
+    if not hmac.compare_digest(values.get("csrf_token", ""), who.csrf_token):
+        raise PageError(
+            403,
+            "Biểu mẫu đã hết hiệu lực",
+            "Biểu mẫu không còn hợp lệ (có thể do đã đăng nhập lại ở cửa sổ khác). "
+            "Vui lòng tải lại trang và thực hiện lại.",
+        )
+    return values
+
+
+CheckedFormDep = Annotated[dict[str, str], Depends(checked_form)]
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after login: only a path of the desk itself (no open redirect)."""
+    if target and target.startswith("/can-bo") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/can-bo"
