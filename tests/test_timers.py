@@ -239,3 +239,26 @@ async def test_a_notice_at_night_waits_for_six_in_the_morning(
     assert len(sends) == 2
     assert sends[0] < events.index(timer) < fired < sends[1]
     assert "06:00" in timer.user_metadata.summary.data.decode()
+
+
+async def test_a_late_result_leaves_the_overdue_list_and_is_recorded_late(
+    time_skipping_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    t = Moments()
+    handle, _ = await register(time_skipping_env.client, settings, dossier_input(settings, received_at=t(0)))
+
+    async def overdue() -> DossierState | None:
+        s = await state(handle)
+        return s if s.overdue else None
+
+    s = await eventually(overdue)
+    assert s.due_at is not None
+    await handle.execute_update(DossierWorkflow.mark_result_ready, result(s.due_at + timedelta(days=3)))
+    s = await state(handle)
+    assert (s.status, s.overdue, s.on_time) == (DossierStatus.RESULT_READY, False, False)
+    query = f'WorkflowId = "{handle.id}" AND Overdue = false AND DossierStatus = "result_ready"'
+
+    async def listed() -> list[Any]:
+        return [wf async for wf in time_skipping_env.client.list_workflows(query)]
+
+    assert await eventually(listed)

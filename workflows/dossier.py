@@ -52,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.notices import NoticeKind
     from domain.refusals import Refusal
     from domain.status import (
+        FINAL_STATES,
         DossierStatus,
         EventKind,
         IllegalTransition,
@@ -64,6 +65,7 @@ with workflow.unsafe.imports_passed_through():
 
 # Patches: each guards a change that running dossiers' histories would otherwise not replay through.
 PATCH_RECORD_LOCALLY = "record-projection-as-local-activity"
+PATCH_CLEAR_OVERDUE = "clear-overdue-when-handled"
 
 RECORD_TIMEOUT = timedelta(seconds=30)
 RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
@@ -532,6 +534,12 @@ class DossierWorkflow:
         notices: list[NoticeOrder],
     ) -> Outcome:
         self.s.status = next_status(transition, self.s.status)
+        if self.s.status in (DossierStatus.RESULT_READY, *FINAL_STATES) and workflow.patched(
+            PATCH_CLEAR_OVERDUE
+        ):
+            # Overdue means "late and still being handled": officers' `Overdue=true` lists what needs them;
+            # whether it ended late stays in `on_time` and the timeline.
+            self.s.overdue = False
         entry = self._append(kind, command.at, command.by, **detail)
         entry.event_id = command.event_id
         self.s.events[command.event_id] = EventRecord(transition, fingerprint(command), entry.seq)
