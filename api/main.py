@@ -11,6 +11,7 @@ from temporalio.client import Client
 
 from api.clients import ensure_local_client
 from api.deps import TemporalConnection
+from api.idempotency import IdempotencyMiddleware
 from api.problems import install_problem_handlers
 from api.routes import dossiers, health, zalo_webhook
 from db.engine import SessionFactory, make_engine, make_session_factory
@@ -66,6 +67,7 @@ def create_app(
     if session_factory is not None:
         app.state.session_factory = session_factory
     install_problem_handlers(app)
+    app.add_middleware(IdempotencyMiddleware)
     app.include_router(dossiers.router)
     app.include_router(zalo_webhook.router)
     app.include_router(health.router)
