@@ -12,6 +12,7 @@ from temporalio.client import Client
 from api.clients import ensure_local_client
 from api.deps import TemporalConnection
 from api.idempotency import IdempotencyMiddleware
+from api.openapi import install_openapi
 from api.problems import install_problem_handlers
 from api.routes import dossiers, health, zalo_webhook
 from db.engine import SessionFactory, make_engine, make_session_factory
@@ -24,7 +25,13 @@ Every administrative-procedure dossier (hồ sơ TTHC) is a durable Temporal wor
 system registers dossiers and reports what happened to them here; the workflow keeps the legal clock,
 sends the citizen's Zalo notices and escalates overdue dossiers.
 
-Machine endpoints need `Authorization: Bearer <api key>`. Errors are RFC 9457 problem details.
+Machine endpoints need `Authorization: Bearer <api key>`; a key acts only for its agencies (403
+otherwise), and one for all agencies (`*`) also administers the calendar. Every POST under `/api/` accepts
+`Idempotency-Key`: a retry with the same key and body gets the first answer again. Errors are RFC 9457
+problem details (`application/problem+json`), never a stack trace.
+
+Times are ISO 8601 with an offset; the office's zone is Asia/Ho_Chi_Minh. The national-portal sync and
+the payment callback keep their Vietnamese field names and the portal's `yyyyMMddHHmmss` times.
 """
 
 
@@ -71,6 +78,7 @@ def create_app(
     app.include_router(dossiers.router)
     app.include_router(zalo_webhook.router)
     app.include_router(health.router)
+    install_openapi(app)
     return app
 
 

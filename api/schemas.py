@@ -6,7 +6,15 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    model_validator,
+)
 
 from domain.codes import AGENCY_CODE_PATTERN, DOSSIER_CODE_PATTERN, is_dossier_code, normalize_phone
 
@@ -17,6 +25,21 @@ def _real_dossier_code(code: str) -> str:
     if not is_dossier_code(code):
         raise ValueError("the YYMMDD part of the dossier code is not a date")
     return code
+
+
+# Times outside these bounds are typing errors, and near year 1 or 9999 an offset overflows on conversion.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _plausible(at: datetime) -> datetime:
+    try:
+        inside = EARLIEST <= at.astimezone(UTC) < LATEST
+    except OverflowError:
+        inside = False
+    if not inside:
+        raise ValueError("must lie between the years 2000 and 2099")
+    return at
 
 
 def _not_in_future(at: datetime) -> datetime:
@@ -34,7 +57,8 @@ AgencyCode = Annotated[str, Field(pattern=AGENCY_CODE_PATTERN, max_length=40, ex
 Phone = Annotated[
     str, Field(min_length=9, max_length=20, examples=["0905123456"]), AfterValidator(normalize_phone)
 ]
-EventTime = Annotated[AwareDatetime, AfterValidator(_not_in_future)]
+PlausibleTime = Annotated[AwareDatetime, AfterValidator(_plausible)]
+EventTime = Annotated[AwareDatetime, AfterValidator(_plausible), AfterValidator(_not_in_future)]
 ShortText = Annotated[str, Field(min_length=1, max_length=500)]
 Note = Annotated[str, Field(max_length=2000)]
 AmountVnd = Annotated[int, Field(gt=0, le=1_000_000_000_000, strict=True, examples=[1_250_000])]
@@ -161,7 +185,7 @@ class WithdrawalIn(CommandIn):
 
 
 class ApologyIn(CommandIn):
-    new_due_at: AwareDatetime
+    new_due_at: PlausibleTime
     reason: Annotated[str, Field(min_length=1, max_length=2000)]
 
 
@@ -215,3 +239,65 @@ class DossierView(BaseModel):
     timeline: list[TimelineItem]
     notices: list[NoticeItem]
     links: Links
+
+
+# --- The dossier list ---
+
+
+class ListLinks(BaseModel):
+    self: str
+
+
+class DossierSummary(BaseModel):
+    """A dossier as the list shows it: its state and clock, never the applicant."""
+
+    code: str
+    status: str
+    dvcqg_status: int
+    agency_code: str
+    procedure: ProcedureOut
+    channel: str
+    received_at: datetime
+    due_at: datetime | None
+    overdue: bool
+    apologized: bool
+    on_time: bool | None
+    finished_at: datetime | None
+    links: ListLinks
+
+
+class DossierPage(BaseModel):
+    """One page of the list; pass `next_cursor` as `cursor` for the next one (null: this is the last)."""
+
+    items: list[DossierSummary]
+    next_cursor: str | None
+    limit: int
+
+
+# --- Problem details (RFC 9457), as every error is answered ---
+
+
+class ProblemDetail(BaseModel):
+    """An error: `type` names it (`urn:dossier-tracker:problem:<slug>`), `detail` says what to do."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "urn:dossier-tracker:problem:illegal-transition",
+                    "title": "Transition not allowed in the current state",
+                    "status": 409,
+                    "detail": "'mark_returned' is not allowed in state 'received' "
+                    "(allowed from: result_ready)",
+                    "current_status": "received",
+                    "allowed": ["request_supplement", "request_fee", "mark_result_ready"],
+                }
+            ]
+        },
+    )
+
+    type: str
+    title: str
+    status: int
+    detail: str
