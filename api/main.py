@@ -14,7 +14,7 @@ from api.deps import TemporalConnection
 from api.idempotency import IdempotencyMiddleware
 from api.openapi import install_openapi
 from api.problems import install_problem_handlers
-from api.routes import dossiers, dvcqg, health, payments_webhook, zalo_webhook
+from api.routes import calendar, dossiers, dvcqg, health, payments_webhook, zalo_webhook
 from db.engine import SessionFactory, make_engine, make_session_factory
 from db.migrate import upgrade
 from settings import Settings, configure_logging, get_settings
@@ -77,6 +77,7 @@ def create_app(
     app.add_middleware(IdempotencyMiddleware)
     app.include_router(dossiers.router)
     app.include_router(dvcqg.router)
+    app.include_router(calendar.router)
     app.include_router(payments_webhook.router)
     app.include_router(zalo_webhook.router)
     app.include_router(health.router)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -594,3 +594,29 @@ class PaymentCallbackAnswer(BaseModel):
         description="What happened here: applied, underpaid, not_due, failed or unknown_dossier",
         examples=["applied"],
     )
+
+
+# --- Calendar overrides ---
+
+
+class CalendarOverrideIn(Strict):
+    """Make a day a working day (a Saturday worked in a swap) or a day off."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"is_working_day": True, "reason": "Làm bù cho ngày 2/5 theo Thông báo 6150/TB-LĐTBXH"}
+            ]
+        }
+    )
+
+    is_working_day: bool = Field(strict=True)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class CalendarOverrideOut(BaseModel):
+    day: date
+    is_working_day: bool
+    reason: str
+    created_by: str
+    created_at: datetime
