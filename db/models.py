@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from db.types import JSONType, UTCDateTime, utcnow
@@ -121,7 +121,8 @@ class Payment(SQLModel, table=True):
     transaction_id: str = Field(max_length=100, unique=True)
     # None: the payment platform named a dossier we do not know (outcome unknown_dossier).
     dossier_code: str | None = Field(default=None, foreign_key="dossiers.code", max_length=40, index=True)
-    amount_vnd: int
+    # BIGINT: a land-use fee passes the 2.1 billion VND that a PostgreSQL INTEGER holds.
+    amount_vnd: int = Field(sa_column=Column(BigInteger, nullable=False))
     # applied, underpaid, not_due (the workflow); failed, unknown_dossier (the payment webhook).
     outcome: str = Field(max_length=20)
     source: str = Field(max_length=20)  # api, webhook, dvcqg

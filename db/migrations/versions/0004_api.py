@@ -1,4 +1,4 @@
-"""api: idempotency keys; payments of unknown dossiers and their references; list indexes ending in code
+"""api: idempotency keys; payments of unknown dossiers, their references, BIGINT amounts; list indexes
 
 Revision ID: 0004
 Revises: 0003
@@ -55,6 +55,9 @@ def upgrade() -> None:
             sa.Column("error_code", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True)
         )
         batch_op.alter_column("dossier_code", existing_type=sa.VARCHAR(length=40), nullable=True)
+        batch_op.alter_column(
+            "amount_vnd", existing_type=sa.Integer(), type_=sa.BigInteger(), existing_nullable=False
+        )
 
     with op.batch_alter_table("dossiers", schema=None) as batch_op:
         batch_op.create_index("ix_dossiers_due_at_code", ["due_at", "code"], unique=False)
@@ -74,6 +77,9 @@ def downgrade() -> None:
     op.execute("DELETE FROM payments WHERE dossier_code IS NULL")
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.alter_column("dossier_code", existing_type=sa.VARCHAR(length=40), nullable=False)
+        batch_op.alter_column(
+            "amount_vnd", existing_type=sa.BigInteger(), type_=sa.Integer(), existing_nullable=False
+        )
         batch_op.drop_column("error_code")
         batch_op.drop_column("reference")
 
