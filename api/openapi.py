@@ -3,7 +3,8 @@
 Routes declare their error statuses with `problems(...)`; `install_openapi` then writes every such answer
 as `application/problem+json` with the ProblemDetail schema (FastAPI would say application/json), replaces
 FastAPI's own 422 shape (we answer validation errors as problems too), adds 401 to every operation that
-needs the API key, and documents the Idempotency-Key header on every POST of the machine API.
+needs the API key and 400 (unreadable body) to every one with a body, and documents the Idempotency-Key
+header on every POST of the machine API.
 """
 
 from __future__ import annotations
@@ -107,6 +108,9 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                         response,
                         DEFAULT_DESCRIPTIONS[422] if status == "422" else None,
                     )
+            if "requestBody" in operation and "400" not in responses:
+                responses["400"] = {"description": "The body could not be read (not UTF-8 JSON)"}
+                _as_problem(responses["400"])
             if _needs_key(operation) and "401" not in responses:
                 responses["401"] = {"description": DEFAULT_DESCRIPTIONS[401]}
                 _as_problem(responses["401"])

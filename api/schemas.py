@@ -547,7 +547,7 @@ class PaymentCallback(BaseModel):
                     "MaThamChieu": "H21.65-261123-0001",
                     "SoTien": 1250000,
                     "MaGiaoDich": "PAY-20261130-000123",
-                    "MaXacThuc": "5d41402abc4b2a76b9719d911017c592…(64 hex digits)",
+                    "MaXacThuc": "9f2c5a0d4be1c8e3a7f6d2b1905e4c3a8d7f6e5b4a39281706f5e4d3c2b1a098",
                 }
             ]
         },

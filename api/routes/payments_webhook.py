@@ -94,7 +94,8 @@ async def payment_callback(
 ) -> PaymentCallbackAnswer:
     """Payment platform callback (signed): a paid fee resumes the dossier; every callback is recorded once."""
     expected = signature(body, settings.payment_secret.get_secret_value())
-    if body.MaXacThuc is None or not hmac.compare_digest(body.MaXacThuc.lower(), expected):
+    given = (body.MaXacThuc or "").lower().encode()  # bytes: any text compares, in constant time
+    if not given or not hmac.compare_digest(given, expected.encode()):
         log.warning("payment_webhook.bad_signature", signed=body.MaXacThuc is not None)
         problem = Problem(
             401,
