@@ -130,11 +130,30 @@ class CommandIn(Strict):
 
 
 class SupplementRequestIn(CommandIn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "event_id": "tthc-evt-000124",
+                    "at": "2026-11-25T10:00:00+07:00",
+                    "items": ["Bản vẽ mặt bằng có chữ ký"],
+                    "note": "Nộp tại quầy số 3",
+                }
+            ]
+        }
+    )
     items: list[ShortText] = Field(min_length=1, max_length=50, examples=[["Bản vẽ mặt bằng có chữ ký"]])
     note: Note = ""
 
 
 class SupplementIn(CommandIn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"event_id": "tthc-evt-000125", "at": "2026-11-27T10:00:00+07:00", "note": "Đã nhận đủ"}
+            ]
+        }
+    )
     note: Note = ""
 
 
@@ -144,12 +163,32 @@ class FeeItemIn(Strict):
 
 
 class FeeIn(CommandIn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "event_id": "tthc-evt-000126",
+                    "at": "2026-11-30T09:00:00+07:00",
+                    "items": [{"name": "Lệ phí cấp giấy phép xây dựng", "amount_vnd": 1250000}],
+                    "pay_url": "https://dichvucong.gov.vn/thanh-toan/H21",
+                    "pay_within_days": 5,
+                }
+            ]
+        }
+    )
     items: list[FeeItemIn] = Field(min_length=1, max_length=50)
     pay_url: HttpUrl | None = None
     pay_within_days: int = Field(default=5, gt=0, le=90, strict=True)
 
 
 class PaymentIn(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"transaction_id": "VNP-14123456", "amount_vnd": 1250000, "at": "2026-12-01T14:00:00+07:00"}
+            ]
+        }
+    )
     transaction_id: str = Field(min_length=1, max_length=100, pattern=r"^[0-9A-Za-z._:\-]+$")
     amount_vnd: AmountVnd
     at: EventTime
@@ -167,6 +206,17 @@ class DeliveryIn(Strict):
 
 
 class ResultIn(CommandIn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "event_id": "tthc-evt-000127",
+                    "at": "2026-12-02T10:00:00+07:00",
+                    "pickup": {"place": "Bộ phận Một cửa UBND huyện, quầy số 3", "note": ""},
+                }
+            ]
+        }
+    )
     pickup: PickupIn | None = None
     delivery: DeliveryIn | None = None
 
@@ -178,18 +228,63 @@ class ResultIn(CommandIn):
 
 
 class ReturnIn(CommandIn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "event_id": "tthc-evt-000128",
+                    "at": "2026-12-03T09:00:00+07:00",
+                    "to": "Chủ hồ sơ nhận trực tiếp",
+                }
+            ]
+        }
+    )
     to: ShortText = Field(examples=["Chủ hồ sơ nhận trực tiếp"])
 
 
 class RejectionIn(CommandIn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "event_id": "tthc-evt-000129",
+                    "at": "2026-11-25T10:00:00+07:00",
+                    "reason": "Hồ sơ không thuộc thẩm quyền giải quyết của UBND huyện",
+                }
+            ]
+        }
+    )
     reason: Annotated[str, Field(min_length=1, max_length=2000)]
 
 
 class WithdrawalIn(CommandIn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "event_id": "tthc-evt-000130",
+                    "at": "2026-11-25T10:00:00+07:00",
+                    "reason": "Công dân xin rút hồ sơ",
+                }
+            ]
+        }
+    )
     reason: str | None = Field(default=None, max_length=2000)
 
 
 class ApologyIn(CommandIn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "event_id": "tthc-evt-000131",
+                    "at": "2026-12-10T10:00:00+07:00",
+                    "new_due_at": "2026-12-18T17:00:00+07:00",
+                    "reason": "Cần xác minh thêm tại thực địa",
+                }
+            ]
+        }
+    )
     new_due_at: PlausibleTime
     reason: Annotated[str, Field(min_length=1, max_length=2000)]
 
@@ -227,6 +322,55 @@ class Links(BaseModel):
 
 
 class DossierView(BaseModel):
+    """A dossier: its state, legal clock, timeline and notices (never the applicant's name or phone)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "H21.65-261123-0001",
+                    "status": "received",
+                    "dvcqg_status": 2,
+                    "agency_code": "H21.65",
+                    "procedure": {"code": "1.001234", "name": "Cấp giấy phép xây dựng", "working_days": 15},
+                    "channel": "online",
+                    "received_at": "2026-11-23T02:15:00Z",
+                    "due_at": "2026-12-14T02:15:00Z",
+                    "overdue": False,
+                    "apologized": False,
+                    "on_time": None,
+                    "fee": None,
+                    "supplement": None,
+                    "result": None,
+                    "timeline": [
+                        {
+                            "seq": 1,
+                            "at": "2026-11-23T02:15:00Z",
+                            "kind": "received",
+                            "by": "tthc",
+                            "detail": {"due_at": "2026-12-14T09:15:00+07:00", "working_days": 15},
+                        }
+                    ],
+                    "notices": [
+                        {
+                            "kind": "received",
+                            "audience": "citizen",
+                            "channel": "zns",
+                            "status": "delivered",
+                            "at": "2026-11-23T02:15:01Z",
+                            "scheduled_for": None,
+                            "sent_at": "2026-11-23T02:15:02Z",
+                        }
+                    ],
+                    "links": {
+                        "temporal_ui": "http://localhost:8233/namespaces/default/workflows/dossier-H21.65-261123-0001",
+                        "self": "/api/v1/dossiers/H21.65-261123-0001",
+                    },
+                }
+            ]
+        }
+    )
+
     code: str
     status: str
     dvcqg_status: int
