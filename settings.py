@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     # Payments.
     payment_secret: SecretStr = SecretStr(PLACEHOLDER)
 
+    # Idempotency-Key on the machine API's POSTs: how long an answer is replayed, and how long a request
+    # may hold its key before a retry may take it over (it crashed; longer than any request waits).
+    idempotency_key_ttl_hours: float = Field(default=24.0, gt=0)
+    idempotency_pending_timeout_seconds: float = Field(default=120.0, gt=0)
+
     # The office calendar (Asia/Ho_Chi_Minh).
     office_timezone: str = "Asia/Ho_Chi_Minh"
     office_periods: list[tuple[time, time]] = Field(

@@ -5,17 +5,18 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Path
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
+    WorkflowHandle,
     WorkflowUpdateFailedError,
 )
 from temporalio.common import (
@@ -32,7 +33,16 @@ from api.problems import Problem
 from api.schemas import DossierCreate, DossierView, Links, NoticeItem, ProcedureOut, TimelineItem
 from db.models import ApiClient, Dossier, DossierEvent, Notice
 from domain.codes import DOSSIER_CODE_PATTERN
-from domain.dossier import Applicant, DossierInput, DossierPolicy, Outcome, Procedure
+from domain.dossier import (
+    Applicant,
+    DossierInput,
+    DossierPolicy,
+    Outcome,
+    PaymentReceived,
+    PaymentRecord,
+    Procedure,
+    Register,
+)
 from domain.refusals import HTTP_STATUS, Refusal
 from domain.status import DossierStatus, allowed_transitions
 from settings import Settings
@@ -175,6 +185,52 @@ async def release_connection(session: AsyncSession) -> None:
     await session.commit()
 
 
+# ---------------------------------------------------------------- registration
+
+
+async def register_dossier(
+    body: DossierCreate, client: ApiClient, session: AsyncSession, temporal: Client, settings: Settings
+) -> tuple[DossierView, bool]:
+    """Register a received dossier and start its workflow; the view holds the due date. True: new."""
+    require_agency(client, body.agency_code)
+    digest = fingerprint(body)
+    row = await session.get(Dossier, body.code)
+    created = False
+    if row is None:
+        row = Dossier(
+            code=body.code,
+            agency_code=body.agency_code,
+            procedure_code=body.procedure.code,
+            procedure_name=body.procedure.name,
+            working_days=body.procedure.working_days,
+            channel=body.channel.value,
+            applicant_name=body.applicant.name,
+            applicant_phone=body.applicant.phone,
+            applicant_zalo_user_id=body.applicant.zalo_user_id,
+            received_at=body.received_at,
+            fingerprint=digest,
+        )
+        session.add(row)
+        try:
+            await session.commit()
+            created = True
+        except IntegrityError:
+            # Registered concurrently by another request (or the workflow's first record): use that row.
+            await session.rollback()
+            row = await session.get(Dossier, body.code)
+            assert row is not None
+    if row.fingerprint != digest:
+        raise Problem(
+            409, f"dossier {body.code} is already registered with another body", slug="registration-conflict"
+        )
+    if created or row.due_at is None:
+        await release_connection(session)
+        await run_update(
+            temporal, settings, input_from_row(row, settings), DossierWorkflow.register, Register(digest)
+        )
+    return await view(session, settings, body.code), created
+
+
 # ---------------------------------------------------------------- reading the projection
 
 
@@ -266,13 +322,56 @@ class OpenDossier:
         )
         return found.first() is not None
 
-    async def wait_for(self, applied: Callable[[], Any], seconds: float = 10.0) -> None:
-        """Wait until a signal's effect is visible to queries (payments arrive as signals)."""
-        deadline = asyncio.get_running_loop().time() + seconds
-        while not await applied():
+    async def pay(self, payment: PaymentReceived, *, require_fee_due: bool = True) -> PaymentRecord:
+        """Signal a payment and wait until the workflow has recorded it; a known transaction id is
+        answered with its record and changes nothing."""
+        await release_connection(self.session)
+        return await signal_payment(self.temporal, self.row, payment, require_fee_due=require_fee_due)
+
+
+async def signal_payment(
+    temporal: Client,
+    row: Dossier,
+    payment: PaymentReceived,
+    *,
+    require_fee_due: bool = True,
+    wait_seconds: float = 10.0,
+) -> PaymentRecord:
+    """The `payment_received` signal, answered once the workflow has recorded the payment (its record
+    activity writes the `payments` row, so the caller reads its own write)."""
+    handle: WorkflowHandle[Any, Any] = temporal.get_workflow_handle(workflow_id(row.code))
+    try:
+        known: PaymentRecord | None = await handle.query(DossierWorkflow.payment, payment.transaction_id)
+        if known is not None:
+            return known
+        if require_fee_due and row.status != DossierStatus.FEE_DUE.value:
+            raise Problem(
+                409,
+                f"no fee is due for dossier {row.code} (state '{row.status}')",
+                slug="illegal-transition",
+                title="Transition not allowed in the current state",
+                current_status=row.status,
+                allowed=[t.value for t in allowed_transitions(DossierStatus(row.status))],
+            )
+        await handle.signal(DossierWorkflow.payment_received, payment)
+        deadline = asyncio.get_running_loop().time() + wait_seconds
+        while True:
+            record: PaymentRecord | None = await handle.query(DossierWorkflow.payment, payment.transaction_id)
+            if record is not None:
+                return record
             if asyncio.get_running_loop().time() > deadline:
-                raise Problem(503, "the payment was accepted but not yet applied; GET the dossier shortly")
+                problem = Problem(
+                    503,
+                    "the payment was accepted but not yet applied; retry the same call shortly",
+                    slug="workflow-unavailable",
+                )
+                problem.headers = {"Retry-After": "5"}
+                raise problem
             await asyncio.sleep(0.05)
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:  # the workflow has ended: nothing can be paid any more
+            raise Problem(409, f"dossier {row.code} is closed", slug="dossier-closed") from err
+        raise unavailable(err) from err
 
 
 async def get_open_dossier(

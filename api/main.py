@@ -12,10 +12,12 @@ from temporalio.client import Client
 
 from api.clients import ensure_local_client
 from api.deps import TemporalConnection
+from api.idempotency import IdempotencyMiddleware
 from api.officers import ensure_local_officer
+from api.openapi import install_openapi
 from api.pages.render import STATIC_DIR
 from api.problems import install_problem_handlers
-from api.routes import dossiers, health, pages, zalo_webhook
+from api.routes import calendar, dossiers, dvcqg, health, pages, payments_webhook, zalo_webhook
 from db.engine import SessionFactory, engine_for, make_session_factory
 from db.migrate import upgrade
 from settings import Settings, configure_logging, get_settings
@@ -26,7 +28,13 @@ Every administrative-procedure dossier (hồ sơ TTHC) is a durable Temporal wor
 system registers dossiers and reports what happened to them here; the workflow keeps the legal clock,
 sends the citizen's Zalo notices and escalates overdue dossiers.
 
-Machine endpoints need `Authorization: Bearer <api key>`. Errors are RFC 9457 problem details.
+Machine endpoints need `Authorization: Bearer <api key>`; a key acts only for its agencies (403
+otherwise), and one for all agencies (`*`) also administers the calendar. Every POST under `/api/` accepts
+`Idempotency-Key`: a retry with the same key and body gets the first answer again. Errors are RFC 9457
+problem details (`application/problem+json`), never a stack trace.
+
+Times are ISO 8601 with an offset; the office's zone is Asia/Ho_Chi_Minh. The national-portal sync and
+the payment callback keep their Vietnamese field names and the portal's `yyyyMMddHHmmss` times.
 """
 
 
@@ -72,11 +80,16 @@ def create_app(
     if session_factory is not None:
         app.state.session_factory = session_factory
     install_problem_handlers(app)
+    app.add_middleware(IdempotencyMiddleware)
     app.include_router(dossiers.router)
+    app.include_router(dvcqg.router)
+    app.include_router(calendar.router)
+    app.include_router(payments_webhook.router)
     app.include_router(zalo_webhook.router)
     app.include_router(health.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_openapi(app)
     return app
 
 

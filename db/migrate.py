@@ -25,6 +25,11 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
 
 
+def downgrade(database_url: str, revision: str) -> None:
+    """Take the database at `database_url` back down to `revision`."""
+    command.downgrade(alembic_config(database_url), revision)
+
+
 if __name__ == "__main__":
     from settings import get_settings
 

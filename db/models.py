@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from db.types import JSONType, UTCDateTime, utcnow
@@ -24,10 +24,12 @@ class Dossier(SQLModel, table=True):
     """One row per dossier: the registration as received plus the current state."""
 
     __tablename__ = "dossiers"
+    # The list pages in (due_at, code) order, whole or filtered: each index ends with that order.
     __table_args__ = (
-        Index("ix_dossiers_status_due_at", "status", "due_at"),
-        Index("ix_dossiers_agency_due_at", "agency_code", "due_at"),
-        Index("ix_dossiers_overdue_due_at", "overdue", "due_at"),
+        Index("ix_dossiers_due_at_code", "due_at", "code"),
+        Index("ix_dossiers_status_due_at", "status", "due_at", "code"),
+        Index("ix_dossiers_agency_due_at", "agency_code", "due_at", "code"),
+        Index("ix_dossiers_overdue_due_at", "overdue", "due_at", "code"),
     )
 
     code: str = Field(primary_key=True, max_length=40)
@@ -117,10 +119,16 @@ class Payment(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     transaction_id: str = Field(max_length=100, unique=True)
-    dossier_code: str = Field(foreign_key="dossiers.code", max_length=40, index=True)
-    amount_vnd: int
-    outcome: str = Field(max_length=20)  # applied, underpaid, not_due
-    source: str = Field(max_length=20)  # api, webhook
+    # None: the payment platform named a dossier we do not know (outcome unknown_dossier).
+    dossier_code: str | None = Field(default=None, foreign_key="dossiers.code", max_length=40, index=True)
+    # BIGINT: a land-use fee passes the 2.1 billion VND that a PostgreSQL INTEGER holds.
+    amount_vnd: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # applied, underpaid, not_due (the workflow); failed, unknown_dossier (the payment webhook).
+    outcome: str = Field(max_length=20)
+    source: str = Field(max_length=20)  # api, webhook, dvcqg
+    # What the payment platform sent: its reference (MaThamChieu) and, for a failed payment, MaLoi.
+    reference: str | None = Field(default=None, max_length=100)
+    error_code: str | None = Field(default=None, max_length=10)
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
@@ -140,6 +148,32 @@ class ApiClient(SQLModel, table=True):
 
     def may_act_for(self, agency_code: str) -> bool:
         return "*" in self.agencies or agency_code in self.agencies
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """A POST's answer kept under the client's `Idempotency-Key`, so a retried request replays it.
+
+    The row is inserted before the request runs (status None: in progress), so a concurrent request
+    with the same key cannot run too; it gets the stored answer once there is one, until `expires_at`.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("client_id", "key", name="uq_idempotency_keys_client_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="api_clients.id")
+    key: str = Field(max_length=255)
+    method: str = Field(max_length=10)
+    path: str = Field(max_length=500)
+    # SHA-256 of method, path, query and the body in normal form: the same key with another request is a 422.
+    request_hash: str = Field(max_length=64)
+    status: int | None = None
+    response_headers: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    response_body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    # When the running request took the key: one that ran too long was abandoned and may be taken over.
+    locked_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
 
 
 class CalendarOverride(SQLModel, table=True):

@@ -30,6 +30,9 @@ from zalo.fake_server import create_fake_zalo_app
 
 T = TypeVar("T")
 
+# The machine-API tests' fixtures (app, http, keys).
+pytest_plugins = ["tests.api_support"]
+
 FAKE_ZALO_URL = "http://fake-zalo.test"
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, inspect, text
 from sqlmodel import SQLModel
 
 from db.engine import SessionFactory, sync_url
-from db.migrate import upgrade
+from db.migrate import downgrade, upgrade
 from db.models import Dossier
 
 ICT = timezone(timedelta(hours=7))
@@ -51,3 +51,27 @@ async def test_datetimes_come_back_aware_and_equal(session_factory: SessionFacto
         assert row.received_at.tzinfo is not None
         assert row.received_at.utcoffset() == timedelta(0)
         assert row.received_at == datetime(2026, 11, 23, 2, 15, tzinfo=UTC)
+
+
+async def test_migration_0004_goes_down_and_up_again(database_url: str) -> None:
+    """0004 is reversible: down to 0003 (payments of unknown dossiers go), up again, schema as the models."""
+    await asyncio.to_thread(upgrade, database_url)
+    engine = create_engine(sync_url(database_url))
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO payments"
+                " (transaction_id, dossier_code, amount_vnd, outcome, source, at, created_at)"
+                " VALUES ('PAY-1', NULL, 5000000000, 'unknown_dossier', 'webhook', :now, :now)"
+            ),
+            {"now": datetime(2026, 11, 23, 2, 0)},
+        )
+    await asyncio.to_thread(downgrade, database_url, "0003")
+    with engine.connect() as conn:
+        tables = inspect(conn).get_table_names()
+        assert "idempotency_keys" not in tables
+        assert conn.execute(text("SELECT count(*) FROM payments")).scalar() == 0
+    await asyncio.to_thread(upgrade, database_url)
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), SQLModel.metadata) == []
+    engine.dispose()

@@ -2,32 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated
 
-from fastapi import APIRouter, Response, status
-from sqlalchemy.exc import IntegrityError
-from temporalio.client import WorkflowHandle
-from temporalio.service import RPCError
+from fastapi import APIRouter, Query, Response, status
+from sqlmodel import select
 
+from api import listing
 from api.deps import ClientDep, SessionDep, SettingsDep, TemporalDep, require_agency
-from api.dossiers import (
-    CodePath,
-    OpenDossierDep,
-    fingerprint,
-    input_from_row,
-    release_connection,
-    run_update,
-    unavailable,
-    view,
-    workflow_id,
-)
+from api.dossiers import CodePath, OpenDossierDep, view
+from api.dossiers import register_dossier as register
+from api.listing import DEFAULT_LIMIT, MAX_LIMIT, ListFilters
+from api.openapi import problems
 from api.problems import Problem
 from api.schemas import (
     ApologyIn,
     DossierCreate,
+    DossierPage,
     DossierView,
     FeeIn,
     PaymentIn,
+    PlausibleTime,
     RejectionIn,
     ResultIn,
     ReturnIn,
@@ -36,6 +30,7 @@ from api.schemas import (
     WithdrawalIn,
 )
 from db.models import Dossier
+from domain.codes import AGENCY_CODE_PATTERN
 from domain.dossier import (
     Apology,
     Delivery,
@@ -43,7 +38,6 @@ from domain.dossier import (
     FeeRequest,
     PaymentReceived,
     Pickup,
-    Register,
     Rejection,
     ResultReady,
     Returned,
@@ -56,15 +50,19 @@ from workflows.dossier import DossierWorkflow
 
 router = APIRouter(prefix="/api/v1/dossiers", tags=["dossiers"])
 
-PROBLEM = {"model": dict[str, Any], "content": {"application/problem+json": {}}}
-TRANSITION_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No or bad API key", **PROBLEM},
-    403: {"description": "The key may not act for this dossier's agency", **PROBLEM},
-    404: {"description": "No dossier with this code", **PROBLEM},
-    409: {"description": "Not allowed in the current state (the body names it)", **PROBLEM},
-    422: {"description": "Invalid body, event time, or event_id reused with another body", **PROBLEM},
-    503: {"description": "The workflow engine did not answer; retry with the same event_id", **PROBLEM},
-}
+TRANSITION_RESPONSES = problems(
+    401,
+    403,
+    404,
+    409,
+    422,
+    503,
+    descriptions={
+        403: "The key may not act for this dossier's agency",
+        422: "Invalid body, an event time earlier than the last event or in the future, "
+        "or an event_id reused with another body",
+    },
+)
 
 
 @router.post(
@@ -73,7 +71,17 @@ TRANSITION_RESPONSES: dict[int | str, dict[str, Any]] = {
     response_model=DossierView,
     responses={
         200: {"description": "Already registered with this same body", "model": DossierView},
-        **TRANSITION_RESPONSES,
+        **problems(
+            401,
+            403,
+            409,
+            422,
+            503,
+            descriptions={
+                409: "Already registered with another body",
+                403: "The key may not act for this agency",
+            },
+        ),
     },
 )
 async def register_dossier(
@@ -85,55 +93,57 @@ async def register_dossier(
     settings: SettingsDep,
 ) -> DossierView:
     """Register a received dossier: starts its workflow and answers with the appointment date."""
-    require_agency(client, body.agency_code)
-    digest = fingerprint(body)
-    row = await session.get(Dossier, body.code)
-    created = False
-    if row is None:
-        row = Dossier(
-            code=body.code,
-            agency_code=body.agency_code,
-            procedure_code=body.procedure.code,
-            procedure_name=body.procedure.name,
-            working_days=body.procedure.working_days,
-            channel=body.channel.value,
-            applicant_name=body.applicant.name,
-            applicant_phone=body.applicant.phone,
-            applicant_zalo_user_id=body.applicant.zalo_user_id,
-            received_at=body.received_at,
-            fingerprint=digest,
-        )
-        session.add(row)
-        try:
-            await session.commit()
-            created = True
-        except IntegrityError:
-            # Registered concurrently by another request (or the workflow's first record): use that row.
-            await session.rollback()
-            row = await session.get(Dossier, body.code)
-            assert row is not None
-    if row.fingerprint != digest:
-        raise Problem(
-            409, f"dossier {body.code} is already registered with another body", slug="registration-conflict"
-        )
-    if created or row.due_at is None:
-        await release_connection(session)
-        await run_update(
-            temporal, settings, input_from_row(row, settings), DossierWorkflow.register, Register(digest)
-        )
+    result, created = await register(body, client, session, temporal, settings)
     if not created:
         response.status_code = status.HTTP_200_OK
-    return await view(session, settings, body.code)
+    return result
 
 
-@router.get("/{code}", response_model=DossierView, responses=TRANSITION_RESPONSES)
+@router.get(
+    "",
+    response_model=DossierPage,
+    responses=problems(401, 403, 422, descriptions={403: "The key may not see this agency"}),
+)
+async def list_dossiers(
+    client: ClientDep,
+    session: SessionDep,
+    status: Annotated[
+        list[DossierStatus] | None, Query(description="Only these states (repeat for several)")
+    ] = None,
+    agency: Annotated[str | None, Query(pattern=AGENCY_CODE_PATTERN, max_length=40)] = None,
+    overdue: Annotated[bool | None, Query(description="Only overdue (true) or not overdue (false)")] = None,
+    due_before: Annotated[
+        PlausibleTime | None, Query(description="Only dossiers due before this time (ISO 8601 with offset)")
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=40,
+            pattern=r"^[0-9A-Za-z.\-]+$",
+            description="Part of the dossier code (any case), e.g. 261123 or H21.65-2611",
+        ),
+    ] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=300, description="`next_cursor` of the previous page")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> DossierPage:
+    """Dossiers of the caller's agencies, by due date (no running clock last), a page at a time."""
+    filters = ListFilters(tuple(status or ()), agency, overdue, due_before, q)
+    return await listing.list_dossiers(session, client, filters, cursor, limit)
+
+
+@router.get("/{code}", response_model=DossierView, responses=problems(401, 403, 404, 422))
 async def get_dossier(
     code: CodePath, client: ClientDep, session: SessionDep, settings: SettingsDep
 ) -> DossierView:
     """One dossier with its timeline and notices, from the database."""
-    result = await view(session, settings, code)
-    require_agency(client, result.agency_code)
-    return result
+    agency = (await session.exec(select(Dossier.agency_code).where(Dossier.code == code))).first()
+    if agency is None:
+        raise Problem(404, f"no dossier with code {code}", slug="dossier-not-found")
+    require_agency(client, agency)
+    return await view(session, settings, code)
 
 
 @router.post("/{code}/supplement-request", response_model=DossierView, responses=TRANSITION_RESPONSES)
@@ -169,30 +179,8 @@ async def request_fee(body: FeeIn, dossier: OpenDossierDep) -> DossierView:
 @router.post("/{code}/payment", response_model=DossierView, responses=TRANSITION_RESPONSES)
 async def record_payment(body: PaymentIn, dossier: OpenDossierDep) -> DossierView:
     """A payment (fee_due → received once fully paid); a repeated transaction id changes nothing."""
-    handle: WorkflowHandle[Any, Any] = dossier.temporal.get_workflow_handle(workflow_id(dossier.row.code))
-    status = dossier.row.status
-    await release_connection(dossier.session)
-    try:
-        known = await handle.query(DossierWorkflow.payment, body.transaction_id)
-        if known is None:
-            if status != DossierStatus.FEE_DUE.value:
-                raise Problem(
-                    409,
-                    f"no fee is due for dossier {dossier.row.code} (state '{status}')",
-                    slug="illegal-transition",
-                    current_status=status,
-                )
-            await handle.signal(
-                DossierWorkflow.payment_received,
-                PaymentReceived(body.transaction_id, body.amount_vnd, body.at, source=dossier.client.name),
-            )
-
-            async def applied() -> bool:
-                return await handle.query(DossierWorkflow.payment, body.transaction_id) is not None
-
-            await dossier.wait_for(applied)
-    except RPCError as err:
-        raise unavailable(err) from err
+    payment = PaymentReceived(body.transaction_id, body.amount_vnd, body.at, source=dossier.client.name)
+    await dossier.pay(payment)
     return await view(dossier.session, dossier.settings, dossier.row.code)
 
 

@@ -3,41 +3,56 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from api.deps import SessionFactoryDep
-from api.problems import Problem
 
 router = APIRouter(tags=["health"])
 
+# A dependency that does not answer within this time counts as unreachable (probes time out too).
+CHECK_TIMEOUT_SECONDS = 5.0
 
-@router.get("/healthz")
-async def healthz() -> dict[str, str]:
+
+class Liveness(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str] = Field(examples=[{"database": "ok", "temporal": "unreachable: RPCError"}])
+
+
+@router.get("/healthz", response_model=Liveness)
+async def healthz() -> Liveness:
     """The process is up."""
-    return {"status": "ok"}
+    return Liveness(status="ok")
 
 
-@router.get("/readyz", responses={503: {"description": "A dependency is not reachable"}})
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"description": "A dependency is not reachable", "model": Readiness}},
+)
 async def readyz(request: Request, sessions: SessionFactoryDep) -> JSONResponse:
     """The database and Temporal are reachable."""
-    checks: dict[str, Any] = {}
+    checks: dict[str, str] = {}
     try:
         async with sessions() as session:
-            await asyncio.wait_for(session.exec(text("SELECT 1")), timeout=5)  # type: ignore[call-overload]
+            await asyncio.wait_for(session.exec(text("SELECT 1")), timeout=CHECK_TIMEOUT_SECONDS)  # type: ignore[call-overload]
         checks["database"] = "ok"
     except Exception as err:
         checks["database"] = f"unreachable: {type(err).__name__}"
     try:
-        client = await request.app.state.temporal.get()
-        await asyncio.wait_for(client.service_client.check_health(), timeout=5)
+        client = await asyncio.wait_for(request.app.state.temporal.get(), timeout=CHECK_TIMEOUT_SECONDS)
+        await asyncio.wait_for(client.service_client.check_health(), timeout=CHECK_TIMEOUT_SECONDS)
         checks["temporal"] = "ok"
-    except (Problem, Exception) as err:
+    except Exception as err:
         checks["temporal"] = f"unreachable: {type(err).__name__}"
     ready = all(value == "ok" for value in checks.values())
-    return JSONResponse(
-        {"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
-    )
+    body = Readiness(status="ok" if ready else "unavailable", checks=checks)
+    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)

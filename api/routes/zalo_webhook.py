@@ -22,6 +22,7 @@ from sqlalchemy import update
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.schemas import ProblemDetail
 from db.engine import SessionFactory
 from db.models import Dossier, Notice, ZaloEvent, ZaloLink, ZaloUser
 from db.types import utcnow
@@ -88,7 +89,12 @@ class Reply:
     text: str
 
 
-@router.post("/webhooks/zalo", response_model=None, status_code=200)
+@router.post(
+    "/webhooks/zalo",
+    response_model=None,
+    status_code=200,
+    responses={401: {"model": ProblemDetail, "description": "Missing or invalid X-ZEvent-Signature"}},
+)
 async def zalo_webhook(
     request: Request,
     background: BackgroundTasks,
