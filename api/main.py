@@ -13,6 +13,7 @@ from api.clients import ensure_local_client
 from api.deps import TemporalConnection
 from api.problems import install_problem_handlers
 from api.routes import dossiers, health, zalo_webhook
+from api.routes.codec import install_codec_server
 from db.engine import SessionFactory, make_engine, make_session_factory
 from db.migrate import upgrade
 from settings import Settings, configure_logging, get_settings
@@ -69,6 +70,7 @@ def create_app(
     app.include_router(dossiers.router)
     app.include_router(zalo_webhook.router)
     app.include_router(health.router)
+    install_codec_server(app, settings)
     return app
 
 
