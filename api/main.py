@@ -11,6 +11,7 @@ from temporalio.client import Client
 
 from api.clients import ensure_local_client
 from api.deps import TemporalConnection
+from api.metrics import install_metrics
 from api.problems import install_problem_handlers
 from api.routes import dossiers, health, zalo_webhook
 from api.routes.codec import install_codec_server
@@ -71,6 +72,7 @@ def create_app(
     app.include_router(zalo_webhook.router)
     app.include_router(health.router)
     install_codec_server(app, settings)
+    install_metrics(app, settings)
     return app
 
 
