@@ -18,7 +18,7 @@ import asyncio
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -41,6 +41,7 @@ log = structlog.get_logger("api.http")
 # Seconds; the API answers most requests in milliseconds, updates wait for the workflow (up to 30 s).
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 UNMATCHED = "<unmatched>"
+UNFLAGGED_GRACE = timedelta(minutes=5)
 QUIET_ROUTES = frozenset({"/metrics", "/healthz", "/readyz"})
 OPEN_STATUSES = [s.value for s in DossierStatus if not s.is_final]
 PENDING_NOTICES = [
@@ -57,7 +58,7 @@ class DatabaseSnapshot:
     events_by_kind: dict[str, int] = field(default_factory=dict)
     open_by_status: dict[str, int] = field(default_factory=dict)
     overdue: int = 0
-    past_due: int = 0
+    overdue_unflagged: int = 0
     notices_by_status: dict[str, int] = field(default_factory=dict)
     oldest_due_notice_seconds: float = 0.0
 
@@ -76,11 +77,16 @@ async def read_snapshot(sessions: SessionFactory, now: datetime) -> DatabaseSnap
             .select_from(Dossier)
             .where(col(Dossier.overdue).is_(True), col(Dossier.status).in_(OPEN_STATUSES))
         )
-        # Past the due time while the clock runs: more of these than `overdue` means timers are not firing.
-        past_due = await session.exec(
+        # Past due (with a grace period for the escalation to be recorded) and not flagged: the workflow's
+        # overdue timer did not fire, so no worker is running it.
+        unflagged = await session.exec(
             select(func.count())
             .select_from(Dossier)
-            .where(Dossier.status == DossierStatus.RECEIVED.value, col(Dossier.due_at) < now)
+            .where(
+                Dossier.status == DossierStatus.RECEIVED.value,
+                col(Dossier.overdue).is_(False),
+                col(Dossier.due_at) < now - UNFLAGGED_GRACE,
+            )
         )
         notices = await session.exec(select(Notice.status, func.count()).group_by(col(Notice.status)))
         due_since = func.coalesce(Notice.scheduled_for, Notice.created_at)
@@ -92,7 +98,7 @@ async def read_snapshot(sessions: SessionFactory, now: datetime) -> DatabaseSnap
         events_by_kind={str(kind): int(n) for kind, n in events.all()},
         open_by_status={str(status): int(n) for status, n in by_status.all()},
         overdue=int(overdue.one()),
-        past_due=int(past_due.one()),
+        overdue_unflagged=int(unflagged.one()),
         notices_by_status={str(status): int(n) for status, n in notices.all()},
     )
     if oldest_at is not None:
@@ -147,7 +153,9 @@ def _families(s: DatabaseSnapshot) -> Iterator[Metric]:
     yield open_
     yield GaugeMetricFamily("dossiers_overdue", "Open dossiers flagged overdue by their workflow", s.overdue)
     yield GaugeMetricFamily(
-        "dossiers_past_due", "Dossiers whose clock runs and whose due time has passed", s.past_due
+        "dossiers_overdue_unflagged",
+        "Dossiers past their due time that their workflow has not escalated (its timer did not fire)",
+        s.overdue_unflagged,
     )
     notices = GaugeMetricFamily("dossier_notices", "Notices in the delivery log by status", labels=["status"])
     for status in NoticeStatus:

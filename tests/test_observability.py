@@ -27,6 +27,20 @@ from tests.conftest import eventually
 from tests.http_lifecycle import full_lifecycle
 from worker import build_worker, metrics_runtime
 
+ALERTS = (Path(__file__).resolve().parent.parent / "deploy/prometheus/alerts.yml").read_text()
+# Counters the SDK creates on the first failure: absent from a healthy worker's scrape.
+SDK_FAILURE_COUNTERS = {"temporal_workflow_task_execution_failed", "temporal_activity_execution_failed"}
+
+
+def alerted_metrics(prefix: str) -> set[str]:
+    """Metric names deploy/prometheus/alerts.yml uses, starting with `prefix`."""
+    return set(re.findall(rf"\b({prefix}\w*)", ALERTS))
+
+
+def exposed(text: str) -> set[str]:
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    return {line.split("{")[0].split(" ")[0] for line in lines}
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -70,22 +84,23 @@ async def test_metrics_after_a_lifecycle(api: httpx.AsyncClient, session_factory
     # A dossier whose due time passed (flagged), and notices that failed or wait too long.
     now = datetime.now(UTC)
     async with session_factory() as session:
-        session.add(
-            Dossier(
-                code="H21.65-261101-0001",
-                agency_code="H21.65",
-                procedure_code="1.001234",
-                procedure_name="Cấp giấy phép xây dựng",
-                working_days=15,
-                channel="online",
-                applicant_name="Trần Thị B",
-                applicant_phone="84912345678",
-                received_at=now - timedelta(days=30),
-                fingerprint="0" * 64,
-                due_at=now - timedelta(days=2),
-                overdue=True,
+        for n, flagged in ((1, True), (2, False)):
+            session.add(
+                Dossier(
+                    code=f"H21.65-261101-000{n}",
+                    agency_code="H21.65",
+                    procedure_code="1.001234",
+                    procedure_name="Cấp giấy phép xây dựng",
+                    working_days=15,
+                    channel="online",
+                    applicant_name="Trần Thị B",
+                    applicant_phone="84912345678",
+                    received_at=now - timedelta(days=30),
+                    fingerprint="0" * 64,
+                    due_at=now - timedelta(days=2),
+                    overdue=flagged,
+                )
             )
-        )
         await session.flush()
         for n, (status, age) in enumerate([("failed-permanent", 1), ("queued", 600)]):
             session.add(
@@ -115,14 +130,17 @@ async def test_metrics_after_a_lifecycle(api: httpx.AsyncClient, session_factory
     assert got[f'http_request_duration_seconds_count{{method="POST",route="{template}/payment"}}'] == 1
     for kind in ("received", "supplement_requested", "fee_requested", "payment_received", "returned"):
         assert got[f'dossier_events_total{{kind="{kind}"}}'] == 1
-    assert got['dossiers_open{status="received"}'] == 1
+    assert got['dossiers_open{status="received"}'] == 2
     assert got['dossiers_open{status="fee_due"}'] == 0
     assert got["dossiers_overdue"] == 1
-    assert got["dossiers_past_due"] == 1
+    assert got["dossiers_overdue_unflagged"] == 1  # past due, no escalation recorded: no worker ran it
     assert got['dossier_notices{status="failed-permanent"}'] == 1
     assert got['dossier_notices{status="sent"}'] >= 5
     assert 590 <= got["dossier_notice_oldest_due_seconds"] < 3600
     assert got["dossier_db_metrics_up"] == 1
+    # Every API metric the alert rules use exists, so no alert silently watches nothing.
+    missing = alerted_metrics("dossiers?_") | alerted_metrics("http_")
+    assert missing - exposed(response.text) == set()
     print(response.text)  # the sample in the closing note comes from here (-s)
 
 
@@ -172,6 +190,7 @@ async def test_the_worker_serves_temporal_sdk_metrics(
     )
     assert min(float(b) for b in bounds) <= 0.1  # 100 (ms) without durations_as_seconds
     assert f'task_queue="{tuned.task_queue}"' in text
+    assert alerted_metrics("temporal_") - exposed(text) - SDK_FAILURE_COUNTERS == set()
     assert 'service="dossier-worker"' in text
 
 
