@@ -607,19 +607,19 @@ class DossierWorkflow:
         """The earliest reminder or escalation the current state calls for."""
         s, p, version = self.s, self._policy, self._version
         candidates: list[_Timer] = []
-        if s.status is DossierStatus.RECEIVED and s.due_at is not None:
-            if not s.overdue and s.due_soon_notified_for != s.due_at:
-                at = await self._shift(s.due_at, -p.due_soon_working_days * self._day)
+        # Read the state before any await: an update may change it while the calendar answers (due_at
+        # becomes None on a supplement request). Timers planned from the old state carry the old version,
+        # so the loop plans again and `_fire` ignores them.
+        due_at, overdue, level = s.due_at, s.overdue, s.escalation_level
+        if s.status is DossierStatus.RECEIVED and due_at is not None:
+            if not overdue and s.due_soon_notified_for != due_at:
+                at = await self._shift(due_at, -p.due_soon_working_days * self._day)
                 candidates.append(_Timer(at, EventKind.DUE_SOON, "due soon: remind the officer", version))
-            if not s.overdue:
-                candidates.append(
-                    _Timer(s.due_at, EventKind.OVERDUE, "due time: overdue escalation", version)
-                )
-            elif s.escalation_level < len(p.escalation_ladder) - 1:
-                at = await self._shift(
-                    s.due_at, s.escalation_level * p.escalate_every_working_days * self._day
-                )
-                role = p.escalation_ladder[s.escalation_level + 1]
+            if not overdue:
+                candidates.append(_Timer(due_at, EventKind.OVERDUE, "due time: overdue escalation", version))
+            elif level < len(p.escalation_ladder) - 1:
+                at = await self._shift(due_at, level * p.escalate_every_working_days * self._day)
+                role = p.escalation_ladder[level + 1]
                 candidates.append(_Timer(at, EventKind.ESCALATION, f"escalate to {role}", version))
         elif s.status is DossierStatus.FEE_DUE and s.fee is not None:
             if s.fee.reminders_sent < len(p.fee_reminder_working_days):
