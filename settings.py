@@ -2,23 +2,56 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER = "change-me"
 ROOT = Path(__file__).resolve().parent
 DATA_DIR = ROOT / ".data"
+# AES-256-GCM: every payload key is 32 bytes, written in base64.
+PAYLOAD_KEY_BYTES = 32
+PAYLOAD_KEY_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def parse_payload_keys(value: str) -> dict[str, bytes]:
+    """`kid1:base64,kid2:base64` as {key id: key}; ValueError names the entry that is wrong."""
+    keys: dict[str, bytes] = {}
+    for entry in (part.strip() for part in value.split(",")):
+        if not entry:
+            continue
+        key_id, sep, encoded = entry.partition(":")
+        key_id = key_id.strip()
+        if not sep or not PAYLOAD_KEY_ID_PATTERN.match(key_id):
+            raise ValueError(f"PAYLOAD_KEYS entry {key_id[:20]!r} is not `<key id>:<base64 key>`")
+        if encoded.strip() in ("", PLACEHOLDER):
+            raise ValueError(f"PAYLOAD_KEYS key {key_id!r} is a placeholder")
+        try:
+            key = base64.b64decode(encoded.strip().replace("-", "+").replace("_", "/"), validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError(f"PAYLOAD_KEYS key {key_id!r} is not base64") from None
+        if len(key) != PAYLOAD_KEY_BYTES:
+            raise ValueError(f"PAYLOAD_KEYS key {key_id!r} has {len(key)} bytes; AES-256 needs 32")
+        if key_id in keys:
+            raise ValueError(f"PAYLOAD_KEYS names key {key_id!r} twice")
+        keys[key_id] = key
+    return keys
 
 
 class Settings(BaseSettings):
     """Configuration of the API, the worker and the tools; every field is an env var of the same name."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # Errors never echo the input: it holds secrets (keys, tokens, database passwords).
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
+    )
 
     app_env: Literal["local", "production"] = "local"
     log_level: str = "INFO"
@@ -81,6 +114,31 @@ class Settings(BaseSettings):
     cutoff_time: time = time(15, 0)
     working_weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
 
+    # PII in Temporal (docs/pii.md): payloads are AES-GCM encrypted when PAYLOAD_KEYS is set, as
+    # `kid:base64,kid:base64`. New payloads use PAYLOAD_KEY_ID (may be empty when there is one key); every
+    # listed key still decrypts, which is how keys rotate.
+    payload_keys: SecretStr = SecretStr("")
+    payload_key_id: str = ""
+    # The codec server (/codec/encode, /codec/decode) the Temporal UI calls from officers' browsers:
+    # callers show `Authorization: Bearer <CODEC_AUTH_TOKEN>` (empty: open only when APP_ENV=local).
+    codec_auth_token: SecretStr = SecretStr("")
+    # Browser origins allowed to call the codec (the Temporal UI's address); empty: TEMPORAL_UI_URL.
+    codec_cors_origins: list[str] = Field(default_factory=list)
+
+    # Worker tuning (Temporal's defaults; lower them on a small machine, raise them with more workers).
+    worker_max_concurrent_activities: int = Field(default=100, gt=0)
+    worker_max_concurrent_workflow_tasks: int = Field(default=100, gt=1)  # the SDK needs 2 or more
+    worker_max_concurrent_local_activities: int = Field(default=100, gt=0)
+    # Workflows kept in memory between tasks (the sticky cache): replays are avoided for these.
+    worker_max_cached_workflows: int = Field(default=1000, ge=0)
+    # On SIGTERM, how long running activities get to finish before they are cancelled.
+    worker_graceful_shutdown_seconds: float = Field(default=30.0, ge=0)
+
+    # Observability: the worker's Temporal SDK metrics for Prometheus at this host:port (empty: off).
+    worker_metrics_bind_address: str = ""
+    # The API's /metrics reads counts from the database at most this often.
+    metrics_db_cache_seconds: float = Field(default=15.0, ge=0)
+
     # Notices.
     quiet_hours_start: time = time(22, 0)
     quiet_hours_end: time = time(6, 0)
@@ -113,6 +171,38 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    def payload_keyring(self) -> dict[str, bytes]:
+        """The payload keys by id (empty: payloads are stored as they are)."""
+        return parse_payload_keys(self.payload_keys.get_secret_value())
+
+    @property
+    def payload_encryption_key_id(self) -> str | None:
+        """The key new payloads are encrypted with; None when encryption is off."""
+        keys = self.payload_keyring()
+        if not keys:
+            return None
+        return self.payload_key_id or next(iter(keys))
+
+    @property
+    def codec_origins(self) -> list[str]:
+        return self.codec_cors_origins or [self.temporal_ui_url.rstrip("/")]
+
+    @field_validator("worker_metrics_bind_address")
+    @classmethod
+    def _host_and_port(cls, value: str) -> str:
+        if value and not re.match(r"^[^:\s]+:\d{1,5}$", value):
+            raise ValueError("WORKER_METRICS_BIND_ADDRESS is host:port, e.g. 0.0.0.0:9464")
+        return value
+
+    @model_validator(mode="after")
+    def _check_payload_keys(self) -> Settings:
+        keys = self.payload_keyring()  # raises on a malformed entry, in every environment
+        if self.payload_key_id and self.payload_key_id not in keys:
+            raise ValueError(f"PAYLOAD_KEY_ID {self.payload_key_id!r} is not one of PAYLOAD_KEYS")
+        if len(keys) > 1 and not self.payload_key_id:
+            raise ValueError("PAYLOAD_KEYS lists several keys: PAYLOAD_KEY_ID must say which encrypts")
+        return self
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.app_env != "production":
@@ -135,6 +225,14 @@ class Settings(BaseSettings):
             ]
         if self.database_url.startswith("sqlite"):
             problems.append("DATABASE_URL points at SQLite; production runs on PostgreSQL")
+        elif f":{PLACEHOLDER}@" in self.database_url:
+            problems.append("DATABASE_URL has a placeholder password")
+        if not self.payload_keys.get_secret_value():
+            problems.append(
+                "PAYLOAD_KEYS is missing: production keeps applicants' data encrypted in Temporal"
+            )
+        if self.codec_auth_token.get_secret_value() == PLACEHOLDER:
+            problems.append("CODEC_AUTH_TOKEN is a placeholder")
         if problems:
             raise ValueError("refusing to start in production: " + "; ".join(problems))
         return self

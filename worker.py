@@ -11,9 +11,11 @@ from typing import Any
 
 import httpx
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from activities.calendar import CalendarActivities
+from activities.log_context import ActivityLogContext
 from activities.notices import worker_activities
 from activities.records import RecordActivities
 from db.engine import SessionFactory, engine_for, make_session_factory
@@ -50,14 +52,38 @@ def build_worker(
     *,
     task_queue: str | None = None,
 ) -> Worker:
-    """The dossier worker; `http` is the Zalo connection (its owner closes it)."""
+    """The dossier worker; `http` is the Zalo connection (its owner closes it).
+
+    On shutdown it stops polling and gives running activities WORKER_GRACEFUL_SHUTDOWN_SECONDS to finish
+    before it cancels them (docker-compose's stop_grace_period is longer, so SIGKILL never comes first).
+    """
     functions, _zalo = activities(settings, sessions, http)
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=[DossierWorkflow],
         activities=functions,
-        graceful_shutdown_timeout=timedelta(seconds=30),
+        max_concurrent_activities=settings.worker_max_concurrent_activities,
+        max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+        max_concurrent_local_activities=settings.worker_max_concurrent_local_activities,
+        max_cached_workflows=settings.worker_max_cached_workflows,
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
+        interceptors=[ActivityLogContext()],
+    )
+
+
+def metrics_runtime(settings: Settings) -> Runtime | None:
+    """A runtime serving the SDK's metrics for Prometheus, when WORKER_METRICS_BIND_ADDRESS is set."""
+    if not settings.worker_metrics_bind_address:
+        return None
+    return Runtime(
+        telemetry=TelemetryConfig(
+            # Seconds, like every other latency operators read; names stay those of Temporal's docs.
+            metrics=PrometheusConfig(
+                bind_address=settings.worker_metrics_bind_address, durations_as_seconds=True
+            ),
+            global_tags={"service": "dossier-worker"},
+        )
     )
 
 
@@ -65,17 +91,27 @@ async def main() -> None:
     settings = get_settings()
     configure_logging(settings, "worker")
     engine = engine_for(settings)
-    client = await connect(settings, attempts=60)
+    runtime = metrics_runtime(settings)
+    client = await connect(settings, attempts=60, runtime=runtime)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with httpx.AsyncClient(timeout=settings.zalo_timeout_seconds) as http:
         worker = build_worker(client, settings, make_session_factory(engine), http)
-        log.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
+        log.info(
+            "worker polling task queue %s on %s (metrics: %s, payload encryption: %s)",
+            settings.task_queue,
+            settings.temporal_address,
+            settings.worker_metrics_bind_address or "off",
+            settings.payload_encryption_key_id or "off",
+        )
         async with worker:
             await stop.wait()
-            log.info("shutting down: finishing running activities")
+            log.info(
+                "shutting down: finishing running activities (up to %.0f s)",
+                settings.worker_graceful_shutdown_seconds,
+            )
     await engine.dispose()
 
 

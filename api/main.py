@@ -13,11 +13,13 @@ from temporalio.client import Client
 from api.clients import ensure_local_client
 from api.deps import TemporalConnection
 from api.idempotency import IdempotencyMiddleware
+from api.metrics import install_metrics
 from api.officers import ensure_local_officer
 from api.openapi import install_openapi
 from api.pages.render import STATIC_DIR
 from api.problems import install_problem_handlers
 from api.routes import calendar, dossiers, dvcqg, health, pages, payments_webhook, zalo_webhook
+from api.routes.codec import install_codec_server
 from db.engine import SessionFactory, engine_for, make_session_factory
 from db.migrate import upgrade
 from settings import Settings, configure_logging, get_settings
@@ -89,6 +91,8 @@ def create_app(
     app.include_router(health.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_codec_server(app, settings)
+    install_metrics(app, settings)
     install_openapi(app)
     return app
 

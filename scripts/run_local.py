@@ -106,6 +106,15 @@ async def stop(children: list[Child]) -> None:
                 await asyncio.wait_for(child.pump, timeout=2)
 
 
+def ui_codec_flags(api_port: int) -> list[str]:
+    """With PAYLOAD_KEYS set (env or .env), the dev UI decrypts through the API's codec (docs/pii.md)."""
+    from settings import Settings
+
+    if not Settings().payload_keys.get_secret_value():
+        return []
+    return ["--ui-codec-endpoint", f"http://localhost:{api_port}/codec"]
+
+
 def local_api_key(data: Path) -> str:
     """The key printed for local use, made once and kept in the data folder."""
     data.mkdir(parents=True, exist_ok=True)
@@ -176,6 +185,7 @@ async def run(args: argparse.Namespace) -> int:
             "--log-level",
             "warn",
             *cli_flags(),
+            *ui_codec_flags(args.api_port),
         ],
     )
     zalo = Child(

@@ -3,30 +3,55 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 
 from temporalio.client import Client
-from temporalio.converter import DataConverter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError
 
 from settings import Settings
+from workflows.codec import EncryptionCodec
 
 log = logging.getLogger(__name__)
 
 
+def payload_codec(settings: Settings) -> EncryptionCodec | None:
+    """The encryption codec when PAYLOAD_KEYS is set (docs/pii.md), else None."""
+    active = settings.payload_encryption_key_id
+    return EncryptionCodec(settings.payload_keyring(), active) if active else None
+
+
 def data_converter(settings: Settings) -> DataConverter:
-    """The default converter (dataclasses round-trip as JSON); a payload codec goes on top when configured."""
-    return DataConverter.default
+    """The default converter (dataclasses round-trip as JSON), with the payload codec on top when configured.
+
+    With a codec, failure messages and stack traces are encoded too: an error text may quote a phone number.
+    """
+    codec = payload_codec(settings)
+    if codec is None:
+        return DataConverter.default
+    return dataclasses.replace(
+        DataConverter.default,
+        payload_codec=codec,
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
 
 
-async def connect(settings: Settings, *, attempts: int = 1, delay: float = 1.0) -> Client:
-    """A client for the configured server; with `attempts` > 1 it waits for a server that is starting."""
+async def connect(
+    settings: Settings, *, attempts: int = 1, delay: float = 1.0, runtime: Runtime | None = None
+) -> Client:
+    """A client for the configured server; with `attempts` > 1 it waits for a server that is starting.
+
+    `runtime` carries the worker's metrics exporter (see worker.py); the SDK's default runtime otherwise.
+    """
     for attempt in range(1, attempts + 1):
         try:
             return await Client.connect(
                 settings.temporal_address,
                 namespace=settings.temporal_namespace,
                 data_converter=data_converter(settings),
+                runtime=runtime,
             )
         except (RPCError, RuntimeError) as err:
             if attempt == attempts:
