@@ -169,10 +169,15 @@ async def test_the_worker_serves_temporal_sdk_metrics(
         namespace=workflow_env.client.namespace,
         runtime=runtime,
     )
-    async with build_worker(client, tuned, session_factory, fake_zalo):
+    async with build_worker(client, tuned, session_factory, fake_zalo), httpx.AsyncClient() as http:
         await register(client, tuned, dossier_input(tuned))
-        async with httpx.AsyncClient() as http:
+
+        async def scraped_after_the_notice() -> str | None:
+            # The projection is a local activity; the received notice is the first regular activity.
             text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+            return text if "temporal_activity_execution_latency" in text else None
+
+        text = await eventually(scraped_after_the_notice)
     names = set(re.findall(r"^(temporal_\w+?)(?:_bucket|_sum|_count)?\{", text, re.MULTILINE))
     for expected in (
         "temporal_workflow_task_schedule_to_start_latency",

@@ -81,14 +81,17 @@ def payloads_in(message: Message) -> Iterator[Payload]:
 
 
 def application_payloads(history: WorkflowHistory) -> list[Payload]:
-    """The payloads our converter wrote: all but the SDK's own local-activity marker bookkeeping.
+    """The payloads our converter wrote: all but the SDK's own marker bookkeeping.
 
     A local activity's marker carries its result (ours, encrypted) and a `data` detail the SDK writes itself
-    (sequence number, activity type, timing): no application data, and never passed through a codec.
+    (sequence number, activity type, timing); a patch marker (`workflow.patched`) holds only the patch id.
+    Neither holds application data, and the SDK never passes them through a codec.
     """
     found: list[Payload] = []
     for event in history.events:
         if event.HasField("marker_recorded_event_attributes"):
+            if event.marker_recorded_event_attributes.marker_name == "core_patch":
+                continue
             details = event.marker_recorded_event_attributes.details
             found += [p for key, ps in details.items() if key != "data" for p in ps.payloads]
         else:

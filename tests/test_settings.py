@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from pydantic import ValidationError
 
 from settings import Settings
 
 PG = "postgresql+psycopg://tracker@db:5432/tracker"
+KEY = "k1:" + base64.b64encode(bytes(range(32))).decode()
 LIVE_ZALO = {
     "zalo_app_id": "1234567890",
     "zalo_app_secret": "app-secret",
@@ -34,6 +37,7 @@ def test_production_refuses_placeholder_secrets_and_missing_zalo_credentials() -
     assert "SECRET_KEY is a placeholder" in message
     assert "PAYMENT_SECRET is a placeholder" in message
     assert "ZALO_APP_ID is missing (or set ZALO_MODE=fake explicitly)" in message
+    assert "PAYLOAD_KEYS is missing" in message
 
 
 def test_production_refuses_sqlite() -> None:
@@ -43,14 +47,24 @@ def test_production_refuses_sqlite() -> None:
 
 def test_production_starts_with_real_secrets_and_zalo_credentials() -> None:
     production = settings(
-        app_env="production", database_url=PG, secret_key="s" * 32, payment_secret="p" * 32, **LIVE_ZALO
+        app_env="production",
+        database_url=PG,
+        secret_key="s" * 32,
+        payment_secret="p" * 32,
+        payload_keys=KEY,
+        **LIVE_ZALO,
     )
     assert production.effective_zalo_mode == "live"
 
 
 def test_production_may_run_the_fake_zalo_only_when_told_so() -> None:
     production = settings(
-        app_env="production", database_url=PG, secret_key="s" * 32, payment_secret="p" * 32, zalo_mode="fake"
+        app_env="production",
+        database_url=PG,
+        secret_key="s" * 32,
+        payment_secret="p" * 32,
+        payload_keys=KEY,
+        zalo_mode="fake",
     )
     assert production.effective_zalo_mode == "fake"
 

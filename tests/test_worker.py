@@ -8,13 +8,14 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
 from db.engine import SessionFactory
-from db.models import Dossier
+from db.models import Notice
 from settings import Settings
 from tests.builders import dossier_input, register
 from worker import build_worker
@@ -37,7 +38,7 @@ class _HeldSession:
 
 
 class HeldSessions:
-    """A session factory whose first use by `records.record` waits for `release`: an activity in flight."""
+    """A session factory whose first use by `notices.send` waits for `release`: an activity in flight."""
 
     def __init__(self, inner: SessionFactory) -> None:
         self.inner = inner
@@ -46,7 +47,7 @@ class HeldSessions:
         self.armed = True
 
     def __call__(self) -> Any:
-        if self.armed and activity.in_activity() and activity.info().activity_type == "records.record":
+        if self.armed and activity.in_activity() and activity.info().activity_type == "notices.send":
             self.armed = False
             return _HeldSession(self.inner(), self)
         return self.inner()
@@ -62,8 +63,8 @@ async def test_shutdown_lets_the_running_activity_finish(
     worker = build_worker(workflow_env.client, settings, held, fake_zalo)  # type: ignore[arg-type]
     running = asyncio.create_task(worker.run())
     input = dossier_input(settings)
-    registering = asyncio.create_task(register(workflow_env.client, settings, input))
-    await asyncio.wait_for(held.entered.wait(), timeout=20)  # records.record is running
+    handle, _ = await register(workflow_env.client, settings, input)
+    await asyncio.wait_for(held.entered.wait(), timeout=20)  # notices.send is running
 
     stopping = asyncio.create_task(worker.shutdown())  # what SIGTERM does
     await asyncio.sleep(1.0)
@@ -72,25 +73,22 @@ async def test_shutdown_lets_the_running_activity_finish(
     await asyncio.wait_for(stopping, timeout=settings.worker_graceful_shutdown_seconds)
     await running
 
-    # The activity finished its work and reported it: the row exists, and no retry was needed.
+    # The activity finished its work and reported it: the notice went out once, no retry was needed.
     async with session_factory() as session:
-        row = await session.get(Dossier, input.code)
-        assert row is not None
-        assert row.last_seq == 1
+        notices = (await session.exec(select(Notice).where(Notice.dossier_code == input.code))).all()
+    assert [(n.kind, n.status, n.attempts) for n in notices] == [("received", "sent", 1)]
     async with build_worker(workflow_env.client, settings, session_factory, fake_zalo):
-        handle, outcome = await asyncio.wait_for(registering, timeout=20)
-    assert outcome.due_at is not None
-    events = (await handle.fetch_history()).events
-    record_attempts = [
+        events = (await handle.fetch_history()).events
+    sends = [
         e
         for e in events
         if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
         and events[
             e.activity_task_started_event_attributes.scheduled_event_id - 1
         ].activity_task_scheduled_event_attributes.activity_type.name
-        == "records.record"
+        == "notices.send"
     ]
-    assert [e.activity_task_started_event_attributes.attempt for e in record_attempts][:1] == [1]
+    assert [e.activity_task_started_event_attributes.attempt for e in sends] == [1]
     types = {e.event_type for e in events}
     assert EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT not in types
     assert EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED not in types
