@@ -30,7 +30,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ClientDep, SessionDep, SettingsDep, TemporalDep, require_agency
 from api.problems import Problem
-from api.schemas import DossierCreate, DossierView, Links, NoticeItem, ProcedureOut, TimelineItem
+from api.schemas import DossierCore, DossierCreate, DossierView, Links, NoticeItem, TimelineItem
 from db.models import ApiClient, Dossier, DossierEvent, Notice
 from domain.codes import DOSSIER_CODE_PATTERN
 from domain.dossier import (
@@ -248,19 +248,7 @@ async def view(session: AsyncSession, settings: Settings, code: str) -> DossierV
     ).all()
     detail = row.detail or {}
     return DossierView(
-        code=row.code,
-        status=row.status,
-        dvcqg_status=row.dvcqg_status,
-        agency_code=row.agency_code,
-        procedure=ProcedureOut(
-            code=row.procedure_code, name=row.procedure_name, working_days=row.working_days
-        ),
-        channel=row.channel,
-        received_at=row.received_at,
-        due_at=row.due_at,
-        overdue=row.overdue,
-        apologized=row.apologized,
-        on_time=row.on_time,
+        **DossierCore.columns(row),
         fee=detail.get("fee"),
         supplement=detail.get("supplement"),
         result=detail.get("result"),

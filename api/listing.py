@@ -21,7 +21,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.problems import Problem
-from api.schemas import DossierPage, DossierSummary, ListLinks, ProcedureOut
+from api.schemas import DossierCore, DossierPage, DossierSummary, ListLinks
 from db.models import ApiClient, Dossier
 from db.types import UTCDateTime
 from domain.status import DossierStatus
@@ -169,20 +169,4 @@ async def list_dossiers(
 
 
 def _summary(row: Any) -> DossierSummary:
-    return DossierSummary(
-        code=row.code,
-        status=row.status,
-        dvcqg_status=row.dvcqg_status,
-        agency_code=row.agency_code,
-        procedure=ProcedureOut(
-            code=row.procedure_code, name=row.procedure_name, working_days=row.working_days
-        ),
-        channel=row.channel,
-        received_at=row.received_at,
-        due_at=row.due_at,
-        overdue=row.overdue,
-        apologized=row.apologized,
-        on_time=row.on_time,
-        finished_at=row.finished_at,
-        links=ListLinks(self=f"/api/v1/dossiers/{row.code}"),
-    )
+    return DossierSummary(**DossierCore.columns(row), links=ListLinks(self=f"/api/v1/dossiers/{row.code}"))

@@ -321,7 +321,33 @@ class Links(BaseModel):
     self: str
 
 
-class DossierView(BaseModel):
+class DossierCore(BaseModel):
+    """What the view and the list both show of a dossier: its state and clock, never the applicant."""
+
+    code: str
+    status: str
+    dvcqg_status: int
+    agency_code: str
+    procedure: ProcedureOut
+    channel: str
+    received_at: datetime
+    due_at: datetime | None
+    overdue: bool
+    apologized: bool
+    on_time: bool | None
+    finished_at: datetime | None = None
+
+    @classmethod
+    def columns(cls, row: Any) -> dict[str, Any]:
+        """These fields, read from a `dossiers` row (or a row of the same columns)."""
+        procedure = ProcedureOut(
+            code=row.procedure_code, name=row.procedure_name, working_days=row.working_days
+        )
+        names = set(DossierCore.model_fields) - {"procedure"}
+        return {name: getattr(row, name) for name in names} | {"procedure": procedure}
+
+
+class DossierView(DossierCore):
     """A dossier: its state, legal clock, timeline and notices (never the applicant's name or phone)."""
 
     model_config = ConfigDict(
@@ -371,17 +397,6 @@ class DossierView(BaseModel):
         }
     )
 
-    code: str
-    status: str
-    dvcqg_status: int
-    agency_code: str
-    procedure: ProcedureOut
-    channel: str
-    received_at: datetime
-    due_at: datetime | None
-    overdue: bool
-    apologized: bool
-    on_time: bool | None
     fee: dict[str, Any] | None
     supplement: dict[str, Any] | None
     result: dict[str, Any] | None
@@ -397,21 +412,9 @@ class ListLinks(BaseModel):
     self: str
 
 
-class DossierSummary(BaseModel):
+class DossierSummary(DossierCore):
     """A dossier as the list shows it: its state and clock, never the applicant."""
 
-    code: str
-    status: str
-    dvcqg_status: int
-    agency_code: str
-    procedure: ProcedureOut
-    channel: str
-    received_at: datetime
-    due_at: datetime | None
-    overdue: bool
-    apologized: bool
-    on_time: bool | None
-    finished_at: datetime | None
     links: ListLinks
 
 
