@@ -303,18 +303,22 @@ class OpenDossier:
         return await view(self.session, self.settings, code)
 
     async def _recorded(self, event_id: str) -> bool:
-        found = await self.session.exec(
-            select(DossierEvent.id).where(
-                DossierEvent.dossier_code == self.row.code, DossierEvent.event_id == event_id
-            )
-        )
-        return found.first() is not None
+        return await event_recorded(self.session, self.row.code, event_id)
 
     async def pay(self, payment: PaymentReceived, *, require_fee_due: bool = True) -> PaymentRecord:
         """Signal a payment and wait until the workflow has recorded it; a known transaction id is
         answered with its record and changes nothing."""
         await release_connection(self.session)
-        return await signal_payment(self.temporal, self.row, payment, require_fee_due=require_fee_due)
+        record, _ = await signal_payment(self.temporal, self.row, payment, require_fee_due=require_fee_due)
+        return record
+
+
+async def event_recorded(session: AsyncSession, code: str, event_id: str) -> bool:
+    """Whether the event with this caller's id is in the dossier's timeline (a repeat after the end)."""
+    found = await session.exec(
+        select(DossierEvent.id).where(DossierEvent.dossier_code == code, DossierEvent.event_id == event_id)
+    )
+    return found.first() is not None
 
 
 async def signal_payment(
@@ -324,14 +328,15 @@ async def signal_payment(
     *,
     require_fee_due: bool = True,
     wait_seconds: float = 10.0,
-) -> PaymentRecord:
+) -> tuple[PaymentRecord, bool]:
     """The `payment_received` signal, answered once the workflow has recorded the payment (its record
-    activity writes the `payments` row, so the caller reads its own write)."""
+    activity writes the `payments` row, so the caller reads its own write). True: this call applied it;
+    False: the transaction id was known already, and nothing changed."""
     handle: WorkflowHandle[Any, Any] = temporal.get_workflow_handle(workflow_id(row.code))
     try:
         known: PaymentRecord | None = await handle.query(DossierWorkflow.payment, payment.transaction_id)
         if known is not None:
-            return known
+            return known, False
         if require_fee_due and row.status != DossierStatus.FEE_DUE.value:
             raise Problem(
                 409,
@@ -346,12 +351,12 @@ async def signal_payment(
         while True:
             record: PaymentRecord | None = await handle.query(DossierWorkflow.payment, payment.transaction_id)
             if record is not None:
-                return record
+                return record, True
             if asyncio.get_running_loop().time() > deadline:
                 problem = Problem(
                     503,
                     "the payment was accepted but not yet applied; retry the same call shortly",
-                    slug="workflow-unavailable",
+                    slug="payment-pending",
                 )
                 problem.headers = {"Retry-After": "5"}
                 raise problem

@@ -4,7 +4,6 @@ actions the current state allows, each through a form, a confirmation step and t
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -13,11 +12,17 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from temporalio.client import Client, WorkflowHandle
-from temporalio.service import RPCError
+from temporalio.client import Client
 
 from api.deps import SessionDep, SettingsDep, get_temporal
-from api.dossiers import input_from_row, run_update, temporal_ui_link, workflow_id
+from api.dossiers import (
+    event_recorded,
+    input_from_row,
+    release_connection,
+    run_update,
+    signal_payment,
+    temporal_ui_link,
+)
 from api.pages import deadline
 from api.pages.actions import BY_SLUG, SPECS, ActionSpec, Payment, Prepared, defaults, prepare
 from api.pages.auth import CheckedFormDep, SignedIn, SignedInDep
@@ -235,10 +240,7 @@ async def action_submit(
 
 async def _recorded(session: AsyncSession, code: str, event_id: str, receipt: str | None = None) -> bool:
     """Whether this form was applied already: its event id, or for a counter payment its receipt."""
-    found = await session.exec(
-        select(DossierEvent.id).where(DossierEvent.dossier_code == code, DossierEvent.event_id == event_id)
-    )
-    if found.first() is not None:
+    if await event_recorded(session, code, event_id):
         return True
     if receipt:
         paid = await session.exec(
@@ -266,10 +268,10 @@ async def perform(
     command = prepared.order
     if DossierStatus(row.status).is_final and await _recorded(session, row.code, command.event_id):
         return "repeat"  # a repeat after the workflow ended
+    input = input_from_row(row, settings)
+    await release_connection(session)
     try:
-        outcome = await run_update(
-            temporal, settings, input_from_row(row, settings), UPDATES[prepared.spec.transition], command
-        )
+        outcome = await run_update(temporal, settings, input, UPDATES[prepared.spec.transition], command)
     except Problem as problem:
         raise Refused(problem.status, refusal_vi(problem, prepared.spec, row)) from problem
     return "repeat" if outcome is None or outcome.duplicate else "done"
@@ -278,31 +280,27 @@ async def perform(
 async def _record_payment(
     payment: Payment, row: Dossier, temporal: Client, spec: ActionSpec, session: AsyncSession
 ) -> str:
-    handle: WorkflowHandle[Any, Any] = temporal.get_workflow_handle(workflow_id(row.code))
+    await release_connection(session)
     try:
-        known = await handle.query(DossierWorkflow.payment, payment.transaction_id)
-        if known is None:
-            if row.status != DossierStatus.FEE_DUE.value:
-                raise Refused(409, _not_now(spec, row))
-            await handle.signal(
-                DossierWorkflow.payment_received,
-                PaymentReceived(payment.transaction_id, payment.amount_vnd, payment.at, source=payment.by),
-            )
-            deadline_at = asyncio.get_running_loop().time() + PAYMENT_WAIT_SECONDS
-            while known is None:
-                if asyncio.get_running_loop().time() > deadline_at:
-                    raise Refused(
-                        503,
-                        "Đã gửi khoản nộp nhưng hệ thống chưa ghi nhận xong. Vui lòng tải lại trang hồ sơ "
-                        "sau ít phút (không cần nhập lại).",
-                    )
-                await asyncio.sleep(0.05)
-                known = await handle.query(DossierWorkflow.payment, payment.transaction_id)
-        else:
-            return "repeat"
-    except RPCError as err:
-        raise Refused(503, UNAVAILABLE) from err
-    return "thieu" if known.outcome == "underpaid" else "done"
+        record, applied_now = await signal_payment(
+            temporal,
+            row,
+            PaymentReceived(payment.transaction_id, payment.amount_vnd, payment.at, source=payment.by),
+            wait_seconds=PAYMENT_WAIT_SECONDS,
+        )
+    except Problem as problem:
+        if problem.status == 409:
+            raise Refused(409, _not_now(spec, row)) from problem
+        if problem.slug == "payment-pending":
+            raise Refused(
+                503,
+                "Đã gửi khoản nộp nhưng hệ thống chưa ghi nhận xong. Vui lòng tải lại trang hồ sơ "
+                "sau ít phút (không cần nhập lại).",
+            ) from problem
+        raise Refused(503, UNAVAILABLE) from problem
+    if not applied_now:
+        return "repeat"
+    return "thieu" if record.outcome == "underpaid" else "done"
 
 
 UNAVAILABLE = (

@@ -125,7 +125,7 @@ async def payment_callback(
     else:
         payment = PaymentReceived(body.MaGiaoDich, body.amount_vnd, utcnow(), source=SOURCE)
         try:
-            record = await signal_payment(temporal, row, payment, require_fee_due=False)
+            record, _ = await signal_payment(temporal, row, payment, require_fee_due=False)
             outcome = record.outcome
         except Problem as problem:
             if problem.slug != "dossier-closed":
