@@ -28,6 +28,7 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.records import dossier_row
 from api.deps import ClientDep, SessionDep, SettingsDep, TemporalDep, require_agency
 from api.problems import Problem
 from api.schemas import DossierCore, DossierCreate, DossierView, Links, NoticeItem, TimelineItem
@@ -197,18 +198,16 @@ async def register_dossier(
     row = await session.get(Dossier, body.code)
     created = False
     if row is None:
-        row = Dossier(
-            code=body.code,
-            agency_code=body.agency_code,
-            procedure_code=body.procedure.code,
-            procedure_name=body.procedure.name,
-            working_days=body.procedure.working_days,
-            channel=body.channel.value,
-            applicant_name=body.applicant.name,
-            applicant_phone=body.applicant.phone,
-            applicant_zalo_user_id=body.applicant.zalo_user_id,
-            received_at=body.received_at,
-            fingerprint=digest,
+        row = dossier_row(
+            DossierInput(
+                code=body.code,
+                procedure=Procedure(body.procedure.code, body.procedure.name, body.procedure.working_days),
+                agency_code=body.agency_code,
+                applicant=Applicant(body.applicant.name, body.applicant.phone, body.applicant.zalo_user_id),
+                received_at=body.received_at,
+                channel=body.channel.value,
+                fingerprint=digest,
+            )
         )
         session.add(row)
         try:

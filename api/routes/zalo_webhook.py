@@ -22,8 +22,9 @@ from sqlalchemy import update
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.deps import SessionFactoryDep, SettingsDep
+from api.problems import problem_response
 from api.schemas import ProblemDetail
-from db.engine import SessionFactory
 from db.models import Dossier, Notice, ZaloEvent, ZaloLink, ZaloUser
 from db.types import utcnow
 from db.upsert import insert_ignoring_conflict
@@ -54,33 +55,13 @@ _DIGITS = re.compile(r"[0-9]+")
 LOOKUP_WINDOW = timedelta(hours=24)
 
 
-def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def get_session_factory(request: Request) -> SessionFactory:
-    session_factory: SessionFactory = request.app.state.session_factory
-    return session_factory
-
-
 def get_zalo(request: Request) -> ZaloClient | None:
     """The client that sends replies; without one (`app.state.zalo` unset) events are handled silently."""
     zalo: ZaloClient | None = getattr(request.app.state, "zalo", None)
     return zalo
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionFactoryDep = Annotated[SessionFactory, Depends(get_session_factory)]
 ZaloDep = Annotated[ZaloClient | None, Depends(get_zalo)]
-
-
-def _problem(status: int, title: str, detail: str) -> JSONResponse:
-    return JSONResponse(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail},
-        status_code=status,
-        media_type="application/problem+json",
-    )
 
 
 @dataclass(frozen=True)
@@ -107,7 +88,7 @@ async def zalo_webhook(
     config = zalo_config(settings)
     if not verify_signature(request.headers.get(SIGNATURE_HEADER), config.app_id, raw, config.oa_secret):
         log.warning("zalo_webhook.bad_signature")
-        return _problem(401, "Unauthorized", f"missing or invalid {SIGNATURE_HEADER}")
+        return problem_response(401, f"missing or invalid {SIGNATURE_HEADER}")
     payload: Any = json.loads(raw)  # the signature check parsed it already
     event = parse_event(payload)
     handler = _EventHandler(settings)
