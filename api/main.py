@@ -16,6 +16,7 @@ from api.idempotency import IdempotencyMiddleware
 from api.metrics import install_metrics
 from api.officers import ensure_local_officer
 from api.openapi import install_openapi
+from api.pages.auth import officer_codec_authenticator
 from api.pages.render import STATIC_DIR
 from api.problems import install_problem_handlers
 from api.routes import calendar, dossiers, dvcqg, health, pages, payments_webhook, zalo_webhook
@@ -92,6 +93,8 @@ def create_app(
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_codec_server(app, settings)
+    # Officers read decoded histories in the Temporal UI with their desk session (docs/pii.md).
+    app.state.codec_authenticators.append(officer_codec_authenticator(settings))
     install_metrics(app, settings)
     install_openapi(app)
     return app

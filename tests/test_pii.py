@@ -30,6 +30,7 @@ from api.routes.codec import PREFIX
 from db.engine import SessionFactory
 from settings import Settings
 from tests.http_lifecycle import APPLICANT_NAME, full_lifecycle
+from tests.pages_support import hidden, seed_officer, sign_in
 from worker import build_worker
 from workflows.client import data_converter, payload_codec
 from workflows.codec import ENCODING, KEY_ID, EncryptionCodec, PayloadDecryptionError
@@ -271,24 +272,28 @@ async def test_the_codec_server_lets_in_only_token_holders_from_the_ui_origin(en
     assert garbage.status_code == 422
 
 
-async def test_an_officer_session_authenticator_can_be_added(
-    encrypted: Encrypted, settings: Settings
+async def test_a_signed_in_officer_decodes_through_the_codec_and_nobody_else(
+    encrypted: Encrypted, session_factory: SessionFactory
 ) -> None:
-    """How the officer login plugs in: one more authenticator on the app, nothing else changes."""
-    app = create_app(encrypted.settings, temporal=encrypted.client)
+    """The Temporal UI sends the officer's desk cookie (TEMPORAL_CODEC_INCLUDE_CREDENTIALS=true)."""
+    await seed_officer(session_factory)
+    app = create_app(encrypted.settings, temporal=encrypted.client, session_factory=session_factory)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://api.test"
+    ) as browser:
+        anonymous = await browser.post(f"{PREFIX}/decode", json={"payloads": []})
+        assert anonymous.status_code == 401
+        await sign_in(browser)
+        officer = await browser.post(f"{PREFIX}/decode", json={"payloads": []})
+        assert officer.status_code == 200
+        assert officer.json() == {"payloads": []}
+        await browser.post("/can-bo/dang-xuat", data={"csrf_token": await csrf_of(browser)})
+        after_logout = await browser.post(f"{PREFIX}/decode", json={"payloads": []})
+        assert after_logout.status_code == 401
 
-    async def officer_cookie(request: Any) -> str | None:
-        return "officer:ntlan" if request.cookies.get("officer_session") == "valid" else None
 
-    app.state.codec_authenticators.append(officer_cookie)
-    for cookie, expected in (("valid", 200), ("forged", 401)):
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://api.test",
-            cookies={"officer_session": cookie},
-        ) as http:
-            response = await http.post(f"{PREFIX}/decode", json={"payloads": []})
-            assert response.status_code == expected
+async def csrf_of(browser: httpx.AsyncClient) -> str:
+    return hidden((await browser.get("/can-bo")).text, "csrf_token")
 
 
 async def test_codec_is_open_locally_without_a_token_and_absent_without_keys(settings: Settings) -> None:

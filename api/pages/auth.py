@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
@@ -179,29 +180,50 @@ def _login_redirect(request: Request) -> Redirect:
     return Redirect(f"{LOGIN_PATH}?next={quote(target, safe='')}")
 
 
-async def signed_in(request: Request, session: SessionDep, settings: SettingsDep) -> SignedIn:
-    """The signed-in officer; otherwise the browser is sent to the login page (and back afterwards)."""
+async def current_officer(request: Request, session: AsyncSession, settings: Settings) -> SignedIn | None:
+    """The officer whose live session the request's cookie carries, if any."""
     token = unsigned(settings, request.cookies.get(session_cookie_name(settings)))
     if token is None:
-        raise _login_redirect(request)
+        return None
     row = (
         await session.exec(select(OfficerSession).where(OfficerSession.token_hash == token_hash(token)))
     ).first()
     now = utcnow()
     idle = timedelta(minutes=settings.officer_session_idle_minutes)
     if row is None or row.expires_at <= now or row.last_seen_at + idle <= now:
-        raise _login_redirect(request)
+        return None
     officer = await session.get(Officer, row.officer_id)
     if officer is None or not officer.active:
-        raise _login_redirect(request)
+        return None
     if now - row.last_seen_at >= TOUCH_EVERY:
         await session.exec(
             update(OfficerSession).where(col(OfficerSession.id) == row.id).values(last_seen_at=now)
         )
         await session.commit()
-    request.state.officer = officer
-    request.state.csrf_token = row.csrf_token
     return SignedIn(officer, row.csrf_token)
+
+
+async def signed_in(request: Request, session: SessionDep, settings: SettingsDep) -> SignedIn:
+    """The signed-in officer; otherwise the browser is sent to the login page (and back afterwards)."""
+    who = await current_officer(request, session, settings)
+    if who is None:
+        raise _login_redirect(request)
+    request.state.officer = who.officer
+    request.state.csrf_token = who.csrf_token
+    return who
+
+
+def officer_codec_authenticator(settings: Settings) -> Callable[[Request], Awaitable[str | None]]:
+    """Lets a signed-in officer's browser (the Temporal UI, with credentials) call the codec server."""
+
+    async def authenticate(request: Request) -> str | None:
+        if session_cookie_name(settings) not in request.cookies:
+            return None  # no desk session: leave it to the other authenticators, without a database trip
+        async with request.app.state.session_factory() as session:
+            who = await current_officer(request, session, settings)
+        return f"officer:{who.officer.username}" if who is not None else None
+
+    return authenticate
 
 
 SignedInDep = Annotated[SignedIn, Depends(signed_in)]

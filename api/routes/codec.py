@@ -6,10 +6,9 @@ leave this process. The wire format is Temporal's remote codec protocol: a `Payl
 JSON, `{"payloads": [{"metadata": {"encoding": "<base64>"}, "data": "<base64>"}]}`, with the namespace in
 the `X-Namespace` header.
 
-Who may call it: anyone an authenticator in `app.state.codec_authenticators` recognises. Today that is
-the bearer token CODEC_AUTH_TOKEN (for the CLI, or a UI behind an OIDC proxy); the officer login on the
-`pages` side adds its session authenticator to the same list (see docs/pii.md), and the UI then sends the
-officer's cookie (TEMPORAL_CODEC_INCLUDE_CREDENTIALS=true). Every decode is logged with its caller.
+Who may call it: anyone an authenticator in `app.state.codec_authenticators` recognises: a signed-in
+officer's desk session (the UI sends the cookie, TEMPORAL_CODEC_INCLUDE_CREDENTIALS=true; added in
+api/main.py) or the bearer token CODEC_AUTH_TOKEN (for the CLI). Every decode is logged with its caller.
 """
 
 from __future__ import annotations
