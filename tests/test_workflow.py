@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlmodel import col, select
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
@@ -85,7 +86,7 @@ async def test_a_received_dossier_gets_its_appointment_a_record_and_a_notice(
 ) -> None:
     t = Moments()
     input = dossier_input(settings, received_at=t(0))
-    _, outcome = await register(workflow_env.client, settings, input)
+    handle, outcome = await register(workflow_env.client, settings, input)
     appointment = due_after(t(0))
 
     assert outcome.status is DossierStatus.RECEIVED
@@ -116,6 +117,17 @@ async def test_a_received_dossier_gets_its_appointment_a_record_and_a_notice(
     [notice] = await eventually(notice_rows)
     assert notice.key == f"dossier-{input.code}:1:received"
     assert notice.kind == "received"
+
+    # What an officer reads in the UI's "current details": the state, the appointment, nothing pending.
+    async def details() -> str | None:
+        metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+        text: str = metadata.current_details
+        return text if "Thông báo chờ gửi" not in text else None
+
+    text = await eventually(details)
+    assert "`received` — Đã tiếp nhận, đang giải quyết" in text
+    assert vn_datetime(appointment) in text
+    assert "Nguyễn" not in text
 
 
 async def test_the_dossier_is_searchable_by_status_agency_and_procedure(

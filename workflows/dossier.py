@@ -838,6 +838,7 @@ class DossierWorkflow:
                 )
             self.s.outbox.pop(0)
             self._sending = False
+            workflow.set_current_details(self._details())  # the count of notices waiting (no history event)
 
     # ---------------------------------------------------------------- what officers see in the UI
 
