@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import structlog
-from sqlalchemy import case, or_, update
+from sqlalchemy import ColumnElement, case, or_, update
 from sqlmodel import col, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -83,6 +83,15 @@ class _Deferred(Exception):
         self.error = error
 
 
+def _rows_of(batch: NoticeBatch) -> tuple[ColumnElement[bool], ...]:
+    """The delivery-log rows of one (dossier, seq, kind): one per recipient."""
+    return (
+        col(Notice.dossier_code) == batch.dossier_code,
+        col(Notice.seq) == batch.seq,
+        col(Notice.kind) == batch.kind,
+    )
+
+
 def _outcome(row: Notice) -> NoticeOutcome:
     return NoticeOutcome(key=row.key, status=row.status, channel=row.channel, error=row.last_error)
 
@@ -131,17 +140,7 @@ class NoticeActivities:
         async with self.session_factory() as session:
             dossier = await session.get(Dossier, batch.dossier_code)
             rows = list(
-                (
-                    await session.exec(
-                        select(Notice)
-                        .where(
-                            Notice.dossier_code == batch.dossier_code,
-                            Notice.seq == batch.seq,
-                            Notice.kind == kind.value,
-                        )
-                        .order_by(col(Notice.id))
-                    )
-                ).all()
+                (await session.exec(select(Notice).where(*_rows_of(batch)).order_by(col(Notice.id)))).all()
             )
             oa_user = (
                 await self._oa_user_for(dossier)
@@ -195,12 +194,7 @@ class NoticeActivities:
         async with self.session_factory() as session:
             await session.exec(
                 update(Notice)
-                .where(
-                    col(Notice.dossier_code) == batch.dossier_code,
-                    col(Notice.seq) == batch.seq,
-                    col(Notice.kind) == batch.kind,
-                    col(Notice.status).not_in(DONE_STATUSES),
-                )
+                .where(*_rows_of(batch), col(Notice.status).not_in(DONE_STATUSES))
                 .values(
                     status=NoticeStatus.FAILED_PERMANENT.value,
                     last_error=reason[:2000],
@@ -449,9 +443,7 @@ class NoticeActivities:
             await session.exec(
                 update(Notice)
                 .where(
-                    col(Notice.dossier_code) == batch.dossier_code,
-                    col(Notice.seq) == batch.seq,
-                    col(Notice.kind) == batch.kind,
+                    *_rows_of(batch),
                     col(Notice.status).in_([NoticeStatus.QUEUED, NoticeStatus.FAILED_RETRYING]),
                     col(Notice.sending_since).is_(None),
                 )
