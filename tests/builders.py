@@ -9,8 +9,7 @@ from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 
-from api.dossiers import input_from_row, policy_from_settings, run_update, workflow_id
-from db.models import Dossier
+from api.dossiers import policy_from_settings, run_update, workflow_id
 from domain.calendar import OfficeHours, WorkingCalendar
 from domain.dossier import (
     Applicant,
@@ -125,7 +124,3 @@ def fee(when: datetime, amount_vnd: int = 1_250_000, pay_within_days: int = 5) -
 
 def result(when: datetime) -> ResultReady:
     return ResultReady(event_id=event_ids(), at=when, pickup=Pickup("Bộ phận Một cửa UBND huyện, quầy số 3"))
-
-
-def input_of(row: Dossier, settings: Settings) -> DossierInput:
-    return input_from_row(row, settings)
