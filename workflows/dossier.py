@@ -162,9 +162,7 @@ class DossierWorkflow:
 
     async def _receive(self) -> None:
         async with self._lock:
-            start = await self._clock_start(self.s.received_at)
-            self.s.clock_started_at = start
-            self.s.due_at = await self._shift(start, self.s.working_days * self._day)
+            await self._start_count(self.s.received_at)
             entry = self._append(
                 EventKind.RECEIVED,
                 self.s.received_at,
@@ -246,7 +244,7 @@ class DossierWorkflow:
         async with self._turn(Transition.SUPPLEMENT_RECEIVED, command) as earlier:
             if earlier:
                 return earlier
-            await self._restart_clock(command.at)
+            await self._start_count(command.at)
             self.s.supplement = None
             return await self._commit(
                 Transition.SUPPLEMENT_RECEIVED,
@@ -562,8 +560,9 @@ class DossierWorkflow:
 
     # ---------------------------------------------------------------- the legal clock
 
-    async def _restart_clock(self, at: datetime) -> None:
-        """A complete dossier arrived: the count restarts from zero from `at` (same cut-off rules)."""
+    async def _start_count(self, at: datetime) -> None:
+        """The count starts at receipt, and restarts from zero when a supplement completes the dossier
+        (the same cut-off rules both times)."""
         start = await self._clock_start(at)
         self.s.clock_started_at = start
         self.s.due_at = await self._shift(start, self.s.working_days * self._day)
