@@ -18,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from db.engine import SessionFactory
-from db.models import Notice
+from db.models import Dossier, Notice
 from domain.dossier import DossierPolicy, DossierState
 from domain.status import DossierStatus
 from domain.timefmt import OFFICE_TZ
@@ -64,6 +64,18 @@ async def timeline_of_length(handle: WorkflowHandle[Any, Any], length: int) -> D
     return s if len(s.timeline) >= length else None
 
 
+async def projected_through(session_factory: SessionFactory, code: str, seq: int) -> None:
+    """Wait until the database holds the timeline up to `seq`: a query sees the state a moment before
+    the projection of that same step is committed."""
+
+    async def done() -> bool:
+        async with session_factory() as session:
+            row = await session.get(Dossier, code)
+        return row is not None and row.last_seq >= seq
+
+    await eventually(done)
+
+
 async def officer_notices(session_factory: SessionFactory, code: str) -> list[tuple[int, str, str | None]]:
     async with session_factory() as session:
         rows = (
@@ -98,6 +110,7 @@ async def test_overdue_escalation_fires_at_the_right_moments(
         ("overdue", due, 1, "department_head"),
         ("escalation", CALENDAR.add_working_time(due, 2 * WORKING_DAY), 2, "agency_head"),
     ]
+    await projected_through(session_factory, input.code, 4)
     assert await officer_notices(session_factory, input.code) == [
         (2, "due_soon", "officer-1"),
         (3, "overdue", "head-1"),
@@ -151,6 +164,7 @@ async def test_fee_reminders_then_an_officer_alert_when_unpaid(
         ("fee_reminder", CALENDAR.add_working_time(requested, 3 * WORKING_DAY)),
         ("fee_unpaid", CALENDAR.add_working_time(requested, 5 * WORKING_DAY)),
     ]
+    await projected_through(session_factory, input.code, 5)
     assert await officer_notices(session_factory, input.code) == [(5, "fee_unpaid", "officer-1")]
     async with session_factory() as session:
         reminders = (
