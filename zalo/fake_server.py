@@ -366,17 +366,24 @@ def create_fake_zalo_app(fake: FakeZalo | None = None, **options: Any) -> FastAP
     def record_call(path: str, error: int | str) -> None:
         state.calls.append({"path": path, "error": error, "at": state.clock().isoformat()})
 
+    async def refuse_first(target: Target, request: Request) -> Response | None:
+        """An injected fault, or Zalo's answer to a missing or bad access token, before the body is read."""
+        faulty = await fault_answer(target)
+        if faulty is not None:
+            record_call(target, "fault")
+            return faulty
+        refused = state.token_error(request.headers.get("access_token"), zns=target == "zns")
+        if refused:
+            record_call(target, refused[0])
+            return _answer(*refused)
+        return None
+
     @app.post(OA_MESSAGE_PATH)
     async def oa_message(request: Request) -> Response:
         """OA consultation message (tin tư vấn)."""
-        faulty = await fault_answer("oa")
-        if faulty is not None:
-            record_call("oa", "fault")
-            return faulty
-        refused = state.token_error(request.headers.get("access_token"), zns=False)
-        if refused:
-            record_call("oa", refused[0])
-            return _answer(*refused)
+        turned_away = await refuse_first("oa", request)
+        if turned_away is not None:
+            return turned_away
         body = await _json_body(request) or {}
         recipient = body.get("recipient") if isinstance(body.get("recipient"), dict) else {}
         message = body.get("message") if isinstance(body.get("message"), dict) else {}
@@ -404,14 +411,9 @@ def create_fake_zalo_app(fake: FakeZalo | None = None, **options: Any) -> FastAP
     @app.post(ZNS_MESSAGE_PATH)
     async def zns_message(request: Request) -> Response:
         """ZNS template message by phone number."""
-        faulty = await fault_answer("zns")
-        if faulty is not None:
-            record_call("zns", "fault")
-            return faulty
-        refused = state.token_error(request.headers.get("access_token"), zns=True)
-        if refused:
-            record_call("zns", refused[0])
-            return _answer(*refused)
+        turned_away = await refuse_first("zns", request)
+        if turned_away is not None:
+            return turned_away
         body = await _json_body(request) or {}
         phone, template_id = body.get("phone"), body.get("template_id")
         data, tracking_id = body.get("template_data"), body.get("tracking_id")
