@@ -30,6 +30,10 @@ typecheck: $(STAMP)
 pytest: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## One kind of test: make test-unit | test-workflow | test-api | test-pages | test-db | test-zalo | test-security | test-e2e
+test-%: $(STAMP) $(CHROMIUM)
+	$(BIN)/python -m pytest tests/$* $(PYTEST_ARGS)
+
 ## The browser tests drive Debian's Chromium (Playwright never downloads one); installed only when missing.
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver

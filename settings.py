@@ -13,6 +13,10 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.calendar import OfficeHours
+from domain.codes import workflow_id
+from domain.dossier import DossierPolicy
+
 PLACEHOLDER = "change-me"
 ROOT = Path(__file__).resolve().parent
 DATA_DIR = ROOT / ".data"
@@ -106,8 +110,7 @@ class Settings(BaseSettings):
     idempotency_key_ttl_hours: float = Field(default=24.0, gt=0)
     idempotency_pending_timeout_seconds: float = Field(default=120.0, gt=0)
 
-    # The office calendar (Asia/Ho_Chi_Minh).
-    office_timezone: str = "Asia/Ho_Chi_Minh"
+    # The office calendar, in office time (UTC+7, domain/timefmt.py).
     office_periods: list[tuple[time, time]] = Field(
         default_factory=lambda: [(time(7, 0), time(11, 30)), (time(13, 30), time(17, 0))]
     )
@@ -166,6 +169,26 @@ class Settings(BaseSettings):
         if self.zalo_mode is not None:
             return self.zalo_mode
         return "fake" if self.app_env == "local" else "live"
+
+    def office_hours(self) -> OfficeHours:
+        """The office's hours as configured (ValueError when they make no sense)."""
+        return OfficeHours(
+            periods=tuple((start, end) for start, end in self.office_periods),
+            cutoff=self.cutoff_time,
+            weekdays=frozenset(self.working_weekdays),
+        )
+
+    def dossier_policy(self) -> DossierPolicy:
+        """The office's rules a new dossier starts with (fixed for its life, visible in its history)."""
+        return DossierPolicy(
+            quiet_hours_start=self.quiet_hours_start.strftime("%H:%M"),
+            quiet_hours_end=self.quiet_hours_end.strftime("%H:%M"),
+            working_day_seconds=int(self.office_hours().day_length.total_seconds()),
+        )
+
+    def temporal_ui_link(self, code: str) -> str:
+        """The dossier's workflow in the Temporal UI."""
+        return f"{self.temporal_ui_url}/namespaces/{self.temporal_namespace}/workflows/{workflow_id(code)}"
 
     @property
     def is_sqlite(self) -> bool:

@@ -16,32 +16,29 @@ from temporalio.worker import Worker
 
 from activities.calendar import CalendarActivities
 from activities.log_context import ActivityLogContext
-from activities.notices import worker_activities
+from activities.notices import NoticeActivities
 from activities.records import RecordActivities
 from db.engine import SessionFactory, engine_for, make_session_factory
+from db.zalo_tokens import zalo_client
 from settings import Settings, configure_logging, get_settings
 from workflows.client import connect
 from workflows.dossier import DossierWorkflow
-from zalo.client import ZaloClient
 
 log = logging.getLogger("worker")
 
 
 def activities(
     settings: Settings, sessions: SessionFactory, http: httpx.AsyncClient
-) -> tuple[list[Callable[..., Any]], ZaloClient]:
-    """Every activity the dossier workflow calls, built with its dependencies, and the Zalo client."""
-    records = RecordActivities(sessions, settings)
-    calendar = CalendarActivities(sessions, settings)
-    notices, zalo = worker_activities(sessions, settings, http)
-    functions: list[Callable[..., Any]] = [
-        records.record,
-        calendar.due_at,
-        calendar.shift,
-        calendar.working_seconds_between,
-        *notices.activity_functions(),
+) -> list[Callable[..., Any]]:
+    """Every activity the dossier workflow calls (workflows/contracts.py names them), with its dependencies.
+
+    The Zalo client sends over `http`, which its owner closes; the client holds nothing else to close.
+    """
+    return [
+        *RecordActivities(sessions, settings).activity_functions(),
+        *CalendarActivities(sessions, settings).activity_functions(),
+        *NoticeActivities(sessions, zalo_client(sessions, settings, http), settings).activity_functions(),
     ]
-    return functions, zalo
 
 
 def build_worker(
@@ -57,12 +54,11 @@ def build_worker(
     On shutdown it stops polling and gives running activities WORKER_GRACEFUL_SHUTDOWN_SECONDS to finish
     before it cancels them (docker-compose's stop_grace_period is longer, so SIGKILL never comes first).
     """
-    functions, _zalo = activities(settings, sessions, http)
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=[DossierWorkflow],
-        activities=functions,
+        activities=activities(settings, sessions, http),
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         max_concurrent_local_activities=settings.worker_max_concurrent_local_activities,

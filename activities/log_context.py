@@ -17,14 +17,7 @@ from temporalio.worker import (
     Interceptor,
 )
 
-WORKFLOW_ID_PREFIX = "dossier-"
-
-
-def dossier_code_of(workflow_id: str) -> str | None:
-    """`dossier-<code>` → `<code>`; None for workflows that are not dossiers."""
-    return (
-        workflow_id.removeprefix(WORKFLOW_ID_PREFIX) if workflow_id.startswith(WORKFLOW_ID_PREFIX) else None
-    )
+from domain.codes import code_of_workflow
 
 
 class _BindActivityContext(ActivityInboundInterceptor):
@@ -36,7 +29,7 @@ class _BindActivityContext(ActivityInboundInterceptor):
             "activity": info.activity_type,
             "attempt": info.attempt,
         }
-        code = dossier_code_of(info.workflow_id or "")
+        code = code_of_workflow(info.workflow_id or "")
         if code:
             fields["dossier_code"] = code
         with structlog.contextvars.bound_contextvars(**fields):

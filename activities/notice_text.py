@@ -9,18 +9,17 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from datetime import datetime, tzinfo
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from domain.notices import NoticeKind
+from domain.timefmt import OFFICE_TZ
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates" / "notices"
-OFFICE_TZ: tzinfo = ZoneInfo("Asia/Ho_Chi_Minh")
 # Context keys that hold datetimes, and those that hold money, whatever the kind.
 DATETIME_KEYS = frozenset({"at", "due_at", "pay_by", "old_due_at", "new_due_at"})
 MONEY_KEYS = frozenset({"total_vnd", "amount_vnd"})

@@ -13,13 +13,11 @@ that arrives first marks the row delivered and closes the window for that row).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import httpx
 import structlog
 from sqlalchemy import ColumnElement, case, or_, update
 from sqlmodel import col, select
@@ -32,11 +30,13 @@ from db.models import Dossier, Notice, ZaloLink, ZaloUser
 from db.types import utcnow
 from domain.notices import Audience, NoticeKind, NoticeStatus
 from domain.quiet_hours import in_quiet_hours, next_day_at, next_local_time, quiet_hours_end_after
+from domain.timefmt import OFFICE_TZ
 from settings import Settings
+from workflows import contracts
+from workflows.contracts import NoticeBatch, NoticeOutcome
 from zalo.client import ZaloClient, tracking_id_for
 from zalo.config import OA_TEXT_MAX
 from zalo.errors import OA_UNREACHABLE_CODES, ErrorClass, ZaloError
-from zalo.factory import build_zalo_client
 
 log = structlog.get_logger(__name__)
 
@@ -45,24 +45,6 @@ CHANNEL_ZNS = "zns"
 DONE_STATUSES = frozenset({NoticeStatus.SENT, NoticeStatus.DELIVERED, NoticeStatus.FAILED_PERMANENT})
 # Zalo's own night rule for ZNS (−133/−234): nothing between 22:00 and 06:00 Vietnam time.
 ZALO_NIGHT_END = time(6, 0)
-
-
-@dataclass
-class NoticeBatch:
-    dossier_code: str
-    seq: int
-    kind: str  # NoticeKind value
-    workflow_time: (
-        datetime  # the workflow's now (activities see the wall clock; a workflow may run on a virtual one)
-    )
-
-
-@dataclass
-class NoticeOutcome:
-    key: str
-    status: str  # NoticeStatus value after this attempt
-    channel: str | None
-    error: str | None
 
 
 @dataclass(frozen=True)
@@ -97,7 +79,7 @@ def _outcome(row: Notice) -> NoticeOutcome:
 
 
 class NoticeActivities:
-    """`notices.send` and `notices.mark_failed`; built once per worker (see `worker_activities`)."""
+    """`notices.send` and `notices.mark_failed`; built once per worker (worker.py)."""
 
     def __init__(
         self,
@@ -111,24 +93,23 @@ class NoticeActivities:
         self.zalo = zalo
         self.settings = settings
         self.clock = clock
-        self.tz = ZoneInfo(settings.office_timezone)
         self.lease = timedelta(seconds=settings.zalo_send_lease_seconds)
 
     def activity_functions(self) -> list[Callable[..., Any]]:
         """What to pass as `Worker(activities=…)`."""
         return [self.send, self.mark_failed]
 
-    @activity.defn(name="notices.send")
+    @activity.defn(name=contracts.NOTICE_SEND)
     async def send(self, batch: NoticeBatch) -> list[NoticeOutcome]:
         """Send every pending row of (dossier, seq, kind); permanent failures are recorded and returned."""
         kind = NoticeKind(batch.kind)
         now = self.clock()
         if self.settings.notice_quiet_hours_guard and in_quiet_hours(
-            now, self.settings.quiet_hours_start, self.settings.quiet_hours_end, self.tz
+            now, self.settings.quiet_hours_start, self.settings.quiet_hours_end, OFFICE_TZ
         ):
             # Safety net: the workflow already waits for 06:00; a phone must not buzz at night anyway.
             resume = quiet_hours_end_after(
-                now, self.settings.quiet_hours_start, self.settings.quiet_hours_end, self.tz
+                now, self.settings.quiet_hours_start, self.settings.quiet_hours_end, OFFICE_TZ
             )
             await self._mark_scheduled(batch, resume)
             raise ApplicationError(
@@ -187,7 +168,7 @@ class NoticeActivities:
             )
         return outcomes
 
-    @activity.defn(name="notices.mark_failed")
+    @activity.defn(name=contracts.NOTICE_MARK_FAILED)
     async def mark_failed(self, batch: NoticeBatch, reason: str) -> None:
         """The workflow gave up (retry budget spent): unfinished rows become failed-permanent for officers."""
         now = self.clock()
@@ -350,9 +331,9 @@ class NoticeActivities:
         )
         log.info("notice.failed_retrying", key=row.key, dossier_code=row.dossier_code, code=exc.code)
         if exc.error_class is ErrorClass.NIGHT:
-            raise _Deferred(next_local_time(now, ZALO_NIGHT_END, self.tz), exc)
+            raise _Deferred(next_local_time(now, ZALO_NIGHT_END, OFFICE_TZ), exc)
         if exc.error_class is ErrorClass.QUOTA:
-            raise _Deferred(next_day_at(now, ZALO_NIGHT_END, self.tz), exc)
+            raise _Deferred(next_day_at(now, ZALO_NIGHT_END, OFFICE_TZ), exc)
         return recorded
 
     async def _finish(
@@ -450,20 +431,3 @@ class NoticeActivities:
                 .values(status=NoticeStatus.SCHEDULED.value, scheduled_for=resume, updated_at=self.clock())
             )
             await session.commit()
-
-
-def worker_activities(
-    session_factory: SessionFactory, settings: Settings, http: httpx.AsyncClient | None = None
-) -> tuple[NoticeActivities, ZaloClient]:
-    """The notice activities and their Zalo client; register `acts.activity_functions()`, and
-    `await zalo.aclose()` at shutdown."""
-    zalo = build_zalo_client(session_factory, settings, http)
-    return NoticeActivities(session_factory, zalo, settings), zalo
-
-
-def outcomes_by_status(outcomes: list[NoticeOutcome]) -> Mapping[str, int]:
-    """How many outcomes ended in each status (for workflow summaries and logs)."""
-    counts: dict[str, int] = {}
-    for outcome in outcomes:
-        counts[outcome.status] = counts.get(outcome.status, 0) + 1
-    return counts

@@ -2,72 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 from sqlmodel import select
 from temporalio import activity
 
+from db.dossiers import dossier_row
 from db.engine import SessionFactory
 from db.models import Dossier, DossierEvent, Notice, Payment
 from db.types import utcnow
-from domain.dossier import DossierInput, PaymentRecord, TimelineEntry
-from domain.notices import Audience, NoticeKind, NoticeStatus, notice_key
+from domain.codes import ALL_AGENCIES
+from domain.dossier import PaymentRecord
+from domain.notices import Audience, NoticeKind, NoticeOrder, NoticeStatus, notice_key
 from settings import Settings
-
-
-@dataclass
-class Projection:
-    """The dossier row's current-state columns (same names), as the workflow sees them after an entry."""
-
-    status: str
-    dvcqg_status: int
-    due_at: datetime | None
-    overdue: bool
-    apologized: bool
-    escalation_level: int
-    on_time: bool | None
-    finished_at: datetime | None
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class NoticeOrder:
-    """A notice an entry causes; officer notices name the escalation role that receives them."""
-
-    kind: str
-    context: dict[str, Any]
-    role: str | None = None
-    scheduled_for: datetime | None = None
-
-
-@dataclass
-class RecordRequest:
-    workflow_id: str
-    code: str
-    entry: TimelineEntry
-    projection: Projection
-    notices: list[NoticeOrder] = field(default_factory=list)
-    payment: PaymentRecord | None = None
-    registration: DossierInput | None = None  # with the first entry: the dossier as received
-
-
-def dossier_row(registration: DossierInput) -> Dossier:
-    """A `dossiers` row for a registration, before the workflow has reported anything."""
-    return Dossier(
-        code=registration.code,
-        agency_code=registration.agency_code,
-        procedure_code=registration.procedure.code,
-        procedure_name=registration.procedure.name,
-        working_days=registration.procedure.working_days,
-        channel=registration.channel,
-        applicant_name=registration.applicant.name,
-        applicant_phone=registration.applicant.phone,
-        applicant_zalo_user_id=registration.applicant.zalo_user_id,
-        received_at=registration.received_at,
-        fingerprint=registration.fingerprint,
-    )
+from workflows import contracts
+from workflows.contracts import RecordRequest
 
 
 class RecordActivities:
@@ -75,7 +26,11 @@ class RecordActivities:
         self._sessions = session_factory
         self._settings = settings
 
-    @activity.defn(name="records.record")
+    def activity_functions(self) -> list[Callable[..., Any]]:
+        """What to pass as `Worker(activities=…)`."""
+        return [self.record]
+
+    @activity.defn(name=contracts.RECORD)
     async def record(self, request: RecordRequest) -> bool:
         """Apply one timeline entry to the projection, with its notices; False if it was applied already."""
         async with self._sessions() as session, session.begin():
@@ -142,7 +97,7 @@ class RecordActivities:
 
     def _officers(self, agency_code: str, role: str) -> list[str]:
         directory = self._settings.officer_zalo_ids
-        by_role = directory.get(agency_code) or directory.get("*") or {}
+        by_role = directory.get(agency_code) or directory.get(ALL_AGENCIES) or {}
         return by_role.get(role, [])
 
     @staticmethod

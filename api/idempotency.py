@@ -32,12 +32,13 @@ from sqlmodel import col, select
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.clients import find_client
 from api.problems import problem_response
+from db.clients import find_client
 from db.engine import SessionFactory
 from db.models import ApiClient, IdempotencyKey
 from db.types import utcnow
 from db.upsert import insert_ignoring_conflict
+from domain.digest import canonical_json
 from settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -78,8 +79,7 @@ _Claim = _Owned | _Replay | _Mismatch | _InProgress
 def request_hash(method: str, path: str, query: bytes, body: bytes) -> str:
     """SHA-256 of the request; a JSON body in normal form, so key order and spacing do not matter."""
     try:
-        normal = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        content = b"json:" + normal.encode()
+        content = b"json:" + canonical_json(json.loads(body)).encode()
     except (ValueError, UnicodeDecodeError):
         content = b"raw:" + body
     digest = hashlib.sha256()

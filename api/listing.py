@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,9 +20,12 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.problems import Problem
-from api.schemas import DossierCore, DossierPage, DossierSummary, ListLinks
+from api.schemas.views import DossierCore, DossierPage, DossierSummary, ListLinks
+from api.views import self_link
 from db.models import ApiClient, Dossier
 from db.types import UTCDateTime
+from domain.codes import ALL_AGENCIES, in_scope
+from domain.digest import digest
 from domain.status import DossierStatus
 
 MAX_LIMIT = 200
@@ -59,7 +61,7 @@ class ListFilters:
 
     def fingerprint(self) -> str:
         """Eight hex digits that tie a cursor to these filters."""
-        normal = json.dumps(
+        return digest(
             [
                 sorted(s.value for s in self.statuses),
                 self.agency,
@@ -67,8 +69,7 @@ class ListFilters:
                 self.due_before.isoformat() if self.due_before else None,
                 self.q.upper() if self.q else None,
             ]
-        )
-        return hashlib.sha256(normal.encode()).hexdigest()[:8]
+        )[:8]
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ class Cursor:
 
 def _conditions(filters: ListFilters, client: ApiClient) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
-    if "*" not in client.agencies:
+    if ALL_AGENCIES not in client.agencies:
         conditions.append(col(Dossier.agency_code).in_(client.agencies))
     if filters.agency is not None:
         conditions.append(col(Dossier.agency_code) == filters.agency)
@@ -147,7 +148,7 @@ async def list_dossiers(
     session: AsyncSession, client: ApiClient, filters: ListFilters, cursor: str | None, limit: int
 ) -> DossierPage:
     """One page of the dossiers `client` may see, in (due_at, code) order."""
-    if filters.agency is not None and not client.may_act_for(filters.agency):
+    if filters.agency is not None and not in_scope(client.agencies, filters.agency):
         raise Problem(
             403, f"client '{client.name}' may not see agency {filters.agency}", slug="forbidden-agency"
         )
@@ -169,4 +170,4 @@ async def list_dossiers(
 
 
 def _summary(row: Any) -> DossierSummary:
-    return DossierSummary(**DossierCore.columns(row), links=ListLinks(self=f"/api/v1/dossiers/{row.code}"))
+    return DossierSummary(**DossierCore.columns(row), links=ListLinks(self=self_link(row.code)))

@@ -16,9 +16,25 @@ from fastapi.openapi.utils import get_openapi
 
 from api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from api.idempotency import KEY_PATTERN, REPLAYED_HEADER
-from api.schemas import ProblemDetail
+from api.problems import PROBLEM_JSON
+from api.schemas.views import ProblemDetail
 
-PROBLEM_JSON = "application/problem+json"
+TITLE = "Dossier tracker (hồ sơ TTHC)"
+VERSION = "1.0.0"
+DESCRIPTION = """\
+Every administrative-procedure dossier (hồ sơ TTHC) is a durable Temporal workflow. The province's TTHC
+system registers dossiers and reports what happened to them here; the workflow keeps the legal clock,
+sends the citizen's Zalo notices and escalates overdue dossiers.
+
+Machine endpoints need `Authorization: Bearer <api key>`; a key acts only for its agencies (403
+otherwise), and one for all agencies (`*`) also administers the calendar. Every POST under `/api/` accepts
+`Idempotency-Key`: a retry with the same key and body gets the first answer again. Errors are RFC 9457
+problem details (`application/problem+json`), never a stack trace.
+
+Times are ISO 8601 with an offset; the office's zone is Asia/Ho_Chi_Minh. The national-portal sync and
+the payment callback keep their Vietnamese field names and the portal's `yyyyMMddHHmmss` times.
+"""
+
 _PROBLEM_REF = {"$ref": "#/components/schemas/ProblemDetail"}
 
 DEFAULT_DESCRIPTIONS: dict[int, str] = {

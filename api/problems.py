@@ -1,4 +1,9 @@
-"""RFC 9457 problem details for every error the API answers: never a stack trace, never HTML."""
+"""RFC 9457 problem details for every error the API answers: never a stack trace, never HTML.
+
+The gateway's errors (workflows/gateway.py) are answered here, once, for every route: a refusal with the
+status its kind calls for (409 with the current state and what is allowed, 422), a closed dossier 409,
+an engine that did not answer 503 with `Retry-After`.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,10 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain.refusals import Refusal
+from domain.status import allowed_transitions
+from workflows.gateway import Closed, GatewayError, Refused, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +39,47 @@ class Problem(Exception):
         self.title = title or HTTPStatus(status).phrase
         self.extra = extra
         self.headers: dict[str, str] = {}
+
+
+# How each refusal is answered; the slug names it in the problem's `type`.
+REFUSAL_STATUS: dict[Refusal, int] = {
+    Refusal.ILLEGAL_TRANSITION: 409,
+    Refusal.EVENT_ID_REUSED: 422,
+    Refusal.EVENT_TIME: 422,
+    Refusal.APOLOGY_REFUSED: 409,
+    Refusal.INVALID_COMMAND: 422,
+    Refusal.REGISTRATION_CONFLICT: 409,
+}
+_SLUGS = {
+    Refusal.ILLEGAL_TRANSITION: "illegal-transition",
+    Refusal.REGISTRATION_CONFLICT: "registration-conflict",
+}
+RETRY_AFTER_SECONDS = 5
+
+
+def gateway_problem(error: GatewayError) -> Problem:
+    """How the machine API answers what the gateway raised."""
+    if isinstance(error, Refused):
+        if error.refusal is Refusal.ILLEGAL_TRANSITION:
+            current = error.current
+            return Problem(
+                409,
+                error.message,
+                slug=_SLUGS[error.refusal],
+                title="Transition not allowed in the current state",
+                current_status=current.value if current else None,
+                allowed=[t.value for t in allowed_transitions(current)] if current else [],
+            )
+        return Problem(
+            REFUSAL_STATUS[error.refusal], error.message, slug=_SLUGS.get(error.refusal, error.refusal.value)
+        )
+    if isinstance(error, Closed):
+        return Problem(409, str(error), slug="dossier-closed")
+    if isinstance(error, Unavailable):
+        problem = Problem(503, str(error), slug="workflow-unavailable")
+        problem.headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        return problem
+    return Problem(500, str(error))
 
 
 def problem_response(
@@ -57,6 +107,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(
             exc.status, exc.detail, slug=exc.slug, title=exc.title, headers=exc.headers or None, **exc.extra
         )
+
+    @app.exception_handler(GatewayError)
+    async def _gateway(_: Request, exc: GatewayError) -> JSONResponse:
+        if not isinstance(exc, Refused | Closed | Unavailable):
+            log.error("gateway failure: %s", exc, exc_info=exc)
+        return await _problem(_, gateway_problem(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -27,12 +27,12 @@ from sqlalchemy import event, insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.clients import create_client
 from api.listing import Cursor, ListFilters
-from api.main import create_app
+from db.clients import create_client
 from db.engine import async_url, make_engine, make_session_factory
 from db.migrate import upgrade
 from db.models import Dossier
+from server import create_app
 from settings import DATA_DIR, Settings
 
 AGENCIES = [f"H21.{n}" for n in range(60, 80)]

@@ -131,11 +131,15 @@ def lifecycle(t: Callable[[float], str]) -> list[tuple[str, dict[str, Any]]]:
 async def run_ours(
     address: str, task_queue: str, workflows: int, settings_env: dict[str, str]
 ) -> dict[str, Any]:
-    """Six updates per dossier straight to the workflow, as the API sends them (no HTTP)."""
-    from api.dossiers import policy_from_settings, run_update
+    """Seven updates per dossier (registration and payment included) straight to the workflow through the
+    gateway, as the API sends them (no HTTP)."""
+    from tests.support.builders import Moments, dossier_input
+
     from domain.dossier import (
         FeeItem,
         FeeRequest,
+        Outcome,
+        PaymentAnswer,
         PaymentReceived,
         Pickup,
         Register,
@@ -144,48 +148,48 @@ async def run_ours(
         SupplementReceived,
         SupplementRequest,
     )
+    from domain.status import Transition
     from settings import Settings
-    from tests.builders import Moments, dossier_input
-    from workflows.client import connect
-    from workflows.dossier import DossierWorkflow
+    from workflows import contracts
+    from workflows.client import TemporalConnection
+    from workflows.gateway import Gateway
 
     settings = Settings(_env_file=None, **{k.lower(): v for k, v in settings_env.items()})  # type: ignore[call-arg]
     settings = settings.model_copy(update={"task_queue": task_queue, "temporal_address": address})
-    client = await connect(settings)
+    gateway = Gateway(TemporalConnection(settings), settings)
     latencies: list[float] = []
     t = Moments()
 
     async def one(i: int) -> None:
         input = dossier_input(settings, code=f"B{i:03d}.{uuid.uuid4().hex[:4].upper()}-261123-{i:04d}")
-        input.policy = policy_from_settings(settings)
-        steps: list[tuple[Any, Any]] = [
-            (DossierWorkflow.register, Register(input.fingerprint)),
+        steps: list[tuple[str, Any, type[Any]]] = [
+            (contracts.REGISTER, Register(input.fingerprint), Outcome),
             (
-                DossierWorkflow.request_supplement,
+                Transition.REQUEST_SUPPLEMENT.value,
                 SupplementRequest(event_id="b1", at=t(0.5), items=["Bản vẽ"]),
+                Outcome,
             ),
-            (DossierWorkflow.supplement_received, SupplementReceived(event_id="b2", at=t(1))),
+            (Transition.SUPPLEMENT_RECEIVED.value, SupplementReceived(event_id="b2", at=t(1)), Outcome),
             (
-                DossierWorkflow.request_fee,
+                Transition.REQUEST_FEE.value,
                 FeeRequest(event_id="b3", at=t(2), items=[FeeItem("Lệ phí", 1_250_000)], pay_within_days=5),
+                Outcome,
             ),
             (
-                DossierWorkflow.mark_result_ready,
-                ResultReady(event_id="b5", at=t(3), pickup=Pickup("Quầy số 3")),
+                contracts.RECORD_PAYMENT,
+                PaymentReceived("b4", 1_250_000, t(2.5), require_fee_due=True),
+                PaymentAnswer,
             ),
-            (DossierWorkflow.mark_returned, Returned(event_id="b6", at=t(4), to="Chủ hồ sơ")),
+            (
+                Transition.MARK_RESULT_READY.value,
+                ResultReady(event_id="b5", at=t(3), pickup=Pickup("Quầy số 3")),
+                Outcome,
+            ),
+            (Transition.MARK_RETURNED.value, Returned(event_id="b6", at=t(4), to="Chủ hồ sơ"), Outcome),
         ]
-        # request_fee then result needs the fee paid first; pay by signal between them (not timed).
-        for n, (update, argument) in enumerate(steps):
-            if n == 4:
-                handle = client.get_workflow_handle(f"dossier-{input.code}")
-                await handle.signal(
-                    DossierWorkflow.payment_received, PaymentReceived("b4", 1_250_000, t(2.5))
-                )
-                while await handle.query(DossierWorkflow.payment, "b4") is None:  # noqa: ASYNC110 (a query is polled)
-                    await asyncio.sleep(0.02)
+        for update, argument, result_type in steps:
             started = time.perf_counter()
-            await run_update(client, settings, input, update, argument)
+            await gateway.update(input, update, argument, result_type)
             latencies.append(time.perf_counter() - started)
 
     started = time.perf_counter()
@@ -286,7 +290,7 @@ async def main(args: argparse.Namespace) -> None:
                     sys.executable,
                     "-m",
                     "uvicorn",
-                    "api.main:app",
+                    "server:app",
                     "--factory",
                     "--port",
                     str(ports["api"]),

@@ -1,4 +1,5 @@
-"""The calendar overrides table: what the CLI, the activities and the REST routes share."""
+"""The calendar overrides table, and the office calendar built from it: what the activities, the pages,
+the routes and the admin tool share."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import CalendarOverride
 from db.types import utcnow
+from domain.calendar import OfficeHours, WorkingCalendar
 
 REASON_MAX_LENGTH = 500
 BY_MAX_LENGTH = 100
@@ -64,3 +66,8 @@ async def remove_override(session: AsyncSession, day: date) -> bool:
     await session.delete(row)
     await session.commit()
     return True
+
+
+async def office_calendar(session: AsyncSession, hours: OfficeHours) -> WorkingCalendar:
+    """The calendar as deadlines are computed now: office hours, the holidays, the overrides table."""
+    return WorkingCalendar(hours, overrides=await override_days(session))

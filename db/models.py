@@ -146,9 +146,6 @@ class ApiClient(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     revoked_at: datetime | None = _utc(nullable=True)
 
-    def may_act_for(self, agency_code: str) -> bool:
-        return "*" in self.agencies or agency_code in self.agencies
-
 
 class IdempotencyKey(SQLModel, table=True):
     """A POST's answer kept under the client's `Idempotency-Key`, so a retried request replays it.
@@ -262,9 +259,6 @@ class Officer(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     last_login_at: datetime | None = _utc(nullable=True)
-
-    def may_see(self, agency_code: str) -> bool:
-        return "*" in self.agencies or agency_code in self.agencies
 
 
 class OfficerSession(SQLModel, table=True):

@@ -11,20 +11,18 @@ The rules, in terms of W(t), the working time elapsed up to instant t (flat outs
   there (07:00, 13:30) rather than jumping back to the previous period's end;
 - for d == 0 it is t itself (in the office time zone).
 
-Workflows get calendar answers from activities/calendar.py. A workflow file that imports this module must
-do so under `workflow.unsafe.imports_passed_through()`: Temporal's sandbox restricts `zoneinfo.ZoneInfo`,
-and a ZoneInfo built inside the sandbox is a proxy that `astimezone` refuses.
+Workflows get calendar answers from activities/calendar.py (the overrides table can change while a
+dossier runs).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
-OFFICE_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+from domain.timefmt import OFFICE_TZ
 
 # A calendar without a single working day in this many consecutive days is misconfigured, not slow.
 _MAX_IDLE_DAYS = 400
@@ -45,7 +43,7 @@ class OfficeHours:
     periods: tuple[tuple[time, time], ...] = ((time(7, 0), time(11, 30)), (time(13, 30), time(17, 0)))
     cutoff: time = time(15, 0)
     weekdays: frozenset[int] = frozenset({0, 1, 2, 3, 4})
-    tz: ZoneInfo = field(default=OFFICE_TZ)
+    tz: tzinfo = field(default=OFFICE_TZ)
 
     def __post_init__(self) -> None:
         if not self.periods:

@@ -141,12 +141,14 @@ class Apology(Command):
 
 @dataclass
 class PaymentReceived:
-    """The `payment_received` signal: from the TTHC system or the payment platform's webhook."""
+    """A payment (the `record_payment` update): from the TTHC system, the desk or the payment platform."""
 
     transaction_id: str
     amount_vnd: int
     at: datetime
     source: str = "api"
+    # True: refused (409) unless a fee is due; False (the payment platform): recorded as not_due instead.
+    require_fee_due: bool = False
 
 
 # --- State ---
@@ -264,6 +266,15 @@ class Outcome:
     due_at: datetime | None
     seq: int
     duplicate: bool = False
+
+
+@dataclass
+class PaymentAnswer:
+    """What `record_payment` answers, once the payment is recorded: its record, and whether this call
+    applied it (False: the transaction id was known already, and nothing changed)."""
+
+    record: PaymentRecord
+    applied_now: bool
 
 
 @dataclass

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from domain.dossier import DossierState
 
 
 class NoticeKind(StrEnum):
@@ -58,3 +64,32 @@ def notice_key(workflow_id: str, seq: int, kind: NoticeKind, recipient: str = ""
     """`<workflow id>:<event seq>:<kind>`, plus the officer's id when one event notifies several."""
     key = f"{workflow_id}:{seq}:{kind.value}"
     return f"{key}:{recipient}" if recipient else key
+
+
+@dataclass
+class NoticeOrder:
+    """A notice a timeline entry causes; officer notices name the escalation role that receives them."""
+
+    kind: str
+    context: dict[str, Any]
+    role: str | None = None
+    scheduled_for: datetime | None = None
+
+
+def citizen_notice(state: DossierState, kind: NoticeKind, /, **context: Any) -> NoticeOrder:
+    """A notice to the applicant, its template's context holding the dossier's code and procedure."""
+    return NoticeOrder(kind.value, _context(state, context))
+
+
+def officer_notice(state: DossierState, kind: NoticeKind, to_role: str, /, **context: Any) -> NoticeOrder:
+    """A notice to the officers of `to_role` (a rung of the escalation ladder) of the dossier's agency."""
+    return NoticeOrder(kind.value, _context(state, context), role=to_role)
+
+
+def _context(state: DossierState, extra: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "code": state.code,
+        "procedure_name": state.procedure_name,
+        "agency_code": state.agency_code,
+        **extra,
+    }

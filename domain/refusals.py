@@ -1,4 +1,8 @@
-"""Why the workflow refuses a command: the `type` of the ApplicationError, which the API maps to HTTP."""
+"""Why the workflow refuses a command: the `type` of its ApplicationError.
+
+The gateway hands it to the entry points; the machine API answers each with its HTTP status
+(api/problems.py), the officer pages in Vietnamese (pages/dossier.py).
+"""
 
 from __future__ import annotations
 
@@ -13,14 +17,3 @@ class Refusal(StrEnum):
     APOLOGY_REFUSED = "ApologyRefused"  # 409: already apologised, or the due time has passed
     INVALID_COMMAND = "InvalidCommand"  # 422
     REGISTRATION_CONFLICT = "RegistrationConflict"  # 409: same code, another body
-
-
-HTTP_STATUS: dict[Refusal, int] = {
-    Refusal.ILLEGAL_TRANSITION: 409,
-    Refusal.DUPLICATE_EVENT: 200,
-    Refusal.EVENT_ID_REUSED: 422,
-    Refusal.EVENT_TIME: 422,
-    Refusal.APOLOGY_REFUSED: 409,
-    Refusal.INVALID_COMMAND: 422,
-    Refusal.REGISTRATION_CONFLICT: 409,
-}

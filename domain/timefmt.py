@@ -6,8 +6,9 @@ from datetime import datetime, time, timedelta, timezone
 
 from domain.quiet_hours import in_quiet_hours, quiet_hours_end_after
 
-# A fixed offset rather than a tz database lookup: Vietnam has kept UTC+7 since 1975, and workflow code
-# must not read files.
+# The office time zone, the one definition (no setting: every Vietnamese office keeps the same time). A
+# fixed offset rather than a tz database lookup: Vietnam has kept UTC+7 since 1975, and workflow code must
+# not read files.
 OFFICE_TZ = timezone(timedelta(hours=7), "ICT")
 
 
@@ -31,3 +32,8 @@ def next_send_time(now: datetime, quiet_start: str, quiet_end: str) -> datetime 
     if not in_quiet_hours(now, start, end, OFFICE_TZ):
         return None
     return quiet_hours_end_after(now, start, end, OFFICE_TZ)
+
+
+def iso(at: datetime | None) -> str | None:
+    """ISO 8601 with its offset, as timeline details and notice contexts hold times (JSON)."""
+    return at.isoformat() if at else None

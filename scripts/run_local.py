@@ -209,7 +209,7 @@ async def run(args: argparse.Namespace) -> int:
             python,
             "-m",
             "uvicorn",
-            "api.main:app",
+            "server:app",
             "--factory",
             "--host",
             "127.0.0.1",

@@ -23,16 +23,18 @@ from sqlmodel import SQLModel, col, select
 from temporalio.exceptions import ApplicationError
 
 import db.models  # noqa: F401  (registers every table)
-from activities.notices import NoticeActivities, NoticeBatch
-from api.routes.zalo_webhook import router
+from activities.notices import NoticeActivities
+from api.routes.zalo import router
 from db.engine import make_engine, make_session_factory
 from db.models import Dossier, Notice
+from db.zalo_tokens import ZaloTokenStore
+from domain.codes import workflow_id
 from domain.notices import NoticeKind, notice_key
 from settings import Settings
+from workflows.contracts import NoticeBatch
 from zalo.client import ZaloClient
 from zalo.config import zalo_config
 from zalo.fake_server import FakeZalo, FaultSpec, create_fake_zalo_app
-from zalo.tokens import ZaloTokenStore
 from zalo.webhook import signature_header
 
 ICT = timezone(timedelta(hours=7))
@@ -219,7 +221,7 @@ async def record(
     async with session_factory() as session:
         session.add(
             Notice(
-                key=notice_key(f"dossier-{CODE}", seq, kind, recipient or ""),
+                key=notice_key(workflow_id(CODE), seq, kind, recipient or ""),
                 dossier_code=CODE,
                 seq=seq,
                 kind=kind.value,

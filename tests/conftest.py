@@ -1,4 +1,9 @@
-"""Shared fixtures: a fresh database per test (SQLite, and PostgreSQL when TEST_DATABASE_URL is set)."""
+"""Every shared fixture, in one place: a fresh database per test (SQLite, and PostgreSQL when
+TEST_DATABASE_URL is set), the Temporal dev servers, settings, the fake Zalo, the worker and the app.
+
+Tests live in folders by kind (tests/unit, workflow, api, pages, db, zalo, security, e2e); what they share
+besides fixtures is in tests/support/. `make test-<kind>` runs one kind.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -22,16 +28,16 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 import db.models  # noqa: F401  (registers every table)
+from db.clients import create_client
 from db.engine import SessionFactory, async_url, make_engine, make_session_factory
+from server import create_app
 from settings import Settings
+from tests.support.api import Keys
 from worker import build_worker
 from workflows import search_attributes
 from zalo.fake_server import create_fake_zalo_app
 
 T = TypeVar("T")
-
-# The machine-API tests' fixtures (app, http, keys).
-pytest_plugins = ["tests.api_support"]
 
 FAKE_ZALO_URL = "http://fake-zalo.test"
 
@@ -175,3 +181,30 @@ async def worker(
     """The real worker (workflow + activities) on the test's task queue, database and fake Zalo."""
     async with build_worker(workflow_env.client, settings, session_factory, fake_zalo) as running:
         yield running
+
+
+# ---------------------------------------------------------------- the app (machine API and pages)
+
+
+@pytest.fixture
+async def keys(session_factory: SessionFactory) -> Keys:
+    async with session_factory() as session:
+        admin = await create_client(session, "admin", ["*"])
+        h21 = await create_client(session, "tthc-h21", ["H21.65"])
+        h22 = await create_client(session, "tthc-h22", ["H22.01"])
+    return Keys(admin, h21, h22)
+
+
+@pytest.fixture
+def app(workflow_env: WorkflowEnvironment, settings: Settings, session_factory: SessionFactory) -> FastAPI:
+    """The API app on the test's Temporal, database and task queue."""
+    return create_app(settings, temporal=workflow_env.client, session_factory=session_factory)
+
+
+@pytest.fixture
+async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app without credentials (each request names its key)."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://api.test"
+    ) as client:
+        yield client

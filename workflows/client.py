@@ -59,3 +59,22 @@ async def connect(
             log.info("temporal not reachable yet (%s), retrying", err)
             await asyncio.sleep(delay)
     raise AssertionError("unreachable")
+
+
+class TemporalConnection:
+    """A client made on first use, so a process starts (and says it is not ready) while Temporal is down.
+
+    `get()` raises what `connect` raises (RPCError, RuntimeError) while the server cannot be reached.
+    """
+
+    def __init__(self, settings: Settings, client: Client | None = None) -> None:
+        self._settings = settings
+        self._client = client
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> Client:
+        if self._client is None:
+            async with self._lock:
+                if self._client is None:
+                    self._client = await connect(self._settings)
+        return self._client

@@ -1,15 +1,20 @@
 """DossierWorkflow: one administrative-procedure dossier, from receipt to its end.
 
-Transitions are updates with validators (refused before they reach history); payment is a signal; the
-legal clock's answers come from calendar activities and its timers run on `workflow.now()`; every
-timeline entry is projected to the database by an activity; notices leave through the notice activity,
-after quiet hours.
+Transitions are updates with validators (refused before they reach history); a payment is an update that
+answers once recorded; the legal clock's answers come from calendar activities and its timers run on
+`workflow.now()`; every timeline entry is projected to the database by an activity; notices leave through
+the notice activity, after quiet hours.
+
+The rules themselves are pure and live in `domain/` (what a command must hold: domain/rules.py; which
+timers the state calls for and what firing one changes: domain/timers.py; what officers read in the UI:
+domain/details.py). This module imports only those and the contracts (workflows/contracts.py), never an
+activity's implementation. It is one class over 400 lines because a workflow's handlers share its state
+and its lock: split, they would only pass `self` around.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,9 +27,11 @@ from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.calendar import CalendarActivities, DueAtRequest, ShiftRequest, SpanRequest
-    from activities.notices import NoticeActivities, NoticeBatch
-    from activities.records import NoticeOrder, Projection, RecordActivities, RecordRequest
+    # `import a.b as c`, not `from a import b`: the workflow's own package is re-imported in the sandbox,
+    # and only a dotted import passes its modules through from outside.
+    import workflows.contracts as contracts
+    import workflows.search_attributes as sa
+    from domain import details, rules, timers
     from domain.dossier import (
         Apology,
         Command,
@@ -36,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         FeeRequest,
         OutboxItem,
         Outcome,
+        PaymentAnswer,
         PaymentReceived,
         PaymentRecord,
         Register,
@@ -49,19 +57,18 @@ with workflow.unsafe.imports_passed_through():
         TimelineEntry,
         Withdrawal,
     )
-    from domain.notices import NoticeKind
+    from domain.notices import NoticeKind, NoticeOrder, citizen_notice, officer_notice
     from domain.refusals import Refusal
-    from domain.status import (
-        FINAL_STATES,
-        DossierStatus,
-        EventKind,
-        IllegalTransition,
-        Transition,
-        dvcqg_code,
-        next_status,
+    from domain.status import FINAL_STATES, DossierStatus, EventKind, Transition, dvcqg_code, next_status
+    from domain.timefmt import iso, next_send_time, vn_datetime
+    from workflows.contracts import (
+        DueAtRequest,
+        NoticeBatch,
+        Projection,
+        RecordRequest,
+        ShiftRequest,
+        SpanRequest,
     )
-    from domain.timefmt import next_send_time, vn_datetime
-    from workflows import search_attributes as sa
 
 # Patches: each guards a change that running dossiers' histories would otherwise not replay through.
 PATCH_RECORD_LOCALLY = "record-projection-as-local-activity"
@@ -80,18 +87,12 @@ NOTICE_RETRY = RetryPolicy(
 
 
 def refuse(refusal: Refusal, message: str, *details: Any) -> ApplicationError:
-    """A business refusal: the API maps its type to an HTTP status (domain/refusals.py)."""
+    """A business refusal: its `type` is the Refusal, which the gateway hands to callers."""
     return ApplicationError(message, *details, type=refusal.value, non_retryable=True)
 
 
-def fingerprint(command: Any) -> str:
-    """A stable hash of a command's body, to tell a repeated event from a reused event id."""
-    body = json.dumps(asdict(command), sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha256(body.encode()).hexdigest()
-
-
-def iso(at: datetime | None) -> str | None:
-    return at.isoformat() if at else None
+def refused(broken: rules.Broken) -> ApplicationError:
+    return refuse(broken.refusal, broken.message, *broken.details)
 
 
 @dataclass
@@ -102,7 +103,7 @@ class _Timer:
     version: int  # the state version it was planned for; a change since makes it stale
 
 
-@workflow.defn
+@workflow.defn(name=contracts.WORKFLOW)
 class DossierWorkflow:
     @workflow.init
     def __init__(self, input: DossierInput) -> None:
@@ -173,7 +174,9 @@ class DossierWorkflow:
             )
             self.s.last_command_at = self.s.received_at
             await self._record(
-                entry, [self._citizen(NoticeKind.RECEIVED, due_at=iso(self.s.due_at))], registration=True
+                entry,
+                [citizen_notice(self.s, NoticeKind.RECEIVED, due_at=iso(self.s.due_at))],
+                registration=True,
             )
             self._ready = True
 
@@ -194,13 +197,9 @@ class DossierWorkflow:
     def timeline(self) -> list[TimelineEntry]:
         return self.s.timeline
 
-    @workflow.query
-    def payment(self, transaction_id: str) -> PaymentRecord | None:
-        return self.s.payments.get(transaction_id)
-
     # ---------------------------------------------------------------- updates
 
-    @workflow.update
+    @workflow.update(name=contracts.REGISTER)
     async def register(self, command: Register) -> Outcome:
         """Answers a registration once the due date is known (the counter prints it on the receipt)."""
         await workflow.wait_condition(lambda: self._ready)
@@ -215,9 +214,9 @@ class DossierWorkflow:
 
     @workflow.update
     async def request_supplement(self, command: SupplementRequest) -> Outcome:
-        async with self._turn(Transition.REQUEST_SUPPLEMENT, command) as earlier:
-            if earlier:
-                return earlier
+        async with self._turn(Transition.REQUEST_SUPPLEMENT, command) as repeat:
+            if repeat:
+                return self._outcome(duplicate=True)
             assert self.s.clock_started_at is not None
             spent = await self._working_seconds(self.s.clock_started_at, command.at)
             late = spent > self._policy.supplement_request_within_working_days * self._day
@@ -230,20 +229,22 @@ class DossierWorkflow:
                 command,
                 EventKind.SUPPLEMENT_REQUESTED,
                 {"items": command.items, "note": command.note, "late": late},
-                [self._citizen(NoticeKind.SUPPLEMENT_REQUIRED, items=command.items, note=command.note)],
+                [
+                    citizen_notice(
+                        self.s, NoticeKind.SUPPLEMENT_REQUIRED, items=command.items, note=command.note
+                    )
+                ],
             )
 
     @request_supplement.validator
     def _validate_request_supplement(self, command: SupplementRequest) -> None:
         self._validate(Transition.REQUEST_SUPPLEMENT, command)
-        if not command.items:
-            raise refuse(Refusal.INVALID_COMMAND, "a supplement request lists at least one item")
 
     @workflow.update
     async def supplement_received(self, command: SupplementReceived) -> Outcome:
-        async with self._turn(Transition.SUPPLEMENT_RECEIVED, command) as earlier:
-            if earlier:
-                return earlier
+        async with self._turn(Transition.SUPPLEMENT_RECEIVED, command) as repeat:
+            if repeat:
+                return self._outcome(duplicate=True)
             await self._start_count(command.at)
             self.s.supplement = None
             return await self._commit(
@@ -251,7 +252,7 @@ class DossierWorkflow:
                 command,
                 EventKind.SUPPLEMENT_RECEIVED,
                 {"note": command.note, "due_at": iso(self.s.due_at)},
-                [self._citizen(NoticeKind.RECEIVED, due_at=iso(self.s.due_at), restarted=True)],
+                [citizen_notice(self.s, NoticeKind.RECEIVED, due_at=iso(self.s.due_at), restarted=True)],
             )
 
     @supplement_received.validator
@@ -260,9 +261,9 @@ class DossierWorkflow:
 
     @workflow.update
     async def request_fee(self, command: FeeRequest) -> Outcome:
-        async with self._turn(Transition.REQUEST_FEE, command) as earlier:
-            if earlier:
-                return earlier
+        async with self._turn(Transition.REQUEST_FEE, command) as repeat:
+            if repeat:
+                return self._outcome(duplicate=True)
             total = sum(item.amount_vnd for item in command.items)
             pay_by = await self._shift(command.at, command.pay_within_days * self._day)
             self.s.fee = FeeInfo(
@@ -275,7 +276,8 @@ class DossierWorkflow:
                 EventKind.FEE_REQUESTED,
                 {"items": [asdict(i) for i in command.items], "total_vnd": total, "pay_by": iso(pay_by)},
                 [
-                    self._citizen(
+                    citizen_notice(
+                        self.s,
                         NoticeKind.FEE_DUE,
                         items=[asdict(i) for i in command.items],
                         total_vnd=total,
@@ -288,18 +290,12 @@ class DossierWorkflow:
     @request_fee.validator
     def _validate_request_fee(self, command: FeeRequest) -> None:
         self._validate(Transition.REQUEST_FEE, command)
-        if not command.items or any(item.amount_vnd <= 0 for item in command.items):
-            raise refuse(
-                Refusal.INVALID_COMMAND, "a fee lists at least one item, each with a positive amount"
-            )
-        if command.pay_within_days <= 0:
-            raise refuse(Refusal.INVALID_COMMAND, "pay_within_days must be positive")
 
     @workflow.update
     async def mark_result_ready(self, command: ResultReady) -> Outcome:
-        async with self._turn(Transition.MARK_RESULT_READY, command) as earlier:
-            if earlier:
-                return earlier
+        async with self._turn(Transition.MARK_RESULT_READY, command) as repeat:
+            if repeat:
+                return self._outcome(duplicate=True)
             self.s.on_time = self.s.due_at is None or command.at <= self.s.due_at
             self.s.result = ResultInfo(command.at, command.pickup, command.delivery)
             where = {"pickup": asdict(command.pickup)} if command.pickup else {}
@@ -310,22 +306,18 @@ class DossierWorkflow:
                 command,
                 EventKind.RESULT_READY,
                 {"on_time": self.s.on_time, "due_at": iso(self.s.due_at), **where},
-                [self._citizen(NoticeKind.RESULT_READY, **where)],
+                [citizen_notice(self.s, NoticeKind.RESULT_READY, **where)],
             )
 
     @mark_result_ready.validator
     def _validate_mark_result_ready(self, command: ResultReady) -> None:
         self._validate(Transition.MARK_RESULT_READY, command)
-        if (command.pickup is None) == (command.delivery is None):
-            raise refuse(
-                Refusal.INVALID_COMMAND, "a result is either picked up or delivered: give one of them"
-            )
 
     @workflow.update
     async def mark_returned(self, command: Returned) -> Outcome:
-        async with self._turn(Transition.MARK_RETURNED, command) as earlier:
-            if earlier:
-                return earlier
+        async with self._turn(Transition.MARK_RETURNED, command) as repeat:
+            if repeat:
+                return self._outcome(duplicate=True)
             self.s.finished_at = command.at
             return await self._commit(
                 Transition.MARK_RETURNED,
@@ -341,36 +333,34 @@ class DossierWorkflow:
 
     @workflow.update
     async def reject(self, command: Rejection) -> Outcome:
-        async with self._turn(Transition.REJECT, command) as earlier:
-            if earlier:
-                return earlier
+        async with self._turn(Transition.REJECT, command) as repeat:
+            if repeat:
+                return self._outcome(duplicate=True)
             self.s.finished_at = command.at
             return await self._commit(
                 Transition.REJECT,
                 command,
                 EventKind.REJECTED,
                 {"reason": command.reason},
-                [self._citizen(NoticeKind.REJECTED, reason=command.reason)],
+                [citizen_notice(self.s, NoticeKind.REJECTED, reason=command.reason)],
             )
 
     @reject.validator
     def _validate_reject(self, command: Rejection) -> None:
         self._validate(Transition.REJECT, command)
-        if not command.reason.strip():
-            raise refuse(Refusal.INVALID_COMMAND, "a rejection states its reason")
 
     @workflow.update
     async def withdraw(self, command: Withdrawal) -> Outcome:
-        async with self._turn(Transition.WITHDRAW, command) as earlier:
-            if earlier:
-                return earlier
+        async with self._turn(Transition.WITHDRAW, command) as repeat:
+            if repeat:
+                return self._outcome(duplicate=True)
             self.s.finished_at = command.at
             return await self._commit(
                 Transition.WITHDRAW,
                 command,
                 EventKind.WITHDRAWN,
                 {"reason": command.reason},
-                [self._citizen(NoticeKind.WITHDRAWN, reason=command.reason)],
+                [citizen_notice(self.s, NoticeKind.WITHDRAWN, reason=command.reason)],
             )
 
     @withdraw.validator
@@ -379,10 +369,13 @@ class DossierWorkflow:
 
     @workflow.update
     async def apologize(self, command: Apology) -> Outcome:
-        async with self._turn(Transition.APOLOGIZE, command) as earlier:
-            if earlier:
-                return earlier
-            self._check_apology(command)
+        async with self._turn(Transition.APOLOGIZE, command) as repeat:
+            if repeat:
+                return self._outcome(duplicate=True)
+            try:  # checked again under the lock: the validator may have run before another update
+                rules.check_apology(command, due_at=self.s.due_at, apologized=self.s.apologized)
+            except rules.Broken as broken:
+                raise refused(broken) from None
             old_due_at = self.s.due_at
             self.s.due_at = command.new_due_at
             self.s.apologized = True
@@ -398,7 +391,8 @@ class DossierWorkflow:
                     "new_due_at": iso(command.new_due_at),
                 },
                 [
-                    self._citizen(
+                    citizen_notice(
+                        self.s,
                         NoticeKind.APOLOGY,
                         reason=command.reason,
                         old_due_at=iso(old_due_at),
@@ -410,118 +404,122 @@ class DossierWorkflow:
     @apologize.validator
     def _validate_apologize(self, command: Apology) -> None:
         self._validate(Transition.APOLOGIZE, command)
-        self._check_apology(command)
 
-    def _check_apology(self, command: Apology) -> None:
-        if self.s.apologized:
-            raise refuse(Refusal.APOLOGY_REFUSED, "an apology (Mẫu 04) was already issued for this dossier")
-        if self.s.due_at is None:
-            raise refuse(Refusal.APOLOGY_REFUSED, "the clock is stopped: there is no due time to move")
-        if command.at >= self.s.due_at:
-            raise refuse(
-                Refusal.APOLOGY_REFUSED,
-                f"the apology must come before the due time {self.s.due_at.isoformat()}",
-            )
-        if command.new_due_at <= self.s.due_at:
-            raise refuse(Refusal.INVALID_COMMAND, "new_due_at must be later than the current due time")
-        if not command.reason.strip():
-            raise refuse(Refusal.INVALID_COMMAND, "an apology states its reason")
+    # ---------------------------------------------------------------- payments
 
-    # ---------------------------------------------------------------- payment signal
+    @workflow.update(name=contracts.RECORD_PAYMENT)
+    async def record_payment(self, payment: PaymentReceived) -> PaymentAnswer:
+        """A payment, answered once its record (and the `payments` row) exists; a known transaction id is
+        answered with its record and changes nothing."""
+        await workflow.wait_condition(lambda: self._ready)
+        async with self._lock:
+            known = self.s.payments.get(payment.transaction_id)
+            if known is not None:
+                return PaymentAnswer(known, applied_now=False)
+            try:  # checked again under the lock: the state may have moved since the validator ran
+                rules.check_payment(self.s, payment)
+            except rules.Broken as broken:
+                raise refused(broken) from None
+            return PaymentAnswer(await self._apply_payment(payment), applied_now=True)
 
-    @workflow.signal
+    @record_payment.validator
+    def _validate_record_payment(self, payment: PaymentReceived) -> None:
+        if payment.transaction_id not in self.s.payments:
+            try:
+                rules.check_payment(self.s, payment)
+            except rules.Broken as broken:
+                raise refused(broken) from None
+
+    @workflow.signal(name=contracts.PAYMENT_SIGNAL)
     async def payment_received(self, payment: PaymentReceived) -> None:
-        """A payment (TTHC system or payment webhook); a repeated transaction id changes nothing."""
+        """The payment signal of the first release, kept for the histories that hold it."""
         await workflow.wait_condition(lambda: self._ready)
         async with self._lock:
             if payment.transaction_id in self.s.payments or payment.amount_vnd <= 0:
                 return
-            fee = self.s.fee
-            notices: list[NoticeOrder] = []
-            if self.s.status is not DossierStatus.FEE_DUE or fee is None:
-                outcome, kind = "not_due", EventKind.PAYMENT_NOT_DUE
-                notices.append(
-                    self._officer(NoticeKind.PAYMENT_MISMATCH, "officer", amount_vnd=payment.amount_vnd)
-                )
-            elif fee.paid_vnd + payment.amount_vnd < fee.total_vnd:
-                fee.paid_vnd += payment.amount_vnd
-                outcome, kind = "underpaid", EventKind.PAYMENT_PARTIAL
-                notices.append(
-                    self._officer(
-                        NoticeKind.PAYMENT_MISMATCH,
-                        "officer",
-                        amount_vnd=payment.amount_vnd,
-                        total_vnd=fee.total_vnd,
-                        transaction_id=payment.transaction_id,
-                    )
-                )
-            else:
-                fee.paid_vnd += payment.amount_vnd
-                outcome, kind = "applied", EventKind.PAYMENT_RECEIVED
-                await self._resume_clock(payment.at)
-                self.s.status = next_status(Transition.PAYMENT_RECEIVED, self.s.status)
-                notices.append(
-                    self._citizen(
-                        NoticeKind.PAYMENT_CONFIRMED,
-                        amount_vnd=fee.paid_vnd,
-                        transaction_id=payment.transaction_id,
-                        due_at=iso(self.s.due_at),
-                    )
-                )
-            record = PaymentRecord(
-                payment.transaction_id,
-                payment.amount_vnd,
-                payment.at,
-                outcome,
-                self.s.seq + 1,
-                payment.source,
+            await self._apply_payment(payment)
+
+    async def _apply_payment(self, payment: PaymentReceived) -> PaymentRecord:
+        """Record a payment of a new transaction (under the lock): applied, underpaid or not due."""
+        fee = self.s.fee
+        notices: list[NoticeOrder] = []
+        if self.s.status is not DossierStatus.FEE_DUE or fee is None:
+            outcome, kind = "not_due", EventKind.PAYMENT_NOT_DUE
+            notices.append(
+                officer_notice(self.s, NoticeKind.PAYMENT_MISMATCH, "officer", amount_vnd=payment.amount_vnd)
             )
-            entry = self._append(
-                kind,
-                payment.at,
-                payment.source,
-                transaction_id=payment.transaction_id,
-                amount_vnd=payment.amount_vnd,
-                outcome=outcome,
-                due_at=iso(self.s.due_at),
+        elif fee.paid_vnd + payment.amount_vnd < fee.total_vnd:
+            fee.paid_vnd += payment.amount_vnd
+            outcome, kind = "underpaid", EventKind.PAYMENT_PARTIAL
+            notices.append(
+                officer_notice(
+                    self.s,
+                    NoticeKind.PAYMENT_MISMATCH,
+                    "officer",
+                    amount_vnd=payment.amount_vnd,
+                    total_vnd=fee.total_vnd,
+                    transaction_id=payment.transaction_id,
+                )
             )
-            await self._record(entry, notices, payment=record)
-            # Visible to the `payment` query only once recorded: the API answers from the database then.
-            self.s.payments[payment.transaction_id] = record
-            self._changed()
+        else:
+            fee.paid_vnd += payment.amount_vnd
+            outcome, kind = "applied", EventKind.PAYMENT_RECEIVED
+            await self._resume_clock(payment.at)
+            self.s.status = next_status(Transition.PAYMENT_RECEIVED, self.s.status)
+            notices.append(
+                citizen_notice(
+                    self.s,
+                    NoticeKind.PAYMENT_CONFIRMED,
+                    amount_vnd=fee.paid_vnd,
+                    transaction_id=payment.transaction_id,
+                    due_at=iso(self.s.due_at),
+                )
+            )
+        record = PaymentRecord(
+            payment.transaction_id,
+            payment.amount_vnd,
+            payment.at,
+            outcome,
+            self.s.seq + 1,
+            payment.source,
+        )
+        entry = self._append(
+            kind,
+            payment.at,
+            payment.source,
+            transaction_id=payment.transaction_id,
+            amount_vnd=payment.amount_vnd,
+            outcome=outcome,
+            due_at=iso(self.s.due_at),
+        )
+        await self._record(entry, notices, payment=record)
+        # Known only once recorded: whoever learns of it can read the `payments` row.
+        self.s.payments[payment.transaction_id] = record
+        self._changed()
+        return record
 
     # ---------------------------------------------------------------- transitions: shared steps
 
     def _validate(self, transition: Transition, command: Command) -> None:
         """Validator body: refuse what must not reach history, a repeated event included."""
-        if self._check(transition, command) is not None:
-            raise refuse(Refusal.DUPLICATE_EVENT, f"event {command.event_id} was already applied")
-
-    def _check(self, transition: Transition, command: Command) -> Outcome | None:
-        """The earlier outcome for a repeated event, None for a new legal one; raises a refusal otherwise."""
-        earlier = self.s.events.get(command.event_id)
-        if earlier is not None:
-            if earlier.transition == transition and earlier.fingerprint == fingerprint(command):
-                return self._outcome(duplicate=True)
-            raise refuse(Refusal.EVENT_ID_REUSED, f"event_id {command.event_id} was used for another event")
         try:
-            next_status(transition, self.s.status)
-        except IllegalTransition as err:
-            raise refuse(Refusal.ILLEGAL_TRANSITION, str(err), self.s.status.value) from None
-        if self.s.last_command_at is not None and command.at < self.s.last_command_at:
-            raise refuse(
-                Refusal.EVENT_TIME,
-                f"at {command.at.isoformat()} is earlier than the previous event "
-                f"({self.s.last_command_at.isoformat()})",
-            )
-        return None
+            if rules.check_turn(self.s, transition, command):
+                raise refuse(Refusal.DUPLICATE_EVENT, f"event {command.event_id} was already applied")
+            rules.check_body(command, due_at=self.s.due_at, apologized=self.s.apologized)
+        except rules.Broken as broken:
+            raise refused(broken) from None
 
     @asynccontextmanager
-    async def _turn(self, transition: Transition, command: Command) -> AsyncIterator[Outcome | None]:
-        """One transition at a time, re-checked under the lock (validators may race each other)."""
+    async def _turn(self, transition: Transition, command: Command) -> AsyncIterator[bool]:
+        """One transition at a time, re-checked under the lock (validators may race each other); yields
+        True for a repeat of an event already applied."""
         await workflow.wait_condition(lambda: self._ready)
         async with self._lock:
-            yield self._check(transition, command)
+            try:
+                repeat = rules.check_turn(self.s, transition, command)
+            except rules.Broken as broken:
+                raise refused(broken) from None
+            yield repeat
 
     async def _commit(
         self,
@@ -540,7 +538,7 @@ class DossierWorkflow:
             self.s.overdue = False
         entry = self._append(kind, command.at, command.by, **detail)
         entry.event_id = command.event_id
-        self.s.events[command.event_id] = EventRecord(transition, fingerprint(command), entry.seq)
+        self.s.events[command.event_id] = EventRecord(transition, rules.fingerprint(command), entry.seq)
         self.s.last_command_at = command.at
         await self._record(entry, notices)
         self._changed()
@@ -584,8 +582,8 @@ class DossierWorkflow:
             self.s.escalation_level = 0
 
     async def _clock_start(self, at: datetime) -> datetime:
-        return await workflow.execute_local_activity_method(
-            CalendarActivities.due_at,
+        return await workflow.execute_local_activity(
+            contracts.calendar_due_at,
             DueAtRequest(at, 0),
             start_to_close_timeout=CALENDAR_TIMEOUT,
             retry_policy=CALENDAR_RETRY,
@@ -595,8 +593,8 @@ class DossierWorkflow:
     async def _shift(self, at: datetime, working_seconds: int) -> datetime:
         key = (at, working_seconds)
         if key not in self._shift_cache:
-            self._shift_cache[key] = await workflow.execute_local_activity_method(
-                CalendarActivities.shift,
+            self._shift_cache[key] = await workflow.execute_local_activity(
+                contracts.calendar_shift,
                 ShiftRequest(at, working_seconds),
                 start_to_close_timeout=CALENDAR_TIMEOUT,
                 retry_policy=CALENDAR_RETRY,
@@ -605,8 +603,8 @@ class DossierWorkflow:
         return self._shift_cache[key]
 
     async def _working_seconds(self, start: datetime, end: datetime) -> int:
-        return await workflow.execute_local_activity_method(
-            CalendarActivities.working_seconds_between,
+        return await workflow.execute_local_activity(
+            contracts.calendar_working_seconds,
             SpanRequest(start, end),
             start_to_close_timeout=CALENDAR_TIMEOUT,
             retry_policy=CALENDAR_RETRY,
@@ -620,124 +618,27 @@ class DossierWorkflow:
         version = self._version
         # The plan is read from the state in one go: updates may run while the calendar answers below.
         candidates = [
-            _Timer(await self._shift(base, offset) if offset else base, kind, label, version)
-            for kind, base, offset, label in self._timer_plan()
+            _Timer(
+                await self._shift(t.base, t.working_seconds) if t.working_seconds else t.base,
+                t.kind,
+                t.label,
+                version,
+            )
+            for t in timers.plan(self.s, self._policy)
         ]
         return min(candidates, key=lambda t: t.at) if candidates else None
-
-    def _timer_plan(self) -> list[tuple[EventKind, datetime, int, str]]:
-        """(kind, base time, working seconds after it, label) of every timer the state calls for."""
-        s, p, day = self.s, self._policy, self._day
-        plan: list[tuple[EventKind, datetime, int, str]] = []
-        if s.status is DossierStatus.RECEIVED and s.due_at is not None:
-            if not s.overdue and s.due_soon_notified_for != s.due_at:
-                plan.append(
-                    (
-                        EventKind.DUE_SOON,
-                        s.due_at,
-                        -p.due_soon_working_days * day,
-                        "due soon: remind the officer",
-                    )
-                )
-            if not s.overdue:
-                plan.append((EventKind.OVERDUE, s.due_at, 0, "due time: overdue escalation"))
-            elif s.escalation_level < len(p.escalation_ladder) - 1:
-                role = p.escalation_ladder[s.escalation_level + 1]
-                offset = s.escalation_level * p.escalate_every_working_days * day
-                plan.append((EventKind.ESCALATION, s.due_at, offset, f"escalate to {role}"))
-        elif s.status is DossierStatus.FEE_DUE and s.fee is not None:
-            if s.fee.reminders_sent < len(p.fee_reminder_working_days):
-                days = p.fee_reminder_working_days[s.fee.reminders_sent]
-                plan.append(
-                    (EventKind.FEE_REMINDER, s.fee.requested_at, days * day, f"fee reminder (day {days})")
-                )
-            if not s.fee.unpaid_alerted and s.fee.pay_by is not None:
-                plan.append((EventKind.FEE_UNPAID, s.fee.pay_by, 0, "fee unpaid: alert officer"))
-        elif (
-            s.status is DossierStatus.RESULT_READY
-            and s.result is not None
-            and s.result.pickup is not None
-            and s.result.pickup_reminders_sent < len(p.pickup_reminder_working_days)
-        ):
-            days = p.pickup_reminder_working_days[s.result.pickup_reminders_sent]
-            plan.append(
-                (EventKind.PICKUP_REMINDER, s.result.ready_at, days * day, f"pick-up reminder (day {days})")
-            )
-        return plan
 
     async def _fire(self, timer: _Timer) -> None:
         async with self._lock:
             if timer.version != self._version:
                 return  # the state changed while the timer ran out; the loop plans again
-            s, p = self.s, self._policy
-            notices: list[NoticeOrder] = []
-            detail: dict[str, Any] = {"due_at": iso(s.due_at)}
-            if timer.kind is EventKind.DUE_SOON:
-                s.due_soon_notified_for = s.due_at
-                notices.append(
-                    self._officer(NoticeKind.DUE_SOON, p.escalation_ladder[0], due_at=iso(s.due_at))
-                )
-            elif timer.kind in (EventKind.OVERDUE, EventKind.ESCALATION):
-                s.overdue = True
-                s.escalation_level += 1
-                role = p.escalation_ladder[min(s.escalation_level, len(p.escalation_ladder) - 1)]
-                detail |= {"level": s.escalation_level, "role": role}
-                kind = NoticeKind.OVERDUE if timer.kind is EventKind.OVERDUE else NoticeKind.ESCALATION
-                notices.append(
-                    self._officer(kind, role, due_at=iso(s.due_at), level=s.escalation_level, role=role)
-                )
-            elif timer.kind is EventKind.FEE_REMINDER and s.fee is not None:
-                s.fee.reminders_sent += 1
-                detail = {"reminder_no": s.fee.reminders_sent, "pay_by": iso(s.fee.pay_by)}
-                notices.append(
-                    self._citizen(
-                        NoticeKind.FEE_REMINDER,
-                        total_vnd=s.fee.total_vnd - s.fee.paid_vnd,
-                        pay_url=s.fee.pay_url,
-                        pay_by=iso(s.fee.pay_by),
-                        reminder_no=s.fee.reminders_sent,
-                    )
-                )
-            elif timer.kind is EventKind.FEE_UNPAID and s.fee is not None:
-                s.fee.unpaid_alerted = True
-                detail = {
-                    "total_vnd": s.fee.total_vnd,
-                    "paid_vnd": s.fee.paid_vnd,
-                    "pay_by": iso(s.fee.pay_by),
-                }
-                notices.append(
-                    self._officer(
-                        NoticeKind.FEE_UNPAID,
-                        p.escalation_ladder[0],
-                        total_vnd=s.fee.total_vnd - s.fee.paid_vnd,
-                        pay_by=iso(s.fee.pay_by),
-                    )
-                )
-            elif timer.kind is EventKind.PICKUP_REMINDER and s.result is not None:
-                s.result.pickup_reminders_sent += 1
-                pickup = asdict(s.result.pickup) if s.result.pickup else None
-                detail = {"reminder_no": s.result.pickup_reminders_sent, "pickup": pickup}
-                notices.append(self._citizen(NoticeKind.PICKUP_REMINDER, pickup=pickup))
+            firing = timers.fire(self.s, self._policy, timer.kind)
             # The entry's time is the legal moment the rule fired for (the timer may run a little late).
-            entry = self._append(timer.kind, timer.at, "system", **detail)
-            await self._record(entry, notices)
+            entry = self._append(timer.kind, timer.at, "system", **firing.detail)
+            await self._record(entry, firing.notices)
             self._changed()
 
     # ---------------------------------------------------------------- projection and notices
-
-    def _context(self, **extra: Any) -> dict[str, Any]:
-        return {
-            "code": self.s.code,
-            "procedure_name": self.s.procedure_name,
-            "agency_code": self.s.agency_code,
-            **extra,
-        }
-
-    def _citizen(self, kind: NoticeKind, **context: Any) -> NoticeOrder:
-        return NoticeOrder(kind.value, self._context(**context))
-
-    def _officer(self, kind: NoticeKind, to_role: str, **context: Any) -> NoticeOrder:
-        return NoticeOrder(kind.value, self._context(**context), role=to_role)
 
     async def _record(
         self,
@@ -765,16 +666,16 @@ class DossierWorkflow:
         if workflow.patched(PATCH_RECORD_LOCALLY):
             # A local activity: the update answers within one workflow task, with no round trip through a
             # task queue (the write is short and idempotent on seq, so a re-run after a crash is harmless).
-            await workflow.execute_local_activity_method(
-                RecordActivities.record,
+            await workflow.execute_local_activity(
+                contracts.record,
                 request,
                 start_to_close_timeout=RECORD_TIMEOUT,
                 retry_policy=RECORD_RETRY,
                 summary=summary,
             )
         else:
-            await workflow.execute_activity_method(
-                RecordActivities.record,
+            await workflow.execute_activity(
+                contracts.record,
                 request,
                 start_to_close_timeout=RECORD_TIMEOUT,
                 retry_policy=RECORD_RETRY,
@@ -819,8 +720,8 @@ class DossierWorkflow:
             batch = NoticeBatch(self.s.code, item.seq, item.kind, workflow.now())
             self._sending = True
             try:
-                await workflow.execute_activity_method(
-                    NoticeActivities.send,
+                await workflow.execute_activity(
+                    contracts.notice_send,
                     batch,
                     start_to_close_timeout=NOTICE_TIMEOUT,
                     schedule_to_close_timeout=NOTICE_GIVE_UP_AFTER,
@@ -828,8 +729,8 @@ class DossierWorkflow:
                     summary=f"notice {item.kind} #{item.seq}",
                 )
             except ActivityError as err:
-                await workflow.execute_activity_method(
-                    NoticeActivities.mark_failed,
+                await workflow.execute_activity(
+                    contracts.notice_mark_failed,
                     args=[batch, str(err.cause or err)],
                     start_to_close_timeout=RECORD_TIMEOUT,
                     retry_policy=RECORD_RETRY,
@@ -837,7 +738,7 @@ class DossierWorkflow:
                 )
             self.s.outbox.pop(0)
             self._sending = False
-            workflow.set_current_details(self._details())  # the count of notices waiting (no history event)
+            workflow.set_current_details(details.current_details(self.s))  # no history event
 
     # ---------------------------------------------------------------- what officers see in the UI
 
@@ -853,28 +754,4 @@ class DossierWorkflow:
             ]
             workflow.upsert_search_attributes(updates)
             self._upserted = values
-        workflow.set_current_details(self._details())
-
-    def _details(self) -> str:
-        s = self.s
-        waiting = {
-            DossierStatus.RECEIVED: "kết quả giải quyết của cơ quan",
-            DossierStatus.SUPPLEMENT_REQUIRED: "công dân bổ sung hồ sơ (dừng tính thời hạn)",
-            DossierStatus.FEE_DUE: "công dân nộp phí, lệ phí (tạm dừng tính thời hạn)",
-            DossierStatus.RESULT_READY: "công dân nhận kết quả",
-        }.get(s.status, "không (hồ sơ đã kết thúc)")
-        lines = [
-            f"**Hồ sơ** `{s.code}` · {s.procedure_code}",
-            f"**Trạng thái:** `{s.status.value}` — {s.status.label_vi}",
-            f"**Hạn trả kết quả:** {vn_datetime(s.due_at) or '— (dừng tính)'}"
-            + (" · **QUÁ HẠN**" if s.overdue else "")
-            + (" · đã xin lỗi (Mẫu 04)" if s.apologized else ""),
-            f"**Đang chờ:** {waiting}",
-        ]
-        if s.fee is not None and s.status is DossierStatus.FEE_DUE:
-            lines.append(f"**Phí, lệ phí:** {s.fee.paid_vnd:,}/{s.fee.total_vnd:,} đ".replace(",", "."))
-        if s.supplement is not None:
-            lines.append("**Cần bổ sung:** " + "; ".join(s.supplement.items))
-        if s.outbox:
-            lines.append(f"**Thông báo chờ gửi:** {len(s.outbox)}")
-        return "\n\n".join(lines)
+        workflow.set_current_details(details.current_details(self.s))

@@ -1,4 +1,4 @@
-"""Calendar overrides over HTTP for administrators (the same table as `python -m api.calendar`).
+"""Calendar overrides over HTTP for administrators (the same table as `python -m admin.calendar`).
 
 Only a client whose agencies include "*" administers the calendar: a swapped day changes every
 agency's deadlines. Changes apply to deadlines computed from then on; computed ones stay.
@@ -9,34 +9,20 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import AfterValidator
 
-from api.deps import ClientDep, SessionDep
+from api.keys import AdminDep
 from api.openapi import problems
 from api.problems import Problem
-from api.schemas import CalendarOverrideIn, CalendarOverrideOut
+from api.schemas.calendar import CalendarOverrideIn, CalendarOverrideOut
 from db.calendar import list_overrides, remove_override, set_override
-from db.models import ApiClient, CalendarOverride
+from db.models import CalendarOverride
+from web.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1/calendar/overrides", tags=["calendar"])
 
 FORBIDDEN = {403: 'Only an administrator\'s key (agencies "*") may manage the calendar'}
-
-
-def require_admin(client: ClientDep) -> ApiClient:
-    """The calling client, if it may administer the calendar (all agencies); 403 otherwise."""
-    if "*" not in client.agencies:
-        raise Problem(
-            403,
-            f"client '{client.name}' is not an administrator: only a key for all agencies (\"*\") "
-            "may change the calendar",
-            slug="forbidden-admin",
-        )
-    return client
-
-
-AdminDep = Annotated[ApiClient, Depends(require_admin)]
 
 
 def _plausible_day(day: date) -> date:

@@ -8,7 +8,7 @@ the `X-Namespace` header.
 
 Who may call it: anyone an authenticator in `app.state.codec_authenticators` recognises: a signed-in
 officer's desk session (the UI sends the cookie, TEMPORAL_CODEC_INCLUDE_CREDENTIALS=true; added in
-api/main.py) or the bearer token CODEC_AUTH_TOKEN (for the CLI). Every decode is logged with its caller.
+server.py) or the bearer token CODEC_AUTH_TOKEN (for the CLI). Every decode is logged with its caller.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payload
 
-from api.deps import SettingsDep
 from api.problems import Problem
 from settings import Settings
+from web.deps import SettingsDep
 from workflows.client import payload_codec
 from workflows.codec import EncryptionCodec, PayloadDecryptionError
 

@@ -8,20 +8,15 @@ from fastapi import APIRouter, Query, Response, status
 from sqlmodel import select
 
 from api import listing
-from api.deps import ClientDep, SessionDep, SettingsDep, TemporalDep, require_agency
-from api.dossiers import CodePath, OpenDossierDep, view
-from api.dossiers import register_dossier as register
+from api.keys import ClientDep, require_agency
 from api.listing import DEFAULT_LIMIT, MAX_LIMIT, ListFilters
 from api.openapi import problems
 from api.problems import Problem
-from api.schemas import (
+from api.schemas.commands import (
     ApologyIn,
     DossierCreate,
-    DossierPage,
-    DossierView,
     FeeIn,
     PaymentIn,
-    PlausibleTime,
     RejectionIn,
     ResultIn,
     ReturnIn,
@@ -29,24 +24,13 @@ from api.schemas import (
     SupplementRequestIn,
     WithdrawalIn,
 )
+from api.schemas.common import DossierCodePath, PlausibleTime
+from api.schemas.views import DossierPage, DossierView
+from api.views import OpenDossierDep, view
 from db.models import Dossier
 from domain.codes import AGENCY_CODE_PATTERN
-from domain.dossier import (
-    Apology,
-    Delivery,
-    FeeItem,
-    FeeRequest,
-    PaymentReceived,
-    Pickup,
-    Rejection,
-    ResultReady,
-    Returned,
-    SupplementReceived,
-    SupplementRequest,
-    Withdrawal,
-)
 from domain.status import DossierStatus
-from workflows.dossier import DossierWorkflow
+from web.deps import GatewayDep, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1/dossiers", tags=["dossiers"])
 
@@ -89,14 +73,14 @@ async def register_dossier(
     response: Response,
     client: ClientDep,
     session: SessionDep,
-    temporal: TemporalDep,
+    gateway: GatewayDep,
     settings: SettingsDep,
 ) -> DossierView:
     """Register a received dossier: starts its workflow and answers with the appointment date."""
-    result, created = await register(body, client, session, temporal, settings)
-    if not created:
+    require_agency(client, body.agency_code)
+    if not await gateway.register(session, body.registration()):
         response.status_code = status.HTTP_200_OK
-    return result
+    return await view(session, settings, body.code)
 
 
 @router.get(
@@ -136,7 +120,7 @@ async def list_dossiers(
 
 @router.get("/{code}", response_model=DossierView, responses=problems(401, 403, 404, 422))
 async def get_dossier(
-    code: CodePath, client: ClientDep, session: SessionDep, settings: SettingsDep
+    code: DossierCodePath, client: ClientDep, session: SessionDep, settings: SettingsDep
 ) -> DossierView:
     """One dossier with its timeline and notices, from the database."""
     agency = (await session.exec(select(Dossier.agency_code).where(Dossier.code == code))).first()
@@ -149,83 +133,52 @@ async def get_dossier(
 @router.post("/{code}/supplement-request", response_model=DossierView, responses=TRANSITION_RESPONSES)
 async def request_supplement(body: SupplementRequestIn, dossier: OpenDossierDep) -> DossierView:
     """Ask the citizen for more documents (received → supplement_required): the clock stops."""
-    command = SupplementRequest(
-        event_id=body.event_id, at=body.at, by=dossier.client.name, items=body.items, note=body.note
-    )
-    return await dossier.apply(DossierWorkflow.request_supplement, command)
+    return await dossier.apply(body)
 
 
 @router.post("/{code}/supplement", response_model=DossierView, responses=TRANSITION_RESPONSES)
 async def supplement_received(body: SupplementIn, dossier: OpenDossierDep) -> DossierView:
     """The supplement arrived (supplement_required → received): the count restarts from zero."""
-    command = SupplementReceived(event_id=body.event_id, at=body.at, by=dossier.client.name, note=body.note)
-    return await dossier.apply(DossierWorkflow.supplement_received, command)
+    return await dossier.apply(body)
 
 
 @router.post("/{code}/fee", response_model=DossierView, responses=TRANSITION_RESPONSES)
 async def request_fee(body: FeeIn, dossier: OpenDossierDep) -> DossierView:
     """Notify the fees due (received → fee_due): the clock pauses until payment."""
-    command = FeeRequest(
-        event_id=body.event_id,
-        at=body.at,
-        by=dossier.client.name,
-        items=[FeeItem(item.name, item.amount_vnd) for item in body.items],
-        pay_within_days=body.pay_within_days,
-        pay_url=str(body.pay_url) if body.pay_url else None,
-    )
-    return await dossier.apply(DossierWorkflow.request_fee, command)
+    return await dossier.apply(body)
 
 
 @router.post("/{code}/payment", response_model=DossierView, responses=TRANSITION_RESPONSES)
 async def record_payment(body: PaymentIn, dossier: OpenDossierDep) -> DossierView:
     """A payment (fee_due → received once fully paid); a repeated transaction id changes nothing."""
-    payment = PaymentReceived(body.transaction_id, body.amount_vnd, body.at, source=dossier.client.name)
-    await dossier.pay(payment)
-    return await view(dossier.session, dossier.settings, dossier.row.code)
+    return await dossier.pay(body)
 
 
 @router.post("/{code}/result", response_model=DossierView, responses=TRANSITION_RESPONSES)
 async def mark_result_ready(body: ResultIn, dossier: OpenDossierDep) -> DossierView:
     """The result is ready (received → result_ready), to pick up or to be delivered."""
-    command = ResultReady(
-        event_id=body.event_id,
-        at=body.at,
-        by=dossier.client.name,
-        pickup=Pickup(body.pickup.place, body.pickup.note) if body.pickup else None,
-        delivery=Delivery(body.delivery.address, body.delivery.note) if body.delivery else None,
-    )
-    return await dossier.apply(DossierWorkflow.mark_result_ready, command)
+    return await dossier.apply(body)
 
 
 @router.post("/{code}/return", response_model=DossierView, responses=TRANSITION_RESPONSES)
 async def mark_returned(body: ReturnIn, dossier: OpenDossierDep) -> DossierView:
     """The result was handed over (result_ready → returned, final)."""
-    command = Returned(event_id=body.event_id, at=body.at, by=dossier.client.name, to=body.to)
-    return await dossier.apply(DossierWorkflow.mark_returned, command)
+    return await dossier.apply(body)
 
 
 @router.post("/{code}/rejection", response_model=DossierView, responses=TRANSITION_RESPONSES)
 async def reject(body: RejectionIn, dossier: OpenDossierDep) -> DossierView:
     """Refuse the dossier with a reason (received or supplement_required → rejected, final)."""
-    command = Rejection(event_id=body.event_id, at=body.at, by=dossier.client.name, reason=body.reason)
-    return await dossier.apply(DossierWorkflow.reject, command)
+    return await dossier.apply(body)
 
 
 @router.post("/{code}/withdrawal", response_model=DossierView, responses=TRANSITION_RESPONSES)
 async def withdraw(body: WithdrawalIn, dossier: OpenDossierDep) -> DossierView:
     """The citizen withdrew the dossier (any open state → withdrawn, final)."""
-    command = Withdrawal(event_id=body.event_id, at=body.at, by=dossier.client.name, reason=body.reason)
-    return await dossier.apply(DossierWorkflow.withdraw, command)
+    return await dossier.apply(body)
 
 
 @router.post("/{code}/apology", response_model=DossierView, responses=TRANSITION_RESPONSES)
 async def apologize(body: ApologyIn, dossier: OpenDossierDep) -> DossierView:
     """The formal apology (Mẫu 04) with a new appointment: once, before the due time."""
-    command = Apology(
-        event_id=body.event_id,
-        at=body.at,
-        by=dossier.client.name,
-        new_due_at=body.new_due_at,
-        reason=body.reason,
-    )
-    return await dossier.apply(DossierWorkflow.apologize, command)
+    return await dossier.apply(body)

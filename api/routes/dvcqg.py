@@ -6,22 +6,27 @@ from the payload (`dvcqg-<digest>-<step>`), so a resent sync repeats the same ev
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import datetime
 
 from fastapi import APIRouter, Response, status
 from pydantic import ValidationError
-from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from activities.calendar import CalendarActivities
-from api.deps import ClientDep, SessionDep, SessionFactoryDep, SettingsDep, TemporalDep, require_agency
-from api.dossiers import OpenDossier, register_dossier, view
+from api.keys import ClientDep, require_agency
 from api.openapi import problems
 from api.problems import Problem
-from api.schemas import DossierCreate, DvcqgSync, DvcqgSyncResult, PortalSupplement
-from db.models import Dossier, DossierEvent, Payment
+from api.schemas.commands import DossierCreate
+from api.schemas.dvcqg import DvcqgSync, DvcqgSyncResult, PortalSupplement
+from api.views import view
+from db.calendar import office_calendar
+from db.dossiers import events_with_prefix
+from db.models import Dossier
+from db.payments import payment_of
+from domain import limits
+from domain.codes import agency_of
+from domain.digest import digest
 from domain.dossier import (
+    Command,
     Delivery,
     FeeItem,
     FeeRequest,
@@ -35,23 +40,23 @@ from domain.dossier import (
     Withdrawal,
 )
 from domain.dvcqg import CHANNELS, PortalStatus, SyncRefused, SyncStep, plan_sync
-from domain.status import DossierStatus, allowed_transitions
-from workflows.dossier import DossierWorkflow
+from domain.status import DossierStatus, Transition, allowed_transitions
+from settings import Settings
+from web.deps import GatewayDep, SessionDep, SettingsDep
+from workflows.gateway import Gateway
 
 router = APIRouter(prefix="/api/v1/dvcqg", tags=["national portal (DVCQG)"])
 
 BY = "dvcqg"
-DEFAULT_PAY_WITHIN_DAYS = 5
 
 
 def payload_digest(body: DvcqgSync) -> str:
     """What identifies this sync: the fields we read, in normal form (unread fields do not count)."""
-    normal = json.dumps(body.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(normal.encode()).hexdigest()[:20]
+    return digest(body.model_dump(mode="json"))[:20]
 
 
-def event_id(digest: str, step: SyncStep) -> str:
-    return f"dvcqg-{digest}-{step.value}"
+def event_id(sync_digest: str, step: SyncStep) -> str:
+    return f"dvcqg-{sync_digest}-{step.value}"
 
 
 def _missing(body: DvcqgSync, *fields: str, what: str = "yyyyMMddHHmmss, office time") -> Problem:
@@ -109,21 +114,20 @@ async def sync_dossier(
     response: Response,
     client: ClientDep,
     session: SessionDep,
-    sessions: SessionFactoryDep,
-    temporal: TemporalDep,
+    gateway: GatewayDep,
     settings: SettingsDep,
 ) -> DvcqgSyncResult:
     """Apply a national-portal (DVCQG) status sync: TrangThaiHoSo 1–10 mapped onto the transitions."""
     code = body.MaHoSo
     row = await session.get(Dossier, code)
-    require_agency(client, row.agency_code if row else code.split("-")[0])
+    require_agency(client, row.agency_code if row else agency_of(code))
     portal = PortalStatus(body.TrangThaiHoSo)
-    digest = payload_digest(body)
+    sync_digest = payload_digest(body)
     current = DossierStatus(row.status) if row else None
     try:
         steps = plan_sync(portal, current)
     except SyncRefused as refused:
-        if row is not None and await _applied_before(session, code, digest):
+        if row is not None and await _applied_before(session, code, sync_digest):
             return await _result(body, session, settings, [], replayed=True)
         if refused.status == 404:
             raise Problem(404, str(refused), slug="dossier-not-found", detail_vi=refused.message_vi) from None
@@ -141,19 +145,18 @@ async def sync_dossier(
     applied: list[str] = []
     for step in steps:
         if step is SyncStep.REGISTER:
-            registration = await _registration(body, sessions, settings)
-            _, created = await register_dossier(registration, client, session, temporal, settings)
-            if created:
+            registration = await _registration(body, session, settings)
+            if await gateway.register(session, registration.registration()):
                 response.status_code = status.HTTP_201_CREATED
         else:
             assert row is not None
-            await _apply(step, body, digest, OpenDossier(row, client, session, temporal, settings))
+            await _apply(step, body, sync_digest, row, session, gateway, settings)
         applied.append(step.value)
     return await _result(body, session, settings, applied, replayed=False)
 
 
 async def _result(
-    body: DvcqgSync, session: SessionDep, settings: SettingsDep, applied: list[str], *, replayed: bool
+    body: DvcqgSync, session: AsyncSession, settings: Settings, applied: list[str], *, replayed: bool
 ) -> DvcqgSyncResult:
     return DvcqgSyncResult(
         MaHoSo=body.MaHoSo,
@@ -164,23 +167,14 @@ async def _result(
     )
 
 
-async def _applied_before(session: SessionDep, code: str, digest: str) -> bool:
+async def _applied_before(session: AsyncSession, code: str, sync_digest: str) -> bool:
     """Whether this very payload already moved the dossier (a resend after the state moved on)."""
-    prefix = f"dvcqg-{digest}-"
-    event = await session.exec(
-        select(DossierEvent.id)
-        .where(DossierEvent.dossier_code == code, col(DossierEvent.event_id).startswith(prefix))
-        .limit(1)
-    )
-    if event.first() is not None:
+    if await events_with_prefix(session, code, f"dvcqg-{sync_digest}-"):
         return True
-    payment = await session.exec(
-        select(Payment.id).where(Payment.transaction_id == event_id(digest, SyncStep.CONFIRM_PAYMENT))
-    )
-    return payment.first() is not None
+    return await payment_of(session, event_id(sync_digest, SyncStep.CONFIRM_PAYMENT)) is not None
 
 
-async def _registration(body: DvcqgSync, sessions: SessionFactoryDep, settings: SettingsDep) -> DossierCreate:
+async def _registration(body: DvcqgSync, session: AsyncSession, settings: Settings) -> DossierCreate:
     """The registration a sync of a new dossier stands for; working days come from NgayHenTra."""
     needed = ("MaTTHC", "TenTTHC", "ChuHoSo", "SoDienThoai", "NgayTiepNhan", "NgayHenTra", "KenhThucHien")
     missing = [name for name in needed if getattr(body, name) in (None, "")]
@@ -194,7 +188,7 @@ async def _registration(body: DvcqgSync, sessions: SessionFactoryDep, settings: 
         )
     assert body.NgayTiepNhan is not None
     assert body.NgayHenTra is not None
-    calendar = await CalendarActivities(sessions, settings).load()
+    calendar = await office_calendar(session, settings.office_hours())
     span = calendar.working_time_between(calendar.clock_start(body.NgayTiepNhan), body.NgayHenTra)
     working_days = round(span / calendar.hours.day_length)
     if working_days < 1:
@@ -210,7 +204,7 @@ async def _registration(body: DvcqgSync, sessions: SessionFactoryDep, settings: 
             {
                 "code": body.MaHoSo,
                 "procedure": {"code": body.MaTTHC, "name": body.TenTTHC, "working_days": working_days},
-                "agency_code": body.MaHoSo.split("-")[0],
+                "agency_code": agency_of(body.MaHoSo),
                 "applicant": {"name": body.ChuHoSo, "phone": body.SoDienThoai},
                 "received_at": body.NgayTiepNhan,
                 "channel": CHANNELS[str(body.KenhThucHien)],
@@ -223,68 +217,79 @@ async def _registration(body: DvcqgSync, sessions: SessionFactoryDep, settings: 
         ) from None
 
 
-async def _apply(step: SyncStep, body: DvcqgSync, digest: str, dossier: OpenDossier) -> None:
-    """One step of a sync, as the matching transition with the payload's time and details."""
-    eid = event_id(digest, step)
+async def _apply(
+    step: SyncStep,
+    body: DvcqgSync,
+    sync_digest: str,
+    row: Dossier,
+    session: AsyncSession,
+    gateway: Gateway,
+    settings: Settings,
+) -> None:
+    """One step of a sync, as the matching command with the payload's time and details."""
+    eid = event_id(sync_digest, step)
+    if step is SyncStep.CONFIRM_PAYMENT:
+        fee = (row.detail or {}).get("fee") or {}
+        outstanding = int(fee.get("total_vnd", 0)) - int(fee.get("paid_vnd", 0))
+        payment = PaymentReceived(
+            eid, max(outstanding, 1), _time(body, "ThoiDiemXuLy"), source=BY, require_fee_due=True
+        )
+        await gateway.pay(session, row, payment)
+        return
+    transition, command = _command(step, body, eid, settings)
+    await gateway.apply(session, row, transition, command)
+
+
+def _command(step: SyncStep, body: DvcqgSync, eid: str, settings: Settings) -> tuple[Transition, Command]:
+    """The transition a step stands for, and its command from the payload."""
     note = body.GhiChu or ""
     if step is SyncStep.SUPPLEMENT_RECEIVED:
         rounds = body.DanhSachHoSoBoSung or []
         arrived = max((r.NgayTiepNhanBoSung for r in rounds if r.NgayTiepNhanBoSung), default=None)
         at = arrived or _time(body, "ThoiDiemXuLy")
-        await dossier.apply(
-            DossierWorkflow.supplement_received, SupplementReceived(event_id=eid, at=at, by=BY, note=note)
-        )
-    elif step is SyncStep.CONFIRM_PAYMENT:
-        fee = (dossier.row.detail or {}).get("fee") or {}
-        outstanding = int(fee.get("total_vnd", 0)) - int(fee.get("paid_vnd", 0))
-        at = _time(body, "ThoiDiemXuLy")
-        await dossier.pay(PaymentReceived(eid, max(outstanding, 1), at, source=BY))
-    elif step is SyncStep.REQUEST_SUPPLEMENT:
+        return Transition.SUPPLEMENT_RECEIVED, SupplementReceived(event_id=eid, at=at, by=BY, note=note)
+    if step is SyncStep.REQUEST_SUPPLEMENT:
         latest = _latest_round(body)
         at = latest.NgayBoSung or _time(body, "ThoiDiemXuLy")
-        command = SupplementRequest(
+        return Transition.REQUEST_SUPPLEMENT, SupplementRequest(
             event_id=eid, at=at, by=BY, items=latest.items(), note=latest.NoiDungBoSung
         )
-        await dossier.apply(DossierWorkflow.request_supplement, command)
-    elif step is SyncStep.REQUEST_FEE:
+    if step is SyncStep.REQUEST_FEE:
         at = _time(body, "ThoiDiemXuLy")
         if not body.DanhSachLePhi:
             raise _missing(body, "DanhSachLePhi", what="the fees due")
-        fee_request = FeeRequest(
+        return Transition.REQUEST_FEE, FeeRequest(
             event_id=eid,
             at=at,
             by=BY,
             items=[FeeItem(item.TenPhiLePhi, item.Gia) for item in body.DanhSachLePhi],
-            pay_within_days=DEFAULT_PAY_WITHIN_DAYS,
+            pay_within_days=limits.DEFAULT_PAY_WITHIN_DAYS,
         )
-        await dossier.apply(DossierWorkflow.request_fee, fee_request)
-    elif step is SyncStep.REJECT:
-        reason = note or "Hồ sơ không được tiếp nhận"
+    if step is SyncStep.REJECT:
         at = _time(body, "NgayTuChoi", "ThoiDiemXuLy")
-        await dossier.apply(DossierWorkflow.reject, Rejection(event_id=eid, at=at, by=BY, reason=reason))
-    elif step is SyncStep.STOP:
-        reason = f"Dừng xử lý: {note}" if note else "Dừng xử lý"
-        at = _time(body, "NgayKetThucXuLy", "ThoiDiemXuLy")
-        await dossier.apply(DossierWorkflow.reject, Rejection(event_id=eid, at=at, by=BY, reason=reason))
-    elif step is SyncStep.WITHDRAW:
-        at = _time(body, "ThoiDiemXuLy", "NgayKetThucXuLy")
-        await dossier.apply(
-            DossierWorkflow.withdraw, Withdrawal(event_id=eid, at=at, by=BY, reason=note or None)
+        return Transition.REJECT, Rejection(
+            event_id=eid, at=at, by=BY, reason=note or "Hồ sơ không được tiếp nhận"
         )
-    elif step is SyncStep.MARK_RESULT_READY:
+    if step is SyncStep.STOP:
+        at = _time(body, "NgayKetThucXuLy", "ThoiDiemXuLy")
+        reason = f"Dừng xử lý: {note}" if note else "Dừng xử lý"
+        return Transition.REJECT, Rejection(event_id=eid, at=at, by=BY, reason=reason)
+    if step is SyncStep.WITHDRAW:
+        at = _time(body, "ThoiDiemXuLy", "NgayKetThucXuLy")
+        return Transition.WITHDRAW, Withdrawal(event_id=eid, at=at, by=BY, reason=note or None)
+    if step is SyncStep.MARK_RESULT_READY:
         at = _time(body, "NgayKetThucXuLy", "ThoiDiemXuLy", "NgayTra")
         by_post = str(body.HinhThuc) == "1"
-        ready = ResultReady(
+        return Transition.MARK_RESULT_READY, ResultReady(
             event_id=eid,
             at=at,
             by=BY,
-            pickup=None if by_post else Pickup(body.DonViXuLy or dossier.settings.notice_office_name),
+            pickup=None if by_post else Pickup(body.DonViXuLy or settings.notice_office_name),
             delivery=Delivery(note=body.ThongTinTra or "") if by_post else None,
         )
-        await dossier.apply(DossierWorkflow.mark_result_ready, ready)
-    elif step is SyncStep.MARK_RETURNED:
+    if step is SyncStep.MARK_RETURNED:
         at = _time(body, "NgayTra", "ThoiDiemXuLy")
-        returned = Returned(event_id=eid, at=at, by=BY, to=body.ThongTinTra or "Chủ hồ sơ")
-        await dossier.apply(DossierWorkflow.mark_returned, returned)
-    else:  # pragma: no cover - REGISTER is handled by the caller
-        raise AssertionError(step)
+        return Transition.MARK_RETURNED, Returned(
+            event_id=eid, at=at, by=BY, to=body.ThongTinTra or "Chủ hồ sơ"
+        )
+    raise AssertionError(step)  # REGISTER and CONFIRM_PAYMENT are not transitions of their own

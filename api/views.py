@@ -1,0 +1,89 @@
+"""The dossier as the machine API shows it, and the registered dossier a transition route acts on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.keys import ClientDep, require_agency
+from api.problems import Problem
+from api.schemas.commands import CommandIn, PaymentIn
+from api.schemas.common import DossierCodePath
+from api.schemas.views import DossierCore, DossierView, Links, NoticeItem, TimelineItem
+from db.dossiers import events_of, notices_of
+from db.models import ApiClient, Dossier
+from settings import Settings
+from web.deps import GatewayDep, SessionDep, SettingsDep
+from workflows.gateway import Gateway
+
+
+def self_link(code: str) -> str:
+    return f"/api/v1/dossiers/{code}"
+
+
+async def view(session: AsyncSession, settings: Settings, code: str) -> DossierView:
+    """The dossier with its timeline and notices, as the projection holds them now."""
+    row = await session.get(Dossier, code, populate_existing=True)
+    if row is None:
+        raise Problem(404, f"no dossier with code {code}", slug="dossier-not-found")
+    detail = row.detail or {}
+    return DossierView(
+        **DossierCore.columns(row),
+        fee=detail.get("fee"),
+        supplement=detail.get("supplement"),
+        result=detail.get("result"),
+        timeline=[
+            TimelineItem(seq=e.seq, at=e.at, kind=e.kind, by=e.by, detail=e.detail)
+            for e in await events_of(session, code)
+        ],
+        notices=[
+            NoticeItem(
+                kind=n.kind,
+                audience=n.audience,
+                channel=n.channel,
+                status=n.status,
+                at=n.created_at,
+                scheduled_for=n.scheduled_for,
+                sent_at=n.sent_at,
+            )
+            for n in await notices_of(session, code)
+        ],
+        links=Links(temporal_ui=settings.temporal_ui_link(row.code), self=self_link(row.code)),
+    )
+
+
+@dataclass
+class OpenDossier:
+    """A registered dossier the calling client may act on: a transition route's whole work."""
+
+    row: Dossier
+    client: ApiClient
+    session: AsyncSession
+    gateway: Gateway
+    settings: Settings
+
+    async def apply(self, body: CommandIn) -> DossierView:
+        """Run the body's transition; a repeated event answers the current view and changes nothing."""
+        await self.gateway.apply(self.session, self.row, body.transition, body.command(self.client.name))
+        return await view(self.session, self.settings, self.row.code)
+
+    async def pay(self, body: PaymentIn) -> DossierView:
+        """Record a payment once applied; a known transaction id changes nothing."""
+        await self.gateway.pay(self.session, self.row, body.payment(self.client.name))
+        return await view(self.session, self.settings, self.row.code)
+
+
+async def get_open_dossier(
+    code: DossierCodePath, client: ClientDep, session: SessionDep, gateway: GatewayDep, settings: SettingsDep
+) -> OpenDossier:
+    row = await session.get(Dossier, code)
+    if row is None:
+        raise Problem(404, f"no dossier with code {code}", slug="dossier-not-found")
+    require_agency(client, row.agency_code)
+    return OpenDossier(row, client, session, gateway, settings)
+
+
+OpenDossierDep = Annotated[OpenDossier, Depends(get_open_dossier)]

@@ -1,0 +1,54 @@
+"""What officers read about a dossier in the Temporal UI: its summary and details, as Markdown.
+
+No personal data here (Temporal stores these unencrypted): codes, procedure, state and dates only.
+"""
+
+from __future__ import annotations
+
+from domain.dossier import DossierInput, DossierState
+from domain.status import DossierStatus
+from domain.timefmt import vn_datetime
+
+SUMMARY_MAX_BYTES = 200  # Temporal's limit for a static summary
+
+_WAITING_FOR = {
+    DossierStatus.RECEIVED: "kết quả giải quyết của cơ quan",
+    DossierStatus.SUPPLEMENT_REQUIRED: "công dân bổ sung hồ sơ (dừng tính thời hạn)",
+    DossierStatus.FEE_DUE: "công dân nộp phí, lệ phí (tạm dừng tính thời hạn)",
+    DossierStatus.RESULT_READY: "công dân nhận kết quả",
+}
+
+
+def start_summary(input: DossierInput) -> str:
+    """The one line the UI lists a dossier's workflow by."""
+    summary = f"{input.code} · {input.procedure.code} {input.procedure.name}"
+    return summary.encode()[:SUMMARY_MAX_BYTES].decode(errors="ignore")
+
+
+def start_details(input: DossierInput) -> str:
+    """What the dossier was registered as (fixed for its life)."""
+    return (
+        f"**Hồ sơ** `{input.code}`\n\n**Thủ tục:** {input.procedure.code} — {input.procedure.name} "
+        f"({input.procedure.working_days} ngày làm việc)\n\n**Cơ quan:** {input.agency_code}\n\n"
+        f"**Kênh nộp:** {input.channel}"
+    )
+
+
+def current_details(s: DossierState) -> str:
+    """Where the dossier stands now: state, due date, what it waits for, what is still to send."""
+    waiting = _WAITING_FOR.get(s.status, "không (hồ sơ đã kết thúc)")
+    lines = [
+        f"**Hồ sơ** `{s.code}` · {s.procedure_code}",
+        f"**Trạng thái:** `{s.status.value}` — {s.status.label_vi}",
+        f"**Hạn trả kết quả:** {vn_datetime(s.due_at) or '— (dừng tính)'}"
+        + (" · **QUÁ HẠN**" if s.overdue else "")
+        + (" · đã xin lỗi (Mẫu 04)" if s.apologized else ""),
+        f"**Đang chờ:** {waiting}",
+    ]
+    if s.fee is not None and s.status is DossierStatus.FEE_DUE:
+        lines.append(f"**Phí, lệ phí:** {s.fee.paid_vnd:,}/{s.fee.total_vnd:,} đ".replace(",", "."))
+    if s.supplement is not None:
+        lines.append("**Cần bổ sung:** " + "; ".join(s.supplement.items))
+    if s.outbox:
+        lines.append(f"**Thông báo chờ gửi:** {len(s.outbox)}")
+    return "\n\n".join(lines)

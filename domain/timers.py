@@ -1,0 +1,132 @@
+"""The dossier's timers: which reminder or escalation its state calls for, and what firing one changes.
+
+Pure. The workflow asks `plan` for the timers of its state, turns each offset of working time into an
+instant through the calendar activity, waits for the earliest (or for a change of state), then applies
+`fire` to its state and records the entry and notices it returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from domain.dossier import DossierPolicy, DossierState
+from domain.notices import NoticeKind, NoticeOrder, citizen_notice, officer_notice
+from domain.status import DossierStatus, EventKind
+from domain.timefmt import iso
+
+
+@dataclass(frozen=True)
+class PlannedTimer:
+    kind: EventKind
+    base: datetime
+    working_seconds: int  # working time after `base` (negative: before it); 0: at `base` itself
+    label: str  # shown on the timer in the Temporal UI
+
+
+@dataclass
+class Firing:
+    """What a timer that ran out records: the timeline entry's detail and the notices it sends."""
+
+    detail: dict[str, Any]
+    notices: list[NoticeOrder] = field(default_factory=list)
+
+
+def plan(s: DossierState, p: DossierPolicy) -> list[PlannedTimer]:
+    """Every timer the state calls for (the workflow sleeps until the earliest)."""
+    day = p.working_day_seconds
+    timers: list[PlannedTimer] = []
+    if s.status is DossierStatus.RECEIVED and s.due_at is not None:
+        if not s.overdue and s.due_soon_notified_for != s.due_at:
+            timers.append(
+                PlannedTimer(
+                    EventKind.DUE_SOON,
+                    s.due_at,
+                    -p.due_soon_working_days * day,
+                    "due soon: remind the officer",
+                )
+            )
+        if not s.overdue:
+            timers.append(PlannedTimer(EventKind.OVERDUE, s.due_at, 0, "due time: overdue escalation"))
+        elif s.escalation_level < len(p.escalation_ladder) - 1:
+            role = p.escalation_ladder[s.escalation_level + 1]
+            offset = s.escalation_level * p.escalate_every_working_days * day
+            timers.append(PlannedTimer(EventKind.ESCALATION, s.due_at, offset, f"escalate to {role}"))
+    elif s.status is DossierStatus.FEE_DUE and s.fee is not None:
+        if s.fee.reminders_sent < len(p.fee_reminder_working_days):
+            days = p.fee_reminder_working_days[s.fee.reminders_sent]
+            timers.append(
+                PlannedTimer(
+                    EventKind.FEE_REMINDER, s.fee.requested_at, days * day, f"fee reminder (day {days})"
+                )
+            )
+        if not s.fee.unpaid_alerted and s.fee.pay_by is not None:
+            timers.append(PlannedTimer(EventKind.FEE_UNPAID, s.fee.pay_by, 0, "fee unpaid: alert officer"))
+    elif (
+        s.status is DossierStatus.RESULT_READY
+        and s.result is not None
+        and s.result.pickup is not None
+        and s.result.pickup_reminders_sent < len(p.pickup_reminder_working_days)
+    ):
+        days = p.pickup_reminder_working_days[s.result.pickup_reminders_sent]
+        timers.append(
+            PlannedTimer(
+                EventKind.PICKUP_REMINDER, s.result.ready_at, days * day, f"pick-up reminder (day {days})"
+            )
+        )
+    return timers
+
+
+def fire(s: DossierState, p: DossierPolicy, kind: EventKind) -> Firing:
+    """Apply a timer of `kind` that ran out to the state (in place): the entry's detail and notices."""
+    firing = Firing({"due_at": iso(s.due_at)})
+    if kind is EventKind.DUE_SOON:
+        s.due_soon_notified_for = s.due_at
+        firing.notices.append(
+            officer_notice(s, NoticeKind.DUE_SOON, p.escalation_ladder[0], due_at=iso(s.due_at))
+        )
+    elif kind in (EventKind.OVERDUE, EventKind.ESCALATION):
+        s.overdue = True
+        s.escalation_level += 1
+        role = p.escalation_ladder[min(s.escalation_level, len(p.escalation_ladder) - 1)]
+        firing.detail |= {"level": s.escalation_level, "role": role}
+        notice = NoticeKind.OVERDUE if kind is EventKind.OVERDUE else NoticeKind.ESCALATION
+        firing.notices.append(
+            officer_notice(s, notice, role, due_at=iso(s.due_at), level=s.escalation_level, role=role)
+        )
+    elif kind is EventKind.FEE_REMINDER and s.fee is not None:
+        s.fee.reminders_sent += 1
+        firing.detail = {"reminder_no": s.fee.reminders_sent, "pay_by": iso(s.fee.pay_by)}
+        firing.notices.append(
+            citizen_notice(
+                s,
+                NoticeKind.FEE_REMINDER,
+                total_vnd=s.fee.total_vnd - s.fee.paid_vnd,
+                pay_url=s.fee.pay_url,
+                pay_by=iso(s.fee.pay_by),
+                reminder_no=s.fee.reminders_sent,
+            )
+        )
+    elif kind is EventKind.FEE_UNPAID and s.fee is not None:
+        s.fee.unpaid_alerted = True
+        firing.detail = {
+            "total_vnd": s.fee.total_vnd,
+            "paid_vnd": s.fee.paid_vnd,
+            "pay_by": iso(s.fee.pay_by),
+        }
+        firing.notices.append(
+            officer_notice(
+                s,
+                NoticeKind.FEE_UNPAID,
+                p.escalation_ladder[0],
+                total_vnd=s.fee.total_vnd - s.fee.paid_vnd,
+                pay_by=iso(s.fee.pay_by),
+            )
+        )
+    elif kind is EventKind.PICKUP_REMINDER and s.result is not None:
+        s.result.pickup_reminders_sent += 1
+        pickup = asdict(s.result.pickup) if s.result.pickup else None
+        firing.detail = {"reminder_no": s.result.pickup_reminders_sent, "pickup": pickup}
+        firing.notices.append(citizen_notice(s, NoticeKind.PICKUP_REMINDER, pickup=pickup))
+    return firing

@@ -1,0 +1,42 @@
+"""The server-rendered pages, in Vietnamese and without JavaScript: the citizen lookup (/tra-cuu) and the
+officer desk (/can-bo): sign-in, work lists, figures, one dossier and its actions.
+
+Routes read the projection through db/ and act through the gateway (workflows/gateway.py), exactly as
+the machine API does; whatever goes wrong in them answers a Vietnamese page (pages/render.py).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from pages import desk, dossier, login, lookup
+from pages.render import STATIC_DIR, PageError, PageRoute
+
+router = APIRouter(include_in_schema=False)
+for module in (lookup, login, desk, dossier):
+    router.include_router(module.router)
+
+_fallback = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+
+@_fallback.get("/")
+async def home() -> RedirectResponse:
+    """A citizen who types the site's address lands on the lookup form."""
+    return RedirectResponse("/tra-cuu", status_code=303)
+
+
+@_fallback.get("/can-bo/{rest:path}", response_class=HTMLResponse)
+async def desk_not_found(rest: str) -> HTMLResponse:
+    """Any other address under the desk: a Vietnamese page rather than the API's JSON."""
+    raise PageError(404, "Không tìm thấy trang", "Địa chỉ này không có trên hệ thống. Vui lòng kiểm tra lại.")
+
+
+router.include_router(_fallback)
+
+
+def install(app: FastAPI) -> None:
+    """Mount the pages and their stylesheet on `app`."""
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -1,0 +1,143 @@
+"""The citizen lookup page, `/tra-cuu`: a dossier code and the last 4 digits of the registered phone.
+
+A GET form, so `/tra-cuu?code=…&phone_last4=…` is a link one can share or bookmark, and `/tra-cuu/{code}`
+is what a QR code on the receipt points to (it still asks for the digits). A wrong code and wrong digits
+get the same answer; lookups are rate-limited per client address and per code.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from db.dossiers import events_of, notices_of
+from db.models import Dossier, DossierEvent, Notice
+from domain import codes
+from domain.codes import is_dossier_code, normalize_code
+from domain.status import DossierStatus, EventKind
+from pages.auth import client_address, lookup_limiter
+from pages.render import PageRoute, render
+from pages.timeline import notice_rows, timeline_rows
+from web.deps import SessionDep
+
+log = structlog.get_logger(__name__)
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+NOT_FOUND_MESSAGE = (
+    "Không tìm thấy hồ sơ khớp với mã hồ sơ và 4 số cuối điện thoại đã nhập. Vui lòng kiểm tra lại "
+    "trên Giấy tiếp nhận hồ sơ và hẹn trả kết quả."
+)
+_SPACES = re.compile(r"\s+")
+_ENDS_WITH_REASON = (EventKind.REJECTED, EventKind.WITHDRAWN)
+_DIGITS4 = re.compile(r"^[0-9]{4}$")
+
+
+def _safe_url(url: Any) -> str | None:
+    """Only web links are shown as links (a pay_url comes from another system)."""
+    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
+
+
+def citizen_view(row: Dossier, events: list[DossierEvent], notices: list[Notice]) -> dict[str, Any]:
+    """What the citizen may see of their dossier: never the name or the phone number."""
+    status = DossierStatus(row.status)
+    detail = row.detail or {}
+    fee = detail.get("fee")
+    if fee is not None:
+        fee = dict(fee) | {
+            "pay_url": _safe_url(fee.get("pay_url")),
+            "remaining_vnd": max(0, int(fee.get("total_vnd") or 0) - int(fee.get("paid_vnd") or 0)),
+        }
+    return {
+        "code": row.code,
+        "procedure_name": row.procedure_name,
+        "status": status.value,
+        "status_label": status.label_vi,
+        "final": status.is_final,
+        "received_at": row.received_at,
+        "due_at": row.due_at,
+        "overdue": row.overdue,
+        "apologized": row.apologized,
+        "finished_at": row.finished_at,
+        "working_days": row.working_days,
+        "fee": fee,
+        "supplement": detail.get("supplement"),
+        "result": detail.get("result"),
+        "reason": next(
+            (e.detail.get("reason") for e in reversed(events) if e.kind in _ENDS_WITH_REASON), None
+        ),
+        "apology": next((e.detail for e in reversed(events) if e.kind == EventKind.APOLOGY), None),
+        "timeline": timeline_rows(events, citizen=True),
+        "notices": notice_rows(notices, citizen=True),
+    }
+
+
+def _form(code: str = "", digits: str = "", **extra: Any) -> dict[str, Any]:
+    return {"code": code, "phone_last4": digits, "errors": {}, "not_found": False, "dossier": None} | extra
+
+
+@router.get("/tra-cuu", response_class=HTMLResponse)
+async def lookup(
+    request: Request, session: SessionDep, code: str | None = None, phone_last4: str | None = None
+) -> HTMLResponse:
+    """Citizen lookup: the form, or the dossier for a code and the last 4 digits of the phone."""
+    if code is None and phone_last4 is None:
+        return render(request, "lookup.html", _form())
+    wanted = normalize_code(code)
+    digits = _SPACES.sub("", phone_last4 or "")[:20]
+    errors: dict[str, str] = {}
+    if not wanted:
+        errors["code"] = "Vui lòng nhập mã hồ sơ."
+    elif not is_dossier_code(wanted):
+        errors["code"] = "Mã hồ sơ chưa đúng dạng, ví dụ: H21.65-261123-0001."
+    if not _DIGITS4.match(digits):
+        errors["phone_last4"] = "Vui lòng nhập đúng 4 chữ số cuối của số điện thoại đã đăng ký."
+    if errors:
+        # Malformed input says nothing about any dossier, so it does not count against the limits.
+        return render(request, "lookup.html", _form(wanted, digits, errors=errors), status=422)
+
+    limiter = lookup_limiter(request)
+    address = client_address(request)
+    wait = limiter.blocked(address, wanted)
+    if wait is not None:
+        log.info("lookup.rate_limited")
+        minutes = max(1, -(-wait // 60))
+        return render(
+            request,
+            "lookup.html",
+            _form(wanted, digits, limited_minutes=minutes),
+            status=429,
+            headers={"Retry-After": str(wait)},
+        )
+
+    row = await session.get(Dossier, wanted)
+    # Compared in constant time, and the same path for a missing code, so neither timing nor text tells.
+    expected = codes.phone_last4(row.applicant_phone) if row is not None else "----"
+    found = hmac.compare_digest(expected, digits) and row is not None
+    limiter.record(address, wanted, found=found)
+    if not found or row is None:
+        return render(request, "lookup.html", _form(wanted, digits, not_found=True), status=404)
+
+    events = await events_of(session, wanted)
+    notices = await notices_of(session, wanted)
+    return render(request, "lookup.html", _form(wanted, digits, dossier=citizen_view(row, events, notices)))
+
+
+@router.get("/tra-cuu/{code}", response_class=HTMLResponse)
+async def lookup_code(request: Request, code: str) -> HTMLResponse:
+    """The QR-code form for one dossier code: asks only for the last 4 digits of the phone."""
+    wanted = normalize_code(code)
+    errors = (
+        {} if is_dossier_code(wanted) else {"code": "Mã hồ sơ chưa đúng dạng, ví dụ: H21.65-261123-0001."}
+    )
+    return render(
+        request,
+        "lookup.html",
+        _form(wanted, errors=errors, for_code=not errors),
+        status=422 if errors else 200,
+    )

@@ -1,0 +1,171 @@
+"""Record the event histories that tests/test_replay.py replays: `python -m tests.record_histories`.
+
+Run it when a new lifecycle shape deserves a saved history; never re-record existing files to make a
+replay pass — a failing replay means the workflow change needs `workflow.patched`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import time, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlmodel import SQLModel
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from db.engine import make_engine, make_session_factory
+from domain.dossier import DossierPolicy, PaymentReceived, Returned, Withdrawal
+from settings import Settings
+from tests.conftest import FAKE_ZALO_URL, OFFICERS, venv_binary
+from tests.support.builders import (
+    Moments,
+    dossier_input,
+    event_ids,
+    fee,
+    register,
+    result,
+    supplement,
+    supplement_request,
+)
+from worker import build_worker
+from workflows import search_attributes
+from workflows.dossier import DossierWorkflow
+from zalo.fake_server import create_fake_zalo_app
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+async def settle(handle: WorkflowHandle[Any, Any]) -> None:
+    """Wait until the workflow has handed over its notices (or finished)."""
+    for _ in range(200):
+        description = await handle.describe()
+        if description.close_time is not None or not (await handle.query(DossierWorkflow.state)).outbox:
+            return
+        await asyncio.sleep(0.05)
+
+
+async def full_lifecycle(
+    client: Client, settings: Settings, _: WorkflowEnvironment
+) -> WorkflowHandle[Any, Any]:
+    """received → supplement_required → received → fee_due → payment → received → result_ready → returned."""
+    t = Moments()
+    handle, _ = await register(client, settings, dossier_input(settings, received_at=t(0)))
+    await handle.execute_update(DossierWorkflow.request_supplement, supplement_request(t(0.5)))
+    await handle.execute_update(DossierWorkflow.supplement_received, supplement(t(1)))
+    await handle.execute_update(DossierWorkflow.request_fee, fee(t(2)))
+    await handle.signal(DossierWorkflow.payment_received, PaymentReceived("TX-REPLAY-1", 1_250_000, t(2.5)))
+    await handle.signal(DossierWorkflow.payment_received, PaymentReceived("TX-REPLAY-1", 1_250_000, t(2.5)))
+    await settle(handle)
+    await handle.execute_update(DossierWorkflow.mark_result_ready, result(t(3)))
+    await handle.execute_update(
+        DossierWorkflow.mark_returned, Returned(event_id=event_ids(), at=t(4), to="Chủ hồ sơ")
+    )
+    await handle.result()
+    return handle
+
+
+async def withdrawn_while_fee_due(
+    client: Client, settings: Settings, _: WorkflowEnvironment
+) -> WorkflowHandle[Any, Any]:
+    """A partial payment, then the citizen withdraws while the fee is still due."""
+    t = Moments()
+    handle, _ = await register(client, settings, dossier_input(settings, received_at=t(0)))
+    await handle.execute_update(DossierWorkflow.request_fee, fee(t(1), amount_vnd=2_000_000))
+    await handle.signal(DossierWorkflow.payment_received, PaymentReceived("TX-REPLAY-2", 500_000, t(1.5)))
+    await settle(handle)
+    await handle.execute_update(
+        DossierWorkflow.withdraw, Withdrawal(event_id=event_ids(), at=t(2), reason="Rút")
+    )
+    await handle.result()
+    return handle
+
+
+async def overdue_then_returned_late(
+    client: Client, settings: Settings, env: WorkflowEnvironment
+) -> WorkflowHandle[Any, Any]:
+    """Overdue escalation to the top of the ladder, then a late result, returned."""
+    t = Moments()
+    policy = replace(DossierPolicy(), quiet_hours_start="00:00", quiet_hours_end="00:00")
+    input = dossier_input(settings, received_at=t(0), policy=policy)
+    with env.with_time_skipping_disabled():
+        handle, outcome = await register(client, settings, input)
+    await env.fast_forward(handle, timedelta(days=40))
+    for _ in range(100):
+        if (await handle.query(DossierWorkflow.state)).escalation_level == 2:
+            break
+        await asyncio.sleep(0.1)
+    assert outcome.due_at is not None
+    await settle(handle)
+    late = outcome.due_at + timedelta(days=20)
+    await handle.execute_update(DossierWorkflow.mark_result_ready, result(late))
+    await handle.execute_update(
+        DossierWorkflow.mark_returned,
+        Returned(event_id=event_ids(), at=late + timedelta(hours=1), to="Chủ hồ sơ"),
+    )
+    await handle.result()
+    return handle
+
+
+Scenario = Callable[[Client, Settings, WorkflowEnvironment], Awaitable[WorkflowHandle[Any, Any]]]
+SCENARIOS: dict[str, tuple[Scenario, bool]] = {
+    "full_lifecycle": (full_lifecycle, False),
+    "withdrawn_while_fee_due": (withdrawn_while_fee_due, False),
+    "overdue_then_returned_late": (overdue_then_returned_late, True),
+    # Recorded after the projection became a local activity (patch record-projection-as-local-activity);
+    # the three above predate it and replay through the unpatched branch.
+    "full_lifecycle_local_record": (full_lifecycle, False),
+}
+
+
+async def main(names: list[str]) -> None:
+    HISTORIES.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            database_url=f"sqlite+aiosqlite:///{tmp}/record.db",
+            task_queue="record-histories",
+            zalo_mode="fake",
+            fake_zalo_url=FAKE_ZALO_URL,
+            officer_zalo_ids=OFFICERS,
+            notice_quiet_hours_guard=False,
+            # No quiet hours: recording must not wait for 06:00 when run at night.
+            quiet_hours_start=time(0, 0),
+            quiet_hours_end=time(0, 0),
+        )
+        engine = make_engine(settings.database_url)
+        async with engine.begin() as conn:
+            await conn.run_sync(SQLModel.metadata.create_all)
+        sessions = make_session_factory(engine)
+        fake = create_fake_zalo_app()
+        async with (
+            await WorkflowEnvironment.start_time_skipping_v2(
+                dev_server_existing_path=venv_binary("temporal"),
+                search_attributes=list(search_attributes.ALL),
+                dev_server_extra_args=["--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true"],
+            ) as env,
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=fake), base_url=FAKE_ZALO_URL) as http,
+            build_worker(env.client, settings, sessions, http),
+        ):
+            for name in names or list(SCENARIOS):
+                scenario, skips_time = SCENARIOS[name]
+                if skips_time:
+                    handle = await scenario(env.client, settings, env)
+                else:
+                    with env.with_time_skipping_disabled():
+                        handle = await scenario(env.client, settings, env)
+                history = await handle.fetch_history()
+                path = HISTORIES / f"{name}.json"
+                path.write_text(history.to_json())
+                print(f"{path}: {len(history.events)} events")
+        await engine.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1:]))

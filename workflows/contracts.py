@@ -1,0 +1,164 @@
+"""What the dossier workflow exchanges with its activities and its callers: names, signatures, dataclasses.
+
+The workflow (workflows/dossier.py) imports this module and `domain/`, nothing that does I/O. It calls
+the activity signatures at the end of this module; their implementations live in activities/ under the
+same names and the worker registers them (a signature's body never runs). The gateway
+(workflows/gateway.py) calls the workflow by the names below. Every name and field is in running
+workflows' histories: add fields with defaults, never rename or remove one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from temporalio import activity
+
+from domain.dossier import DossierInput, PaymentRecord, TimelineEntry
+from domain.notices import NoticeOrder
+from domain.status import Transition
+
+# ---------------------------------------------------------------- the workflow, as callers see it
+
+WORKFLOW = "DossierWorkflow"
+# Updates besides the transitions (each `Transition` value but PAYMENT_RECEIVED is an update of that name).
+REGISTER = "register"  # answers once the due date is known
+RECORD_PAYMENT = "record_payment"  # a payment, answered once recorded
+# The payment signal of the first release: kept so that histories holding it still replay.
+PAYMENT_SIGNAL = Transition.PAYMENT_RECEIVED.value
+# The transitions that are updates of their own name.
+UPDATES: tuple[Transition, ...] = tuple(t for t in Transition if t is not Transition.PAYMENT_RECEIVED)
+
+# ---------------------------------------------------------------- activities
+
+RECORD = "records.record"
+CALENDAR_DUE_AT = "calendar.due_at"
+CALENDAR_SHIFT = "calendar.shift"
+CALENDAR_WORKING_SECONDS = "calendar.working_seconds_between"
+NOTICE_SEND = "notices.send"
+NOTICE_MARK_FAILED = "notices.mark_failed"
+# Refused by the calendar at once (no retry): a naive datetime, a negative day count.
+INVALID_CALENDAR_REQUEST = "InvalidCalendarRequest"
+
+
+@dataclass
+class DueAtRequest:
+    """A due time to compute: `working_days` counted from `start` (cut-off rules apply to `start`)."""
+
+    start: datetime  # received or supplement-arrival time (legal time of the event)
+    working_days: int
+
+
+@dataclass
+class ShiftRequest:
+    """An instant to move by working time."""
+
+    at: datetime
+    working_seconds: int  # negative walks backwards
+
+
+@dataclass
+class SpanRequest:
+    """An interval whose working time to measure, [start, end)."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass
+class Projection:
+    """The dossier row's current-state columns (same names), as the workflow sees them after an entry."""
+
+    status: str
+    dvcqg_status: int
+    due_at: datetime | None
+    overdue: bool
+    apologized: bool
+    escalation_level: int
+    on_time: bool | None
+    finished_at: datetime | None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RecordRequest:
+    """One timeline entry to project to the database, with the notices and payment it causes."""
+
+    workflow_id: str
+    code: str
+    entry: TimelineEntry
+    projection: Projection
+    notices: list[NoticeOrder] = field(default_factory=list)
+    payment: PaymentRecord | None = None
+    registration: DossierInput | None = None  # with the first entry: the dossier as received
+
+
+@dataclass
+class NoticeBatch:
+    """The notice rows of one (dossier, seq, kind) to send: one per recipient."""
+
+    dossier_code: str
+    seq: int
+    kind: str  # NoticeKind value
+    # The workflow's now (activities see the wall clock; a workflow may run on a virtual one).
+    workflow_time: datetime
+
+
+@dataclass
+class NoticeOutcome:
+    key: str
+    status: str  # NoticeStatus value after this attempt
+    channel: str | None
+    error: str | None
+
+
+# ---------------------------------------------------------------- the activity signatures the workflow calls
+
+_ELSEWHERE = "a contract: the worker runs the implementation registered under this name (activities/)"
+
+
+@activity.defn(name=RECORD)
+async def record(request: RecordRequest) -> bool:
+    """Project one timeline entry, its notices and payment to the database; False if it was already."""
+    raise NotImplementedError(_ELSEWHERE)
+
+
+@activity.defn(name=CALENDAR_DUE_AT)
+async def calendar_due_at(request: DueAtRequest) -> datetime:
+    """The legal due time of `working_days` counted from `start` (0 days: when the count starts)."""
+    raise NotImplementedError(_ELSEWHERE)
+
+
+@activity.defn(name=CALENDAR_SHIFT)
+async def calendar_shift(request: ShiftRequest) -> datetime:
+    """An instant moved by working time."""
+    raise NotImplementedError(_ELSEWHERE)
+
+
+@activity.defn(name=CALENDAR_WORKING_SECONDS)
+async def calendar_working_seconds(request: SpanRequest) -> int:
+    """Whole seconds of working time inside [start, end)."""
+    raise NotImplementedError(_ELSEWHERE)
+
+
+@activity.defn(name=NOTICE_SEND)
+async def notice_send(batch: NoticeBatch) -> list[NoticeOutcome]:
+    """Send every pending notice row of (dossier, seq, kind) through Zalo, once."""
+    raise NotImplementedError(_ELSEWHERE)
+
+
+@activity.defn(name=NOTICE_MARK_FAILED)
+async def notice_mark_failed(batch: NoticeBatch, reason: str) -> None:
+    """Record the unfinished rows of a batch as failed for good (the retry budget is spent)."""
+    raise NotImplementedError(_ELSEWHERE)
+
+
+SIGNATURES = (
+    record,
+    calendar_due_at,
+    calendar_shift,
+    calendar_working_seconds,
+    notice_send,
+    notice_mark_failed,
+)
