@@ -253,10 +253,6 @@ class DossierState:
     def seq(self) -> int:
         return self.timeline[-1].seq if self.timeline else 0
 
-    @property
-    def last_event_at(self) -> datetime:
-        return self.timeline[-1].at if self.timeline else self.received_at
-
 
 @dataclass
 class Outcome:

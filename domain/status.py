@@ -58,7 +58,6 @@ class TransitionRule:
     transition: Transition
     sources: frozenset[DossierStatus]
     target: DossierStatus | None  # None: the state stays as it is
-    api_path: str  # under /api/v1/dossiers/{code}
     summary_vi: str
 
 
@@ -71,56 +70,48 @@ TRANSITIONS: dict[Transition, TransitionRule] = {
             Transition.REQUEST_SUPPLEMENT,
             frozenset({_S.RECEIVED}),
             _S.SUPPLEMENT_REQUIRED,
-            "supplement-request",
             "Yêu cầu bổ sung hồ sơ",
         ),
         TransitionRule(
             Transition.SUPPLEMENT_RECEIVED,
             frozenset({_S.SUPPLEMENT_REQUIRED}),
             _S.RECEIVED,
-            "supplement",
             "Nhận hồ sơ bổ sung (tính lại thời hạn)",
         ),
         TransitionRule(
             Transition.REQUEST_FEE,
             frozenset({_S.RECEIVED}),
             _S.FEE_DUE,
-            "fee",
             "Thông báo nghĩa vụ tài chính",
         ),
         TransitionRule(
             Transition.PAYMENT_RECEIVED,
             frozenset({_S.FEE_DUE}),
             _S.RECEIVED,
-            "payment",
             "Xác nhận đã nộp phí, lệ phí",
         ),
         TransitionRule(
             Transition.MARK_RESULT_READY,
             frozenset({_S.RECEIVED}),
             _S.RESULT_READY,
-            "result",
             "Có kết quả giải quyết",
         ),
         TransitionRule(
             Transition.MARK_RETURNED,
             frozenset({_S.RESULT_READY}),
             _S.RETURNED,
-            "return",
             "Trả kết quả cho công dân",
         ),
         TransitionRule(
             Transition.REJECT,
             frozenset({_S.RECEIVED, _S.SUPPLEMENT_REQUIRED}),
             _S.REJECTED,
-            "rejection",
             "Từ chối giải quyết (nêu rõ lý do)",
         ),
         TransitionRule(
             Transition.WITHDRAW,
             OPEN_STATES,
             _S.WITHDRAWN,
-            "withdrawal",
             "Công dân rút hồ sơ",
         ),
         # An apology moves the appointment; it needs a running deadline, so not while the clock is
@@ -129,7 +120,6 @@ TRANSITIONS: dict[Transition, TransitionRule] = {
             Transition.APOLOGIZE,
             frozenset({_S.RECEIVED, _S.FEE_DUE}),
             None,
-            "apology",
             "Xin lỗi và hẹn lại ngày trả kết quả (Mẫu 04), một lần",
         ),
     )

@@ -42,7 +42,6 @@ class Row:
     fee_total_vnd: int | None = None
     fee_paid_vnd: int | None = None
     pay_by: datetime | None = None
-    fee_requested_at: datetime | None = None
     supplement_items: list[str] = field(default_factory=list)
     supplement_requested_at: datetime | None = None
     supplement_late: bool = False
@@ -132,7 +131,6 @@ class Desk:
             row.fee_total_vnd = fee.get("total_vnd")
             row.fee_paid_vnd = fee.get("paid_vnd")
             row.pay_by = _when(fee.get("pay_by"))
-            row.fee_requested_at = _when(fee.get("requested_at"))
         supplement = detail.get("supplement")
         if isinstance(supplement, dict):
             row.supplement_items = [str(i) for i in supplement.get("items") or []]

@@ -29,10 +29,6 @@ log = structlog.get_logger(__name__)
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-NOT_FOUND_MESSAGE = (
-    "Không tìm thấy hồ sơ khớp với mã hồ sơ và 4 số cuối điện thoại đã nhập. Vui lòng kiểm tra lại "
-    "trên Giấy tiếp nhận hồ sơ và hẹn trả kết quả."
-)
 _SPACES = re.compile(r"\s+")
 _ENDS_WITH_REASON = (EventKind.REJECTED, EventKind.WITHDRAWN)
 _DIGITS4 = re.compile(r"^[0-9]{4}$")

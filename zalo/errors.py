@@ -36,7 +36,9 @@ def classify(code: int) -> ErrorClass:
         return ErrorClass.QUOTA
     if code in PERMANENT_CODES:
         return ErrorClass.PERMANENT
-    return ErrorClass.TRANSIENT
+    if code in TRANSIENT_CODES:
+        return ErrorClass.TRANSIENT
+    return ErrorClass.TRANSIENT  # unknown: retried, and the retry budget is bounded
 
 
 class ZaloError(Exception):

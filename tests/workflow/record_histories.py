@@ -1,4 +1,4 @@
-"""Record the event histories that tests/test_replay.py replays: `python -m tests.record_histories`.
+"""Record the event histories that test_replay.py replays: `python -m tests.workflow.record_histories [name]`.
 
 Run it when a new lifecycle shape deserves a saved history; never re-record existing files to make a
 replay pass — a failing replay means the workflow change needs `workflow.patched`.
@@ -21,7 +21,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from db.engine import make_engine, make_session_factory
-from domain.dossier import DossierPolicy, PaymentReceived, Returned, Withdrawal
+from domain.dossier import Delivery, DossierPolicy, PaymentReceived, ResultReady, Returned, Withdrawal
 from settings import Settings
 from tests.conftest import FAKE_ZALO_URL, OFFICERS, venv_binary
 from tests.support.builders import (
@@ -113,6 +113,30 @@ async def overdue_then_returned_late(
     return handle
 
 
+async def paid_by_update(
+    client: Client, settings: Settings, _: WorkflowEnvironment
+) -> WorkflowHandle[Any, Any]:
+    """A fee paid in two parts through the record_payment update (one repeated), a result sent by post."""
+    t = Moments()
+    handle, _ = await register(client, settings, dossier_input(settings, received_at=t(0)))
+    await handle.execute_update(DossierWorkflow.request_fee, fee(t(0.5), amount_vnd=2_000_000))
+    part = PaymentReceived("TX-REPLAY-3", 500_000, t(1), require_fee_due=True)
+    await handle.execute_update(DossierWorkflow.record_payment, part)
+    await handle.execute_update(DossierWorkflow.record_payment, part)
+    rest = PaymentReceived("TX-REPLAY-4", 1_500_000, t(1.5), require_fee_due=True)
+    await handle.execute_update(DossierWorkflow.record_payment, rest)
+    await handle.execute_update(
+        DossierWorkflow.mark_result_ready,
+        ResultReady(event_id=event_ids(), at=t(2), delivery=Delivery(note="Bưu điện huyện")),
+    )
+    await settle(handle)
+    await handle.execute_update(
+        DossierWorkflow.mark_returned, Returned(event_id=event_ids(), at=t(3), to="Chủ hồ sơ")
+    )
+    await handle.result()
+    return handle
+
+
 Scenario = Callable[[Client, Settings, WorkflowEnvironment], Awaitable[WorkflowHandle[Any, Any]]]
 SCENARIOS: dict[str, tuple[Scenario, bool]] = {
     "full_lifecycle": (full_lifecycle, False),
@@ -121,6 +145,8 @@ SCENARIOS: dict[str, tuple[Scenario, bool]] = {
     # Recorded after the projection became a local activity (patch record-projection-as-local-activity);
     # the three above predate it and replay through the unpatched branch.
     "full_lifecycle_local_record": (full_lifecycle, False),
+    # Recorded after payments became the record_payment update (the re-cut of workflows/gateway.py).
+    "paid_by_update": (paid_by_update, False),
 }
 
 

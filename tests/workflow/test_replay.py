@@ -1,7 +1,7 @@
 """Replay safety: saved histories of complete lifecycles replay against today's workflow code.
 
 A failure here means a change would break dossiers already running in production: guard the change with
-`workflow.patched(...)` instead of re-recording (see tests/record_histories.py).
+`workflow.patched(...)` instead of re-recording (see tests/workflow/record_histories.py).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ def test_there_are_saved_histories_to_replay() -> None:
         "withdrawn_while_fee_due",
         "overdue_then_returned_late",
         "full_lifecycle_local_record",
+        "paid_by_update",
     }
 
 
