@@ -13,11 +13,10 @@ import getpass
 import sys
 from datetime import date, datetime
 
-from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from admin.database import with_database
 from db.calendar import BY_MAX_LENGTH, REASON_MAX_LENGTH, list_overrides, remove_override, set_override
-from db.engine import make_engine, make_session_factory
 from domain.calendar import WorkingCalendar, vietnam_holiday_names
 from domain.timefmt import OFFICE_TZ
 from settings import Settings, get_settings
@@ -123,20 +122,15 @@ async def _remove(session: AsyncSession, day: date) -> int:
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     """Carry out one parsed command against the database of `settings`; returns the exit status."""
-    engine = make_engine(settings.database_url)
-    try:
-        async with make_session_factory(engine)() as session:
-            if args.command == "list":
-                return await _list(session, args.year)
-            if args.command == "add":
-                return await _add(session, args, settings)
-            return await _remove(session, args.day)
-    except (OperationalError, ProgrammingError) as error:
-        print(f"Lỗi cơ sở dữ liệu: {error.orig}", file=sys.stderr)
-        print("Cơ sở dữ liệu đã được nâng cấp chưa? Chạy: python -m db.migrate", file=sys.stderr)
-        return 2
-    finally:
-        await engine.dispose()
+
+    async def work(session: AsyncSession) -> int:
+        if args.command == "list":
+            return await _list(session, args.year)
+        if args.command == "add":
+            return await _add(session, args, settings)
+        return await _remove(session, args.day)
+
+    return await with_database(settings, work)
 
 
 def main(argv: list[str] | None = None) -> int:

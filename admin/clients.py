@@ -9,29 +9,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from admin.database import with_database
 from db.clients import create_client, list_clients, revoke_client
-from db.engine import make_engine, make_session_factory
 from settings import get_settings
 
 
-async def _main(args: argparse.Namespace) -> None:
-    engine = make_engine(get_settings().database_url)
-    try:
-        async with make_session_factory(engine)() as session:
-            if args.command == "create":
-                key = await create_client(session, args.name, args.agency)
-                print(f"API key for {args.name} (shown once): {key}")
-            elif args.command == "list":
-                for client in await list_clients(session):
-                    state = "revoked" if client.revoked_at else "active"
-                    print(f"{client.name}\t{client.key_prefix}…\t{','.join(client.agencies)}\t{state}")
-            elif args.command == "revoke":
-                if not await revoke_client(session, args.name):
-                    raise SystemExit(f"no client named {args.name}")
-                print(f"revoked {args.name}")
-    finally:
-        await engine.dispose()
+async def _command(session: AsyncSession, args: argparse.Namespace) -> int:
+    if args.command == "create":
+        key = await create_client(session, args.name, args.agency)
+        print(f"API key for {args.name} (shown once): {key}")
+    elif args.command == "list":
+        for client in await list_clients(session):
+            state = "revoked" if client.revoked_at else "active"
+            print(f"{client.name}\t{client.key_prefix}…\t{','.join(client.agencies)}\t{state}")
+    elif not await revoke_client(session, args.name):
+        print(f"no client named {args.name}", file=sys.stderr)
+        return 1
+    else:
+        print(f"revoked {args.name}")
+    return 0
 
 
 def main() -> None:
@@ -47,7 +47,8 @@ def main() -> None:
     sub.add_parser("list", help="list clients (never their keys)")
     revoke = sub.add_parser("revoke", help="revoke a client's key")
     revoke.add_argument("--name", required=True)
-    asyncio.run(_main(parser.parse_args()))
+    args = parser.parse_args()
+    raise SystemExit(asyncio.run(with_database(get_settings(), lambda session: _command(session, args))))
 
 
 if __name__ == "__main__":

@@ -14,9 +14,9 @@ import asyncio
 import getpass
 import sys
 
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.engine import make_engine, make_session_factory
+from admin.database import with_database
 from db.officers import (
     OfficerError,
     Role,
@@ -43,49 +43,48 @@ def _read_password(generate: bool) -> tuple[str, bool]:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    engine = make_engine(settings.database_url)
-    try:
-        async with make_session_factory(engine)() as session:
-            if args.command == "list":
-                officers = await list_officers(session)
-                for o in officers:
-                    state = "đang dùng" if o.active else "đã khoá"
-                    print(f"{o.username}\t{o.display_name}\t{','.join(o.agencies)}\t{o.role}\t{state}")
-                if not officers:
-                    print("(chưa có cán bộ nào)")
-                return 0
-            if args.command == "create":
-                password, generated = _read_password(args.generate)
-                officer = await create_officer(
-                    session, args.username, args.name or args.username, password, args.agency, Role(args.role)
-                )
-                print(f"Đã tạo cán bộ {officer.username} ({', '.join(officer.agencies)}, {officer.role}).")
-                if generated:
-                    print(f"Mật khẩu (chỉ hiện một lần): {password}")
-                return 0
-            found = await find_officer(session, args.username)
-            if found is None:
-                print(f"Lỗi: không có cán bộ {args.username}", file=sys.stderr)
-                return 1
-            if args.command == "set-password":
-                password, generated = _read_password(args.generate)
-                await set_password(session, found, password)
-                print(f"Đã đổi mật khẩu của {found.username}; các phiên đăng nhập cũ đã kết thúc.")
-                if generated:
-                    print(f"Mật khẩu (chỉ hiện một lần): {password}")
-                return 0
-            await set_active(session, found, args.command == "activate")
-            print(f"{found.username}: {'đang dùng' if found.active else 'đã khoá, các phiên đã kết thúc'}")
-            return 0
-    except OfficerError as error:
-        print(f"Lỗi: {error}", file=sys.stderr)
-        return 2
-    except (OperationalError, ProgrammingError) as error:
-        print(f"Lỗi cơ sở dữ liệu: {error.orig}", file=sys.stderr)
-        print("Cơ sở dữ liệu đã được nâng cấp chưa? Chạy: python -m db.migrate", file=sys.stderr)
-        return 2
-    finally:
-        await engine.dispose()
+    async def work(session: AsyncSession) -> int:
+        try:
+            return await _command(session, args)
+        except OfficerError as error:
+            print(f"Lỗi: {error}", file=sys.stderr)
+            return 2
+
+    return await with_database(settings, work)
+
+
+async def _command(session: AsyncSession, args: argparse.Namespace) -> int:
+    if args.command == "list":
+        officers = await list_officers(session)
+        for o in officers:
+            state = "đang dùng" if o.active else "đã khoá"
+            print(f"{o.username}\t{o.display_name}\t{','.join(o.agencies)}\t{o.role}\t{state}")
+        if not officers:
+            print("(chưa có cán bộ nào)")
+        return 0
+    if args.command == "create":
+        password, generated = _read_password(args.generate)
+        officer = await create_officer(
+            session, args.username, args.name or args.username, password, args.agency, Role(args.role)
+        )
+        print(f"Đã tạo cán bộ {officer.username} ({', '.join(officer.agencies)}, {officer.role}).")
+        if generated:
+            print(f"Mật khẩu (chỉ hiện một lần): {password}")
+        return 0
+    found = await find_officer(session, args.username)
+    if found is None:
+        print(f"Lỗi: không có cán bộ {args.username}", file=sys.stderr)
+        return 1
+    if args.command == "set-password":
+        password, generated = _read_password(args.generate)
+        await set_password(session, found, password)
+        print(f"Đã đổi mật khẩu của {found.username}; các phiên đăng nhập cũ đã kết thúc.")
+        if generated:
+            print(f"Mật khẩu (chỉ hiện một lần): {password}")
+        return 0
+    await set_active(session, found, args.command == "activate")
+    print(f"{found.username}: {'đang dùng' if found.active else 'đã khoá, các phiên đã kết thúc'}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
