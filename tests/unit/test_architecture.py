@@ -56,6 +56,19 @@ def read_rules() -> dict[str, Rule]:
 RULES = read_rules()
 
 
+def read_rows() -> dict[str, int]:
+    """The layered picture of docs/architecture.md: part → its row (0 at the bottom)."""
+    picture = DOC.read_text().split("```")[1]
+    rows: dict[str, int] = {}
+    for line in picture.splitlines():
+        found = re.match(r"^\s*(\d+)\s+(.*)$", line)
+        if found:
+            for token in re.findall(r"[a-z_/]+(?:\.py)?/?", found.group(2)):
+                if "/" in token or token.endswith(".py"):
+                    rows[token.removesuffix(".py").strip("/").replace("/", ".")] = int(found.group(1))
+    return rows
+
+
 def part_of(module: str) -> str:
     """The most specific part of the table that `module` belongs to."""
     candidates = [part for part in RULES if module == part or module.startswith(part + ".")]
@@ -102,6 +115,16 @@ def test_the_table_names_every_part_and_only_parts() -> None:
     for part, rule in RULES.items():
         unknown = rule.may_import - set(RULES)
         assert not unknown, f"{part} may import {unknown}, which are not parts"
+
+
+def test_the_picture_places_every_part_above_what_it_may_import() -> None:
+    rows = read_rows()
+    assert set(rows) == set(RULES)
+    for part, rule in RULES.items():
+        for target in rule.may_import:
+            assert rows[target] < rows[part], (
+                f"{part} (row {rows[part]}) may import {target} (row {rows[target]})"
+            )
 
 
 @pytest.mark.parametrize(("module", "path"), FILES, ids=[module for module, _ in FILES])
