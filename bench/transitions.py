@@ -133,8 +133,6 @@ async def run_ours(
 ) -> dict[str, Any]:
     """Seven updates per dossier (registration and payment included) straight to the workflow through the
     gateway, as the API sends them (no HTTP)."""
-    from tests.support.builders import Moments, dossier_input
-
     from domain.dossier import (
         FeeItem,
         FeeRequest,
@@ -150,6 +148,7 @@ async def run_ours(
     )
     from domain.status import Transition
     from settings import Settings
+    from tests.support.builders import Moments, dossier_input
     from workflows import contracts
     from workflows.client import TemporalConnection
     from workflows.gateway import Gateway
