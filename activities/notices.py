@@ -9,6 +9,9 @@ message but we never recorded it — the worker died, or the database failed, or
 Zalo had acted — between the call and the commit. The next attempt after `zalo_send_lease_seconds` sends
 again. We accept that rare duplicate rather than risk a notice that never arrives (a ZNS delivery receipt
 that arrives first marks the row delivered and closes the window for that row).
+
+One module over 400 lines because it is one activity: claiming, planning the channel, sending, and
+recording an outcome share the same row and the same rules of who may send it.
 """
 
 from __future__ import annotations

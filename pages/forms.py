@@ -1,5 +1,6 @@
 """The officer's actions on a dossier: one form per transition of the table, read into the same commands
 the API sends, so the workflow's updates and validators decide exactly as they do for the TTHC system.
+The table of forms and the reader that turns a filled-in form into its command belong together.
 """
 
 from __future__ import annotations

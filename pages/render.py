@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from domain.codes import mask_phone
+from domain.codes import ALL_AGENCIES, mask_phone, workflow_id
 from pages import labels
 from workflows.gateway import GatewayError, Unavailable
 
@@ -70,6 +70,7 @@ def _environment() -> Environment:
         notice_status_vi=labels.notice_status_vi,
         channel_vi=labels.channel_vi,
         mask_phone=mask_phone,
+        workflow_id=workflow_id,
         iso=labels.iso,
     )
     env.globals.update(
@@ -77,6 +78,7 @@ def _environment() -> Environment:
         audiences_vi=labels.AUDIENCES_VI,
         intake_channels_vi=labels.INTAKE_CHANNELS_VI,
         roles_vi=labels.ROLES_VI,
+        all_agencies=ALL_AGENCIES,
     )
     return env
 

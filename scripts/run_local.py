@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from db.migrate import upgrade
+from domain.codes import ALL_AGENCIES
 from workflows.search_attributes import cli_flags
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 LOCAL_OFFICERS = {
-    "*": {
+    ALL_AGENCIES: {
         "officer": ["officer-local-1"],
         "department_head": ["head-local-1"],
         "agency_head": ["director-local-1"],

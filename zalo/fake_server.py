@@ -7,6 +7,9 @@ Control API: `POST /_fake/faults` (fail the next N calls or for a while, with an
 or stall), `DELETE /_fake/faults`, `GET /_fake/messages`, `DELETE /_fake/messages`, `GET /_fake/calls`,
 `POST /_fake/tokens/expire` (every access token dies, as after 25 h), `POST /_fake/users/{id}/text`
 (a citizen writes to the OA: sent to `--webhook-url`, signed).
+
+One module over 400 lines because it is one stand-in for one service: its endpoints, faults and journal
+share one state, and a test or an operator reads the fake whole.
 """
 
 from __future__ import annotations
