@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     zalo_token_refresh_margin_seconds: int = 3600
     # How long a send attempt owns a notice row; a newer attempt waits it out before it sends again.
     zalo_send_lease_seconds: float = 120.0
+    # A Zalo error code Zalo does not document is retried this many times, then recorded as final.
+    zalo_unknown_code_attempts: int = Field(default=5, ge=1)
     # Failed "code + last 4 digits" lookups a Zalo user may make per day (4 digits are easy to guess).
     zalo_lookup_max_failures: int = 5
     # The fake Zalo server keeps what it received in this JSON-lines file (empty: memory only).
@@ -185,6 +187,10 @@ class Settings(BaseSettings):
             quiet_hours_end=self.quiet_hours_end.strftime("%H:%M"),
             working_day_seconds=int(self.office_hours().day_length.total_seconds()),
         )
+
+    def lookup_url(self, code: str) -> str:
+        """The citizen lookup page of a dossier (notices link to it)."""
+        return f"{self.public_base_url.rstrip('/')}/tra-cuu?code={code}"
 
     def temporal_ui_link(self, code: str) -> str:
         """The dossier's workflow in the Temporal UI."""

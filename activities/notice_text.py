@@ -1,7 +1,12 @@
-"""The Vietnamese texts of notices: one Jinja2 template per kind, plus the flat data of ZNS templates.
+"""The Vietnamese texts of notices: one Jinja2 template per kind, composed when the notice is recorded.
 
-Context values arrive as the workflow recorded them (JSON): datetimes as ISO-8601 strings with an offset,
-money as int VND. Dates are shown as `dd/MM/yyyy HH:mm` office time, money as `1.250.000 đ`.
+`compose` is called by the record activity at the transition itself (activities/records.py), from the
+context the workflow produced plus what only the database knows (the applicant's name, the agency from
+the directory, the lookup link). A template that cannot render fails the transition there, loudly, rather
+than a notice days later. The same context gives the ZNS template's parameters (activities/zns_templates.py).
+
+Context values arrive as the workflow recorded them (JSON): times as ISO-8601 strings with an offset,
+money as int VND. Words and formats are domain/vocabulary.py's.
 """
 
 from __future__ import annotations
@@ -9,64 +14,45 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from datetime import datetime
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from domain.notices import NoticeKind
-from domain.timefmt import OFFICE_TZ
+from activities import zns_templates
+from domain import vocabulary
+from domain.dossier import COUNTER_RECEIPT_PREFIX
+from domain.dvcqg import is_sync_event_id
+from domain.notices import Audience, NoticeKind
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates" / "notices"
-# Context keys that hold datetimes, and those that hold money, whatever the kind.
-DATETIME_KEYS = frozenset({"at", "due_at", "pay_by", "old_due_at", "new_due_at"})
-MONEY_KEYS = frozenset({"total_vnd", "amount_vnd"})
-# ZNS template parameters are short strings; longer values are cut (Zalo refuses them otherwise).
-ZNS_VALUE_MAX = 100
-
-ROLE_LABELS_VI = {
-    "handler": "cán bộ xử lý hồ sơ",
-    "officer": "cán bộ xử lý hồ sơ",
-    "supervisor": "lãnh đạo phòng chuyên môn",
-    "head": "lãnh đạo phòng chuyên môn",
-    "director": "lãnh đạo cơ quan",
-    "leader": "lãnh đạo cơ quan",
-    "one_stop": "Bộ phận Một cửa",
-}
-
-
-def _as_datetime(value: Any) -> datetime | None:
-    if value is None or value == "":
-        return None
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    if moment.tzinfo is None:
-        raise ValueError(f"datetime without an offset in notice context: {value!r}")
-    return moment
 
 
 def datetime_vn(value: Any) -> str:
     """`2026-12-08T16:00:00+07:00` → `08/12/2026 16:00` (office time)."""
-    moment = _as_datetime(value)
-    return moment.astimezone(OFFICE_TZ).strftime("%d/%m/%Y %H:%M") if moment else "(chưa xác định)"
+    return vocabulary.vn_datetime(value, missing="(chưa xác định)")
 
 
 def date_vn(value: Any) -> str:
     """`2026-12-08T16:00:00+07:00` → `08/12/2026` (office time)."""
-    moment = _as_datetime(value)
-    return moment.astimezone(OFFICE_TZ).strftime("%d/%m/%Y") if moment else "(chưa xác định)"
+    return vocabulary.vn_date(value, missing="(chưa xác định)")
 
 
 def vnd(value: Any) -> str:
     """`1250000` → `1.250.000 đ`."""
-    amount = int(value)
-    sign = "-" if amount < 0 else ""
-    return f"{sign}{abs(amount):,}".replace(",", ".") + " đ"
+    return vocabulary.vn_money(value)
 
 
-def role_vi(value: Any) -> str:
-    return ROLE_LABELS_VI.get(str(value), str(value))
+def payment_reference(transaction_id: str | None) -> str:
+    """How a citizen recognises a payment: the counter's receipt number, the platform's transaction id;
+    nothing for the ids we make ourselves (a national-portal sync)."""
+    if not transaction_id or is_sync_event_id(transaction_id):
+        return ""
+    if transaction_id.startswith(COUNTER_RECEIPT_PREFIX):
+        return f"Số biên lai: {transaction_id.removeprefix(COUNTER_RECEIPT_PREFIX)}"
+    return f"Mã giao dịch: {transaction_id}"
 
 
 @lru_cache(maxsize=1)
@@ -79,7 +65,13 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
     )
-    env.filters.update(datetime_vn=datetime_vn, date_vn=date_vn, vnd=vnd, role_vi=role_vi)
+    env.filters.update(
+        datetime_vn=datetime_vn,
+        date_vn=date_vn,
+        vnd=vnd,
+        role_vi=vocabulary.role_label,
+        payment_reference=payment_reference,
+    )
     return env
 
 
@@ -94,12 +86,9 @@ def tidy(text: str) -> str:
 
 
 def render_notice(kind: NoticeKind | str, context: Mapping[str, Any]) -> str:
-    """The text of a notice of `kind`; `context` holds the workflow's variables plus
-    `applicant_name`, `office_name` and `lookup_url` (optional, added by the send activity)."""
+    """The text of a notice of `kind` from its full context (see `compose`)."""
     kind = NoticeKind(kind)
-    values: dict[str, Any] = {"applicant_name": None, "office_name": "Bộ phận Một cửa", "lookup_url": None}
-    values.update(context)
-    return tidy(_environment().get_template(f"{kind.value}.txt.j2").render(values))
+    return tidy(_environment().get_template(f"{kind.value}.txt.j2").render(dict(context)))
 
 
 def fit_text(text: str, limit: int, tail: str = "") -> str:
@@ -116,34 +105,19 @@ def fit_text(text: str, limit: int, tail: str = "") -> str:
     return cut.rstrip() + "…" + tail
 
 
-def _zns_value(value: Any, key: str) -> str:
-    if value is None:
-        return ""
-    if key in DATETIME_KEYS:
-        return datetime_vn(value)
-    if key in MONEY_KEYS:
-        return vnd(value)
-    if isinstance(value, list):
-        return "; ".join(
-            f"{item['name']}: {vnd(item['amount_vnd'])}" if isinstance(item, Mapping) else str(item)
-            for item in value
-        )
-    return str(value)
+@dataclass(frozen=True)
+class Composed:
+    """A notice ready to send: its OA text, and for a citizen its ZNS template's parameters."""
+
+    text: str
+    zns_params: dict[str, str] | None
 
 
-def zns_template_data(kind: NoticeKind | str, context: Mapping[str, Any]) -> dict[str, str]:
-    """Flat string parameters for the ZNS template of `kind`, from the same context as the text.
+def compose(kind: NoticeKind, context: Mapping[str, Any], *, text_max: int, lookup_url: str) -> Composed:
+    """The notice's text (cut at `text_max` with a link to the full record) and ZNS parameters.
 
-    Parameter names are the context keys (nested `pickup`/`delivery` become `pickup_place`, …), plus
-    `customer_name`; the templates registered with Zalo use these names."""
-    NoticeKind(kind)
-    data: dict[str, str] = {"customer_name": str(context.get("applicant_name") or "Quý ông/bà")}
-    for key, value in context.items():
-        if key in ("applicant_name", "office_name"):
-            continue
-        if isinstance(value, Mapping):
-            for inner_key, inner in value.items():
-                data[f"{key}_{inner_key}"] = _zns_value(inner, inner_key)
-        else:
-            data[key] = _zns_value(value, key)
-    return {key: fit_text(tidy(value), ZNS_VALUE_MAX) if value else "" for key, value in data.items()}
+    `context` is the workflow's, plus `agency` (the directory's card), and for a citizen
+    `applicant_name` and `lookup_url`."""
+    text = fit_text(render_notice(kind, context), text_max, tail="\nXem đầy đủ: " + lookup_url)
+    params = zns_templates.params_for(kind, context) if kind.audience is Audience.CITIZEN else None
+    return Composed(text, params)

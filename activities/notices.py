@@ -27,11 +27,13 @@ from sqlmodel import col, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.notice_text import fit_text, render_notice, zns_template_data
+from activities import zns_templates
+from activities.notice_text import Composed, compose
+from db.agencies import AgencyCard, agency_card
 from db.engine import SessionFactory
 from db.models import Dossier, Notice, ZaloLink, ZaloUser
 from db.types import utcnow
-from domain.notices import Audience, NoticeKind, NoticeStatus
+from domain.notices import Audience, NoticeChannel, NoticeFailure, NoticeKind, NoticeStatus, failure
 from domain.quiet_hours import in_quiet_hours, next_day_at, next_local_time, quiet_hours_end_after
 from domain.timefmt import OFFICE_TZ
 from settings import Settings
@@ -39,12 +41,10 @@ from workflows import contracts
 from workflows.contracts import NoticeBatch, NoticeOutcome
 from zalo.client import ZaloClient, tracking_id_for
 from zalo.config import OA_TEXT_MAX
-from zalo.errors import OA_UNREACHABLE_CODES, ErrorClass, ZaloError
+from zalo.errors import KNOWN_CODES, OA_UNREACHABLE_CODES, ErrorClass, ZaloError
 
 log = structlog.get_logger(__name__)
 
-CHANNEL_OA = "oa"
-CHANNEL_ZNS = "zns"
 DONE_STATUSES = frozenset({NoticeStatus.SENT, NoticeStatus.DELIVERED, NoticeStatus.FAILED_PERMANENT})
 # Zalo's own night rule for ZNS (−133/−234): nothing between 22:00 and 06:00 Vietnam time.
 ZALO_NIGHT_END = time(6, 0)
@@ -131,6 +131,11 @@ class NoticeActivities:
                 if dossier is not None and kind.audience is Audience.CITIZEN
                 else None
             )
+            card = (
+                await agency_card(session, dossier.agency_code, self.settings.notice_office_name)
+                if dossier is not None
+                else None
+            )
 
         outcomes: list[NoticeOutcome] = []
         transient: list[str] = []
@@ -141,7 +146,7 @@ class NoticeActivities:
                 outcomes.append(_outcome(row))
                 continue
             try:
-                result = await self._send_row(row, kind, dossier, oa_user, batch)
+                result = await self._send_row(row, kind, dossier, card, oa_user, batch)
             except _Deferred as exc:
                 deferred = exc
                 result = await self._reload(row)
@@ -181,7 +186,7 @@ class NoticeActivities:
                 .where(*_rows_of(batch), col(Notice.status).not_in(DONE_STATUSES))
                 .values(
                     status=NoticeStatus.FAILED_PERMANENT.value,
-                    last_error=reason[:2000],
+                    last_error=failure(NoticeFailure.GAVE_UP, reason),
                     sending_since=None,
                     updated_at=now,
                 )
@@ -196,23 +201,23 @@ class NoticeActivities:
         row: Notice,
         kind: NoticeKind,
         dossier: Dossier | None,
+        card: AgencyCard | None,
         oa_user: str | None,
         batch: NoticeBatch,
     ) -> Notice | datetime:
         """Claim, send and record one row; the row as recorded, or when a live claim by another ends."""
-        if dossier is None:
-            return await self._finish(
-                row, NoticeStatus.FAILED_PERMANENT, error="dossier not found", claim=False
-            )
+        if dossier is None or card is None:
+            missing = failure(NoticeFailure.DOSSIER_MISSING, f"no dossier {row.dossier_code}")
+            return await self._finish(row, NoticeStatus.FAILED_PERMANENT, error=missing, claim=False)
         plan, problem = self._plan(row, kind, dossier, oa_user)
-        text: str | None = None
-        if plan is not None:
-            try:
-                text = self._text(row, kind, dossier)
-            except Exception as exc:  # a template or context bug: retrying renders the same thing
-                problem = f"cannot render the notice: {type(exc).__name__}: {exc}"
-        if plan is None or text is None:
+        if plan is None:
             return await self._finish(row, NoticeStatus.FAILED_PERMANENT, error=problem, claim=False)
+        try:
+            composed = self._composed(row, kind, dossier, card)
+        except Exception as exc:  # a template that no longer fits an old row's context: retrying cannot help
+            error = failure(NoticeFailure.UNCOMPOSABLE, f"{type(exc).__name__}: {exc}")
+            return await self._finish(row, NoticeStatus.FAILED_PERMANENT, error=error, claim=False)
+        text = composed.text
 
         now = self.clock()
         async with self.session_factory() as session:
@@ -227,7 +232,7 @@ class NoticeActivities:
                     attempts=col(Notice.attempts) + 1,
                     sending_since=now,
                     channel=plan.channel,
-                    recipient=plan.user_id if plan.channel == CHANNEL_OA else row.recipient,
+                    recipient=plan.user_id if plan.channel == NoticeChannel.OA else row.recipient,
                     text=text,
                     tracking_id=tracking_id_for(row.key),
                     updated_at=now,
@@ -249,12 +254,13 @@ class NoticeActivities:
             workflow_time=batch.workflow_time.isoformat(),
         )
         try:
-            channel, message_id = await self._deliver(row, kind, dossier, plan, text)
+            channel, message_id = await self._deliver(row, plan, composed)
         except ZaloError as exc:
             return await self._record_failure(row, exc)
         except Exception as exc:
             # Not from the Zalo call itself (a bug, the database behind the token store): nothing was sent.
-            await self._finish(row, NoticeStatus.FAILED_RETRYING, error=f"{type(exc).__name__}: {exc}")
+            error = failure(NoticeFailure.INTERNAL, f"{type(exc).__name__}: {exc}")
+            await self._finish(row, NoticeStatus.FAILED_RETRYING, error=error)
             raise
         # On cancellation the claim stays: whether Zalo got the request is unknown, the lease decides.
         return await self._finish(row, NoticeStatus.SENT, channel=channel, message_id=message_id)
@@ -264,49 +270,46 @@ class NoticeActivities:
     ) -> tuple[_Plan | None, str | None]:
         if kind.audience is Audience.OFFICER:
             if not row.recipient:
-                return None, "no usable recipient: officer notice without a Zalo user id"
-            return _Plan(CHANNEL_OA, user_id=row.recipient), None
+                return None, failure(NoticeFailure.NO_OFFICER_ID, "an officer notice without a Zalo user id")
+            return _Plan(NoticeChannel.OA, user_id=row.recipient), None
         template_id = self.settings.zns_template_ids.get(kind.value) or (
-            f"fake-{kind.value}" if self.settings.effective_zalo_mode == "fake" else None
+            zns_templates.fake_template_ids().get(kind.value)
+            if self.settings.effective_zalo_mode == "fake"
+            else None
         )
         zns = (
-            _Plan(CHANNEL_ZNS, phone=dossier.applicant_phone, template_id=template_id)
+            _Plan(NoticeChannel.ZNS, phone=dossier.applicant_phone, template_id=template_id)
             if dossier.applicant_phone and template_id
             else None
         )
         if oa_user:
-            return _Plan(CHANNEL_OA, user_id=oa_user, fallback=zns), None
+            return _Plan(NoticeChannel.OA, user_id=oa_user, fallback=zns), None
         if zns is not None:
             return zns, None
         if not dossier.applicant_phone:
-            return None, "no usable recipient: no linked Zalo follower and no phone"
-        return None, f"no usable recipient: no ZNS template configured for '{kind.value}' (ZNS_TEMPLATE_IDS)"
+            return None, failure(NoticeFailure.NO_RECIPIENT, "no linked Zalo follower and no phone")
+        return None, failure(
+            NoticeFailure.NO_ZNS_TEMPLATE, f"ZNS_TEMPLATE_IDS has no template for {kind.value}"
+        )
 
-    def _context(self, row: Notice, kind: NoticeKind, dossier: Dossier) -> dict[str, Any]:
-        context: dict[str, Any] = dict(row.context)
-        context["office_name"] = self.settings.notice_office_name
+    def _composed(self, row: Notice, kind: NoticeKind, dossier: Dossier, card: AgencyCard) -> Composed:
+        """What the record activity composed at the transition; composed now for a row recorded before
+        notices were composed there (a deploy in between)."""
+        if row.text is not None and (row.zns_params is not None or kind.audience is Audience.OFFICER):
+            return Composed(row.text, row.zns_params)
+        lookup_url = self.settings.lookup_url(row.dossier_code)
+        context: dict[str, Any] = {**row.context, "agency": card.context()}
         if kind.audience is Audience.CITIZEN:
-            context.setdefault("applicant_name", dossier.applicant_name)
-            context.setdefault("lookup_url", self._lookup_url(row.dossier_code))
-        return context
+            context |= {"applicant_name": dossier.applicant_name, "lookup_url": lookup_url}
+        return compose(kind, context, text_max=OA_TEXT_MAX, lookup_url=lookup_url)
 
-    def _lookup_url(self, code: str) -> str:
-        return f"{self.settings.public_base_url.rstrip('/')}/tra-cuu?code={code}"
-
-    def _text(self, row: Notice, kind: NoticeKind, dossier: Dossier) -> str:
-        text = render_notice(kind, self._context(row, kind, dossier))
-        # An OA text over 2,000 characters is cut at a word and points to the full record online.
-        return fit_text(text, OA_TEXT_MAX, tail="\nXem đầy đủ: " + self._lookup_url(row.dossier_code))
-
-    async def _deliver(
-        self, row: Notice, kind: NoticeKind, dossier: Dossier, plan: _Plan, text: str
-    ) -> tuple[str, str]:
+    async def _deliver(self, row: Notice, plan: _Plan, composed: Composed) -> tuple[str, str]:
         """Send as planned (OA, or ZNS when the OA cannot reach the user); (channel, message id)."""
-        if plan.channel == CHANNEL_OA:
+        if plan.channel == NoticeChannel.OA:
             assert plan.user_id is not None
             try:
-                sent = await self.zalo.send_oa_text(plan.user_id, text)
-                return CHANNEL_OA, sent.message_id
+                sent = await self.zalo.send_oa_text(plan.user_id, composed.text)
+                return NoticeChannel.OA, sent.message_id
             except ZaloError as exc:
                 if exc.code not in OA_UNREACHABLE_CODES or plan.fallback is None:
                     raise
@@ -316,21 +319,34 @@ class NoticeActivities:
                 plan = plan.fallback
         assert plan.phone is not None
         assert plan.template_id is not None
-        data = zns_template_data(kind, self._context(row, kind, dossier))
-        sent_zns = await self.zalo.send_zns(plan.phone, plan.template_id, data, tracking_id_for(row.key))
+        assert composed.zns_params is not None  # a citizen's notice always has them
+        sent_zns = await self.zalo.send_zns(
+            plan.phone, plan.template_id, composed.zns_params, tracking_id_for(row.key)
+        )
         if sent_zns.remaining_quota is not None and sent_zns.remaining_quota < 50:
             log.warning("zalo.zns_quota_low", remaining=sent_zns.remaining_quota, daily=sent_zns.daily_quota)
-        return CHANNEL_ZNS, sent_zns.msg_id
+        return NoticeChannel.ZNS, sent_zns.msg_id
 
     async def _record_failure(self, row: Notice, exc: ZaloError) -> Notice:
         now = self.clock()
-        if exc.error_class is ErrorClass.PERMANENT:
+        attempts = row.attempts + 1  # this attempt's claim counted it
+        unknown = exc.code is not None and exc.code not in KNOWN_CODES
+        if exc.error_class is ErrorClass.PERMANENT or (
+            unknown and attempts >= self.settings.zalo_unknown_code_attempts
+        ):
+            # An error code Zalo does not document is retried a few times, then treated as final: a
+            # notice must not wait two days for a code that will never change.
+            detail = f"{exc} (an unknown code, {attempts} attempts)" if unknown else str(exc)
             log.warning("notice.failed_permanent", key=row.key, dossier_code=row.dossier_code, code=exc.code)
-            return await self._finish(row, NoticeStatus.FAILED_PERMANENT, error=str(exc))
+            error = failure(NoticeFailure.ZALO_REFUSED, detail)
+            return await self._finish(row, NoticeStatus.FAILED_PERMANENT, error=error)
         # No answer after sending: keep the claim, so a retry waits out the lease and a ZNS delivery
         # receipt arriving meanwhile (matched by tracking_id) marks the row delivered instead of a resend.
         recorded = await self._finish(
-            row, NoticeStatus.FAILED_RETRYING, error=str(exc), keep_claim=exc.maybe_delivered
+            row,
+            NoticeStatus.FAILED_RETRYING,
+            error=failure(NoticeFailure.ZALO_UNAVAILABLE, str(exc)),
+            keep_claim=exc.maybe_delivered,
         )
         log.info("notice.failed_retrying", key=row.key, dossier_code=row.dossier_code, code=exc.code)
         if exc.error_class is ErrorClass.NIGHT:

@@ -1,4 +1,9 @@
-"""The database projection of a dossier workflow: one activity call per timeline entry."""
+"""The database projection of a dossier workflow: one activity call per timeline entry.
+
+Each entry's notices are composed here, at the transition (their text and ZNS parameters: see
+activities/notice_text.py): a notice that cannot render fails this activity, so the error shows in the
+workflow at once and is retried until fixed, rather than a notice found failed days later.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +13,30 @@ from typing import Any
 
 from sqlmodel import select
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
+from activities.notice_text import Composed, compose
+from db.agencies import AgencyCard, agency_card
 from db.dossiers import dossier_row
 from db.engine import SessionFactory
 from db.models import Dossier, DossierEvent, Notice, Payment
 from db.types import utcnow
 from domain.codes import ALL_AGENCIES
 from domain.dossier import PaymentRecord
-from domain.notices import Audience, NoticeKind, NoticeOrder, NoticeStatus, notice_key
+from domain.notices import (
+    Audience,
+    NoticeFailure,
+    NoticeKind,
+    NoticeOrder,
+    NoticeStatus,
+    OfficerRole,
+    failure,
+    notice_key,
+)
 from settings import Settings
 from workflows import contracts
 from workflows.contracts import RecordRequest
+from zalo.config import OA_TEXT_MAX
 
 
 class RecordActivities:
@@ -58,16 +76,21 @@ class RecordActivities:
                     detail=request.entry.detail,
                 )
             )
-            for order in request.notices:
-                for notice in self._notices(request, row, order):
-                    session.add(notice)
+            if request.notices:
+                card = await agency_card(session, row.agency_code, self._settings.notice_office_name)
+                for order in request.notices:
+                    for notice in self._notices(request, row, order, card):
+                        session.add(notice)
             if request.payment is not None:
                 await self._add_payment(session, request.code, request.payment)
         return True
 
-    def _notices(self, request: RecordRequest, row: Dossier, order: NoticeOrder) -> list[Notice]:
+    def _notices(
+        self, request: RecordRequest, row: Dossier, order: NoticeOrder, card: AgencyCard
+    ) -> list[Notice]:
         kind = NoticeKind(order.kind)
         seq = request.entry.seq
+        composed = self._compose(kind, order, row, card)
 
         def notice(key: str, recipient: str | None = None, error: str | None = None) -> Notice:
             status = NoticeStatus.SCHEDULED if order.scheduled_for else NoticeStatus.QUEUED
@@ -79,6 +102,8 @@ class RecordActivities:
                 audience=kind.audience.value,
                 recipient=recipient,
                 context=order.context,
+                text=composed.text,
+                zns_params=composed.zns_params,
                 scheduled_for=order.scheduled_for,
                 status=(NoticeStatus.FAILED_PERMANENT if error else status).value,
                 last_error=error,
@@ -86,14 +111,31 @@ class RecordActivities:
 
         if kind.audience is Audience.CITIZEN:
             return [notice(notice_key(request.workflow_id, seq, kind))]
-        recipients = self._officers(row.agency_code, order.role or "officer")
+        recipients = self._officers(row.agency_code, order.role or OfficerRole.OFFICER.value)
         if not recipients:
             # Visible on the officer pages as a failed notice rather than silently dropped.
-            reason = f"no Zalo user id configured for role '{order.role}' of agency {row.agency_code}"
+            reason = failure(
+                NoticeFailure.NO_OFFICER_ID,
+                f"OFFICER_ZALO_IDS names nobody for role {order.role} of agency {row.agency_code}",
+            )
             return [notice(notice_key(request.workflow_id, seq, kind), error=reason)]
         return [
             notice(notice_key(request.workflow_id, seq, kind, user), recipient=user) for user in recipients
         ]
+
+    def _compose(self, kind: NoticeKind, order: NoticeOrder, row: Dossier, card: AgencyCard) -> Composed:
+        """The notice's text and ZNS parameters from the workflow's context and what the database knows."""
+        lookup_url = self._settings.lookup_url(row.code)
+        context: dict[str, Any] = {**order.context, "agency": card.context()}
+        if kind.audience is Audience.CITIZEN:
+            context |= {"applicant_name": row.applicant_name, "lookup_url": lookup_url}
+        try:
+            return compose(kind, context, text_max=OA_TEXT_MAX, lookup_url=lookup_url)
+        except Exception as error:  # a template or context bug: visible in the workflow, retried until fixed
+            raise ApplicationError(
+                f"cannot compose the {kind.value} notice of {row.code}: {type(error).__name__}: {error}",
+                type="NoticeComposeError",
+            ) from error
 
     def _officers(self, agency_code: str, role: str) -> list[str]:
         directory = self._settings.officer_zalo_ids

@@ -19,7 +19,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from admin.database import with_database
 from db.officers import (
     OfficerError,
-    Role,
     create_officer,
     find_officer,
     generate_password,
@@ -27,6 +26,7 @@ from db.officers import (
     set_active,
     set_password,
 )
+from domain.access import DeskRole
 from settings import Settings, get_settings
 
 
@@ -65,7 +65,7 @@ async def _command(session: AsyncSession, args: argparse.Namespace) -> int:
     if args.command == "create":
         password, generated = _read_password(args.generate)
         officer = await create_officer(
-            session, args.username, args.name or args.username, password, args.agency, Role(args.role)
+            session, args.username, args.name or args.username, password, args.agency, DeskRole(args.role)
         )
         print(f"Đã tạo cán bộ {officer.username} ({', '.join(officer.agencies)}, {officer.role}).")
         if generated:
@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--agency", action="append", required=True, help="mã cơ quan, hoặc * cho mọi cơ quan; lặp lại được"
     )
-    create.add_argument("--role", choices=[r.value for r in Role], default=Role.OFFICER.value)
+    create.add_argument("--role", choices=[r.value for r in DeskRole], default=DeskRole.OFFICER.value)
     create.add_argument("--generate", action="store_true", help="tạo mật khẩu ngẫu nhiên và in ra một lần")
     commands.add_parser("list", help="liệt kê cán bộ (không bao giờ in mật khẩu)")
     password = commands.add_parser("set-password", help="đổi mật khẩu và kết thúc các phiên đăng nhập")

@@ -106,10 +106,34 @@ class Notice(SQLModel, table=True):
     # Set while a send attempt owns the row (before the Zalo call); cleared when the outcome is recorded.
     sending_since: datetime | None = _utc(nullable=True)
     last_error: str | None = None
+    # The parameters of the ZNS template, composed with `text` when the notice was recorded.
+    zns_params: dict[str, str] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    # A failure an officer has dealt with (marked handled on the desk): who and when.
+    handled_by: str | None = Field(default=None, max_length=100)
+    handled_at: datetime | None = _utc(nullable=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     sent_at: datetime | None = _utc(nullable=True)
     delivered_at: datetime | None = _utc(nullable=True)
+
+
+class Agency(SQLModel, table=True):
+    """An agency that holds dossiers, as citizens and officers should read it: the agency directory.
+
+    Notices and pages name the agency of a dossier and its hotline from here; a code that has no row is
+    shown with a neutral name and listed for the administrator (`python -m admin.agencies unknown`).
+    """
+
+    __tablename__ = "agencies"
+
+    code: str = Field(primary_key=True, max_length=40)
+    name: str = Field(max_length=300)  # e.g. "UBND huyện Chư Păh"
+    address: str = Field(default="", max_length=500)
+    hotline: str = Field(default="", max_length=30)
+    opening_hours: str = Field(default="", max_length=200)
+    oa_url: str = Field(default="", max_length=300)  # where a citizen follows the province's OA
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class Payment(SQLModel, table=True):

@@ -11,7 +11,6 @@ import hashlib
 import re
 import secrets
 from datetime import timedelta
-from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -21,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import Officer, OfficerSession
 from db.types import utcnow
+from domain.access import DeskRole
 from domain.codes import AGENCY_CODE_PATTERN, ALL_AGENCIES
 
 # Argon2id with the library's defaults (RFC 9106's second recommended profile: 64 MiB, 3 passes).
@@ -32,15 +32,6 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,19}$")
 MIN_PASSWORD_LENGTH = 10
 LOCAL_USERNAME = "canbo"
-
-
-class Role(StrEnum):
-    OFFICER = "officer"  # reads and acts on dossiers
-    VIEWER = "viewer"  # reads only (leadership, inspection)
-
-    @property
-    def label_vi(self) -> str:
-        return {Role.OFFICER: "Cán bộ xử lý", Role.VIEWER: "Chỉ xem"}[self]
 
 
 class OfficerError(ValueError):
@@ -106,7 +97,7 @@ async def create_officer(
     display_name: str,
     password: str,
     agencies: list[str],
-    role: Role = Role.OFFICER,
+    role: DeskRole = DeskRole.OFFICER,
 ) -> Officer:
     """Store a new officer (commits); OfficerError on bad data or a taken user name."""
     name = normalize_username(username)
@@ -157,7 +148,7 @@ async def ensure_local_officer(session: AsyncSession, password: str) -> None:
     officer = await find_officer(session, LOCAL_USERNAME)
     if officer is None:
         await create_officer(
-            session, LOCAL_USERNAME, "Cán bộ (chạy thử)", password, [ALL_AGENCIES], Role.OFFICER
+            session, LOCAL_USERNAME, "Cán bộ (chạy thử)", password, [ALL_AGENCIES], DeskRole.OFFICER
         )
         return
     if not officer.active or not await asyncio.to_thread(verify_password, officer.password_hash, password):

@@ -5,18 +5,12 @@ No personal data here (Temporal stores these unencrypted): codes, procedure, sta
 
 from __future__ import annotations
 
+from domain import vocabulary
 from domain.dossier import DossierInput, DossierState
 from domain.status import DossierStatus
 from domain.timefmt import vn_datetime
 
 SUMMARY_MAX_BYTES = 200  # Temporal's limit for a static summary
-
-_WAITING_FOR = {
-    DossierStatus.RECEIVED: "kết quả giải quyết của cơ quan",
-    DossierStatus.SUPPLEMENT_REQUIRED: "công dân bổ sung hồ sơ (dừng tính thời hạn)",
-    DossierStatus.FEE_DUE: "công dân nộp phí, lệ phí (tạm dừng tính thời hạn)",
-    DossierStatus.RESULT_READY: "công dân nhận kết quả",
-}
 
 
 def start_summary(input: DossierInput) -> str:
@@ -36,10 +30,11 @@ def start_details(input: DossierInput) -> str:
 
 def current_details(s: DossierState) -> str:
     """Where the dossier stands now: state, due date, what it waits for, what is still to send."""
-    waiting = _WAITING_FOR.get(s.status, "không (hồ sơ đã kết thúc)")
+    waiting = vocabulary.WAITING_FOR[s.status]
     lines = [
         f"**Hồ sơ** `{s.code}` · {s.procedure_code}",
-        f"**Trạng thái:** `{s.status.value}` — {s.status.label_vi}",
+        # The raw value is what the UI's search takes (DossierStatus="fee_due"): shown beside its label.
+        f"**Trạng thái:** `{s.status.value}` — {vocabulary.STATUS[s.status]}",
         f"**Hạn trả kết quả:** {vn_datetime(s.due_at) or '— (dừng tính)'}"
         + (" · **QUÁ HẠN**" if s.overdue else "")
         + (" · đã xin lỗi (Mẫu 04)" if s.apologized else ""),

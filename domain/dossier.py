@@ -7,9 +7,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
+from domain.notices import OfficerRole
 from domain.status import DossierStatus, Transition
+
+# A payment recorded at the office's counter: its transaction id is this prefix and the receipt's number
+# (apart from the payment platform's own transaction ids).
+COUNTER_RECEIPT_PREFIX = "quay:"
+
+
+class IntakeChannel(StrEnum):
+    """How the dossier reached the office."""
+
+    COUNTER = "counter"
+    ONLINE = "online"
+    POST = "post"
+
+
+class Actor(StrEnum):
+    """Who caused a timeline entry, besides the API clients and officers named by their own names."""
+
+    TTHC = "tthc"  # the registration, as the TTHC system sent it
+    API = "api"  # a payment reported through the machine API without a client name
+    SYSTEM = "system"  # the workflow's own timers
+    WEBHOOK = "webhook"  # the payment platform's callback
+    DVCQG = "dvcqg"  # the national portal's sync
 
 
 @dataclass
@@ -37,9 +61,7 @@ class DossierPolicy:
     working_day_seconds: int = 8 * 3600
     due_soon_working_days: int = 1
     escalate_every_working_days: int = 2
-    escalation_ladder: list[str] = field(
-        default_factory=lambda: ["officer", "department_head", "agency_head"]
-    )
+    escalation_ladder: list[str] = field(default_factory=lambda: [role.value for role in OfficerRole])
     fee_reminder_working_days: list[int] = field(default_factory=lambda: [1, 3])
     pickup_reminder_working_days: list[int] = field(default_factory=lambda: [3])
     supplement_request_within_working_days: int = 3
@@ -66,7 +88,7 @@ class DossierInput:
 class Command:
     event_id: str
     at: datetime  # the legal time of the event as the TTHC system recorded it
-    by: str = "tthc"
+    by: str = Actor.TTHC.value
 
 
 @dataclass
@@ -126,6 +148,8 @@ class Returned(Command):
 @dataclass(kw_only=True)
 class Rejection(Command):
     reason: str
+    # True: refused at reception (Mẫu 03, "không được tiếp nhận"); False: not granted after examination.
+    at_reception: bool = False
 
 
 @dataclass(kw_only=True)
@@ -146,7 +170,7 @@ class PaymentReceived:
     transaction_id: str
     amount_vnd: int
     at: datetime
-    source: str = "api"
+    source: str = Actor.API.value
     # True: refused (409) unless a fee is due; False (the payment platform): recorded as not_due instead.
     require_fee_due: bool = False
 
@@ -209,7 +233,7 @@ class PaymentRecord:
     at: datetime
     outcome: str  # applied, underpaid, not_due
     seq: int
-    source: str = "api"
+    source: str = Actor.API.value
 
 
 @dataclass

@@ -59,24 +59,6 @@ class PortalStatus(IntEnum):
     DONE = 9  # Đã xử lý xong
     RETURNED = 10  # Đã trả kết quả
 
-    @property
-    def label_vi(self) -> str:
-        return PORTAL_LABELS_VI[self]
-
-
-PORTAL_LABELS_VI: dict[PortalStatus, str] = {
-    PortalStatus.REGISTERED: "Mới đăng ký",
-    PortalStatus.RECEIVED: "Được tiếp nhận",
-    PortalStatus.NOT_ACCEPTED: "Không được tiếp nhận",
-    PortalStatus.PROCESSING: "Đang xử lý",
-    PortalStatus.SUPPLEMENT_REQUIRED: "Yêu cầu bổ sung giấy tờ",
-    PortalStatus.FEE_REQUIRED: "Yêu cầu thực hiện nghĩa vụ tài chính",
-    PortalStatus.WITHDRAWN: "Công dân yêu cầu rút hồ sơ",
-    PortalStatus.STOPPED: "Dừng xử lý",
-    PortalStatus.DONE: "Đã xử lý xong",
-    PortalStatus.RETURNED: "Đã trả kết quả",
-}
-
 
 class SyncStep(StrEnum):
     """One thing a sync does to a dossier; all but REGISTER and CONFIRM_PAYMENT are workflow updates."""
@@ -139,16 +121,46 @@ SYNC_TABLE: dict[PortalStatus, dict[DossierStatus | None, tuple[SyncStep, ...]]]
 }
 
 
+_SYNC_EVENT_PREFIX = "dvcqg-"
+
+
+def sync_event_id(sync_digest: str, step: SyncStep) -> str:
+    """The event id of one step of a sync: a resent sync repeats the same events and changes nothing."""
+    return f"{_SYNC_EVENT_PREFIX}{sync_digest}-{step.value}"
+
+
+def sync_events_prefix(sync_digest: str) -> str:
+    return f"{_SYNC_EVENT_PREFIX}{sync_digest}-"
+
+
+def is_sync_event_id(event_id: str) -> bool:
+    return event_id.startswith(_SYNC_EVENT_PREFIX)
+
+
 @dataclass(frozen=True)
 class SyncRefused(Exception):
-    """The sync cannot apply: `status` is the HTTP status (404 unknown dossier, 409 impossible)."""
+    """The sync cannot apply: `status` is the HTTP status (404 unknown dossier, 409 impossible).
+
+    `current` is the dossier's state here (None: unknown); the Vietnamese wording of the refusal is
+    domain/vocabulary.py's `sync_refusal`."""
 
     status: int
-    message_vi: str
-    message_en: str
+    portal: PortalStatus
+    current: DossierStatus | None
 
     def __str__(self) -> str:
-        return f"{self.message_vi} / {self.message_en}"
+        return self.message_en
+
+    @property
+    def message_en(self) -> str:
+        if self.current is None:
+            return (
+                f"unknown dossier: only TrangThaiHoSo 1, 2 or 4 registers a new one (got {self.portal.value})"
+            )
+        return (
+            f"TrangThaiHoSo {self.portal.value} ({self.portal.name.lower()}) is impossible for a dossier in "
+            f"state '{self.current.value}'"
+        )
 
 
 def plan_sync(code: PortalStatus, current: DossierStatus | None) -> tuple[SyncStep, ...]:
@@ -156,19 +168,7 @@ def plan_sync(code: PortalStatus, current: DossierStatus | None) -> tuple[SyncSt
     steps = SYNC_TABLE[code].get(current)
     if steps is not None:
         return steps
-    if current is None:
-        raise SyncRefused(
-            404,
-            f"Chưa có hồ sơ này; chỉ trạng thái 1, 2 hoặc 4 mới tạo hồ sơ mới (nhận được {code.value}).",
-            f"unknown dossier: only TrangThaiHoSo 1, 2 or 4 registers a new one (got {code.value})",
-        )
-    raise SyncRefused(
-        409,
-        f"Không thể chuyển hồ sơ từ trạng thái '{current.label_vi}' sang '{code.label_vi}' "
-        f"(TrangThaiHoSo {code.value}).",
-        f"TrangThaiHoSo {code.value} ({code.name.lower()}) is impossible for a dossier in state "
-        f"'{current.value}'",
-    )
+    raise SyncRefused(404 if current is None else 409, code, current)
 
 
 def parse_portal_time(value: str) -> datetime:

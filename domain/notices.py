@@ -15,12 +15,14 @@ class NoticeKind(StrEnum):
     # To the citizen.
     RECEIVED = "received"
     SUPPLEMENT_REQUIRED = "supplement_required"
+    SUPPLEMENT_RECEIVED = "supplement_received"  # the supplement is complete: the count restarts
     FEE_DUE = "fee_due"
     FEE_REMINDER = "fee_reminder"
     PAYMENT_CONFIRMED = "payment_confirmed"
     RESULT_READY = "result_ready"
     PICKUP_REMINDER = "pickup_reminder"
-    REJECTED = "rejected"
+    REJECTED = "rejected"  # after examination: the dossier cannot be granted
+    RECEPTION_REFUSED = "reception_refused"  # at reception: the dossier is not taken in
     APOLOGY = "apology"
     WITHDRAWN = "withdrawn"
     # To officers.
@@ -49,6 +51,38 @@ OFFICER_KINDS = frozenset(
         NoticeKind.PAYMENT_MISMATCH,
     }
 )
+
+
+class OfficerRole(StrEnum):
+    """The rungs of the escalation ladder: who an officer notice goes to (OFFICER_ZALO_IDS by role)."""
+
+    OFFICER = "officer"  # the handling officer
+    DEPARTMENT_HEAD = "department_head"
+    AGENCY_HEAD = "agency_head"
+
+
+class NoticeChannel(StrEnum):
+    OA = "oa"  # a message from the Official Account to a follower
+    ZNS = "zns"  # a template message to a phone number
+
+
+class NoticeFailure(StrEnum):
+    """Why a notice could not go out; `last_error` reads `<failure>: <detail>` (the detail for operators)."""
+
+    DOSSIER_MISSING = "dossier_missing"
+    NO_OFFICER_ID = "no_officer_id"  # OFFICER_ZALO_IDS names nobody for this role and agency
+    NO_RECIPIENT = "no_recipient"  # no linked follower and no phone
+    NO_ZNS_TEMPLATE = "no_zns_template"  # ZNS_TEMPLATE_IDS lacks this kind
+    UNCOMPOSABLE = "uncomposable"  # a row from before a deploy whose stored context no template fits
+    ZALO_REFUSED = "zalo_refused"  # Zalo said no for good (blocked, bad phone, bad template, …)
+    ZALO_UNAVAILABLE = "zalo_unavailable"  # no answer or a passing error: being retried
+    GAVE_UP = "gave_up"  # retried for as long as allowed
+    INTERNAL = "internal"  # our own fault; in the worker's log
+
+
+def failure(kind: NoticeFailure, detail: str) -> str:
+    """A `last_error` value: the failure's kind, then the operator's detail."""
+    return f"{kind.value}: {detail}"[:2000]
 
 
 class NoticeStatus(StrEnum):

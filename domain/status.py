@@ -19,24 +19,9 @@ class DossierStatus(StrEnum):
     def is_final(self) -> bool:
         return self in FINAL_STATES
 
-    @property
-    def label_vi(self) -> str:
-        """How a citizen reads the state."""
-        return STATUS_LABELS_VI[self]
-
 
 FINAL_STATES = frozenset({DossierStatus.RETURNED, DossierStatus.REJECTED, DossierStatus.WITHDRAWN})
 OPEN_STATES = frozenset(DossierStatus) - FINAL_STATES
-
-STATUS_LABELS_VI: dict[DossierStatus, str] = {
-    DossierStatus.RECEIVED: "Đã tiếp nhận, đang giải quyết",
-    DossierStatus.SUPPLEMENT_REQUIRED: "Đang chờ bổ sung hồ sơ",
-    DossierStatus.FEE_DUE: "Đang chờ nộp phí, lệ phí",
-    DossierStatus.RESULT_READY: "Đã có kết quả, chờ trả",
-    DossierStatus.RETURNED: "Đã trả kết quả",
-    DossierStatus.REJECTED: "Không được tiếp nhận / từ chối giải quyết",
-    DossierStatus.WITHDRAWN: "Đã rút hồ sơ",
-}
 
 
 class Transition(StrEnum):
@@ -58,7 +43,6 @@ class TransitionRule:
     transition: Transition
     sources: frozenset[DossierStatus]
     target: DossierStatus | None  # None: the state stays as it is
-    summary_vi: str
 
 
 _S = DossierStatus
@@ -70,49 +54,41 @@ TRANSITIONS: dict[Transition, TransitionRule] = {
             Transition.REQUEST_SUPPLEMENT,
             frozenset({_S.RECEIVED}),
             _S.SUPPLEMENT_REQUIRED,
-            "Yêu cầu bổ sung hồ sơ",
         ),
         TransitionRule(
             Transition.SUPPLEMENT_RECEIVED,
             frozenset({_S.SUPPLEMENT_REQUIRED}),
             _S.RECEIVED,
-            "Nhận hồ sơ bổ sung (tính lại thời hạn)",
         ),
         TransitionRule(
             Transition.REQUEST_FEE,
             frozenset({_S.RECEIVED}),
             _S.FEE_DUE,
-            "Thông báo nghĩa vụ tài chính",
         ),
         TransitionRule(
             Transition.PAYMENT_RECEIVED,
             frozenset({_S.FEE_DUE}),
             _S.RECEIVED,
-            "Xác nhận đã nộp phí, lệ phí",
         ),
         TransitionRule(
             Transition.MARK_RESULT_READY,
             frozenset({_S.RECEIVED}),
             _S.RESULT_READY,
-            "Có kết quả giải quyết",
         ),
         TransitionRule(
             Transition.MARK_RETURNED,
             frozenset({_S.RESULT_READY}),
             _S.RETURNED,
-            "Trả kết quả cho công dân",
         ),
         TransitionRule(
             Transition.REJECT,
             frozenset({_S.RECEIVED, _S.SUPPLEMENT_REQUIRED}),
             _S.REJECTED,
-            "Từ chối giải quyết (nêu rõ lý do)",
         ),
         TransitionRule(
             Transition.WITHDRAW,
             OPEN_STATES,
             _S.WITHDRAWN,
-            "Công dân rút hồ sơ",
         ),
         # An apology moves the appointment; it needs a running deadline, so not while the clock is
         # stopped for a supplement (the count restarts from zero anyway) nor once the result is ready.
@@ -120,7 +96,6 @@ TRANSITIONS: dict[Transition, TransitionRule] = {
             Transition.APOLOGIZE,
             frozenset({_S.RECEIVED, _S.FEE_DUE}),
             None,
-            "Xin lỗi và hẹn lại ngày trả kết quả (Mẫu 04), một lần",
         ),
     )
 }
@@ -191,29 +166,3 @@ class EventKind(StrEnum):
     FEE_REMINDER = "fee_reminder"
     FEE_UNPAID = "fee_unpaid"
     PICKUP_REMINDER = "pickup_reminder"
-
-    @property
-    def label_vi(self) -> str:
-        return EVENT_LABELS_VI[self]
-
-
-EVENT_LABELS_VI: dict[EventKind, str] = {
-    EventKind.RECEIVED: "Tiếp nhận hồ sơ",
-    EventKind.SUPPLEMENT_REQUESTED: "Yêu cầu bổ sung hồ sơ",
-    EventKind.SUPPLEMENT_RECEIVED: "Nhận hồ sơ bổ sung",
-    EventKind.FEE_REQUESTED: "Thông báo nộp phí, lệ phí",
-    EventKind.PAYMENT_RECEIVED: "Đã nộp phí, lệ phí",
-    EventKind.PAYMENT_PARTIAL: "Nộp chưa đủ phí, lệ phí",
-    EventKind.PAYMENT_NOT_DUE: "Khoản nộp ngoài thời gian chờ nộp phí",
-    EventKind.RESULT_READY: "Có kết quả giải quyết",
-    EventKind.RETURNED: "Đã trả kết quả",
-    EventKind.REJECTED: "Từ chối giải quyết",
-    EventKind.WITHDRAWN: "Rút hồ sơ",
-    EventKind.APOLOGY: "Thư xin lỗi, hẹn lại ngày trả kết quả",
-    EventKind.DUE_SOON: "Nhắc cán bộ: còn 1 ngày làm việc",
-    EventKind.OVERDUE: "Quá hạn: báo cáo lãnh đạo",
-    EventKind.ESCALATION: "Quá hạn: báo cáo cấp trên",
-    EventKind.FEE_REMINDER: "Nhắc nộp phí, lệ phí",
-    EventKind.FEE_UNPAID: "Quá hạn nộp phí: báo cán bộ",
-    EventKind.PICKUP_REMINDER: "Nhắc nhận kết quả",
-}

@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db import officers
 from db.models import Officer
-from db.officers import Role
+from domain.access import DeskRole
 from domain.codes import in_scope
 from pages.ratelimit import LoginLimiter, LookupLimiter
 from pages.render import PageError, Redirect
@@ -135,7 +135,7 @@ class SignedIn:
 
     @property
     def may_act(self) -> bool:
-        return self.officer.role == Role.OFFICER.value
+        return self.officer.role == DeskRole.OFFICER.value
 
     def require_action_rights(self) -> None:
         if not self.may_act:

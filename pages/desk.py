@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from db.calendar import office_calendar
 from db.desk import DeskQueries, Filters, ListKind
 from db.types import utcnow
-from domain.status import DossierStatus
+from domain import vocabulary
 from pages import labels
 from pages.auth import SignedInDep
 from pages.charts import Bar, bar_chart
@@ -147,7 +147,7 @@ def csv_table(kind: ListKind, rows: list[Row]) -> tuple[list[str], list[list[str
         else:
             line += [
                 labels.notice_kind_vi(row.notice_kind),
-                labels.AUDIENCES_VI.get(row.notice_audience, row.notice_audience),
+                labels.audience_vi(row.notice_audience),
                 labels.channel_vi(row.notice_channel),
                 row.notice_error,
                 labels.vn_dt(row.notice_at),
@@ -244,8 +244,8 @@ async def figures(
     state_chart = bar_chart(
         "theo-trang-thai",
         "Số hồ sơ theo trạng thái",
-        "; ".join(f"{status.label_vi}: {n}" for status, n in counts),
-        [Bar(_short_status(status), n, str(n)) for status, n in counts],
+        "; ".join(f"{vocabulary.STATUS[status]}: {n}" for status, n in counts),
+        [Bar(vocabulary.STATUS_SHORT[status], n, str(n)) for status, n in counts],
         max(biggest, 1),
     )
     agencies, procedures = await lists.queries.choices()
@@ -262,16 +262,3 @@ async def figures(
             "procedures": procedures,
         },
     )
-
-
-def _short_status(status: DossierStatus) -> str:
-    """Labels that fit beside a bar on a phone."""
-    return {
-        DossierStatus.RECEIVED: "Đang giải quyết",
-        DossierStatus.SUPPLEMENT_REQUIRED: "Chờ bổ sung",
-        DossierStatus.FEE_DUE: "Chờ nộp phí",
-        DossierStatus.RESULT_READY: "Chờ trả",
-        DossierStatus.RETURNED: "Đã trả",
-        DossierStatus.REJECTED: "Từ chối",
-        DossierStatus.WITHDRAWN: "Đã rút",
-    }[status]

@@ -17,9 +17,11 @@ from db.dossiers import event_recorded, events_of, notices_of
 from db.models import Dossier
 from db.payments import payment_of
 from db.types import utcnow
+from domain import vocabulary
 from domain.codes import is_dossier_code, mask_phone, normalize_code
-from domain.dossier import PaymentReceived
+from domain.dossier import COUNTER_RECEIPT_PREFIX, PaymentReceived
 from domain.refusals import Refusal
+from domain.rules import Rule
 from domain.status import DossierStatus, Transition, allowed_transitions
 from pages import deadline
 from pages.auth import CheckedFormDep, SignedIn, SignedInDep
@@ -214,7 +216,7 @@ async def _recorded(session: AsyncSession, code: str, event_id: str, receipt: st
 
 def _receipt_id(receipt: str) -> str:
     # Receipts from the counter get their own namespace, apart from the platform's transaction ids.
-    return f"quay:{receipt.strip()}"
+    return f"{COUNTER_RECEIPT_PREFIX}{receipt.strip()}"
 
 
 async def perform(prepared: Prepared, row: Dossier, session: AsyncSession, gateway: Gateway) -> str:
@@ -252,25 +254,16 @@ def refusal_vi(error: GatewayError, spec: ActionSpec, row: Dossier) -> tuple[int
     if not isinstance(error, Refused):
         return 500, "Hệ thống gặp lỗi khi thực hiện thao tác; lỗi đã được ghi lại. Vui lòng thử lại sau."
     if error.refusal is Refusal.ILLEGAL_TRANSITION:
-        state = DossierStatus(error.current or row.status).label_vi
+        state = vocabulary.STATUS[DossierStatus(error.current or row.status)]
         return 409, f"Không thể thực hiện «{spec.title}»: hồ sơ đang ở trạng thái «{state}»."
     if error.refusal is Refusal.APOLOGY_REFUSED:
         if row.apologized:
-            return 409, "Hồ sơ này đã có thư xin lỗi (Mẫu 04); mỗi hồ sơ chỉ được xin lỗi một lần."
+            return 409, vocabulary.RULES[Rule.APOLOGY_ONCE]
         if row.due_at is None:
-            return 409, "Thời hạn đang dừng (chờ bổ sung) nên chưa có hạn để hẹn lại."
+            return 409, vocabulary.RULES[Rule.APOLOGY_CLOCK_STOPPED]
         return 409, (
             f"Thư xin lỗi phải được ghi trước thời hạn trả kết quả ({vn_dt(row.due_at)}). "
             "Hồ sơ đã quá hạn: hãy báo lãnh đạo và giải quyết sớm nhất."
         )
-    if error.refusal is Refusal.EVENT_TIME:
-        return (
-            422,
-            "Thời điểm thực hiện phải sau sự kiện gần nhất của hồ sơ. Vui lòng kiểm tra lại thời điểm.",
-        )
-    if error.refusal is Refusal.EVENT_ID_REUSED:
-        return (
-            422,
-            "Biểu mẫu này đã được dùng cho một thao tác khác. Vui lòng mở lại biểu mẫu từ trang hồ sơ.",
-        )
-    return 422, "Hệ thống không chấp nhận thông tin này. Vui lòng kiểm tra lại các ô đã nhập."
+    status = 409 if error.refusal is Refusal.REGISTRATION_CONFLICT else 422
+    return status, vocabulary.REFUSALS[error.refusal]

@@ -11,8 +11,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 from db.models import Dossier
-from domain import limits, rules
+from domain import limits, rules, vocabulary
 from domain.dossier import (
+    COUNTER_RECEIPT_PREFIX,
     Apology,
     Command,
     Delivery,
@@ -26,11 +27,13 @@ from domain.dossier import (
     SupplementRequest,
     Withdrawal,
 )
-from domain.status import TRANSITIONS, Transition
+from domain.status import Transition
 from domain.timefmt import OFFICE_TZ, to_office
 from pages import labels
 
 FieldKind = Literal["text", "textarea", "number", "datetime", "choice"]
+STAGE_EXAMINATION = "sau-xem-xet"
+STAGE_RECEPTION = "tiep-nhan"
 FEE_ROWS = 3
 _TRANSACTION = re.compile(r"^[0-9A-Za-z._:\-]{1,80}$")
 
@@ -54,9 +57,12 @@ class ActionSpec:
     effect: str  # what happens, shown before and on the confirmation step
     final: bool = False  # ends the dossier: the confirmation says so plainly
 
+    def field(self, name: str) -> FormField:
+        return next(f for f in self.fields if f.name == name)
+
     @property
     def title(self) -> str:
-        return TRANSITIONS[self.transition].summary_vi
+        return vocabulary.TRANSITIONS[self.transition]
 
 
 AT = FormField(
@@ -165,7 +171,19 @@ SPECS: dict[Transition, ActionSpec] = {
         ActionSpec(
             Transition.REJECT,
             "tu-choi",
-            (FormField("reason", "Lý do từ chối", "textarea", max_length=limits.LONG_TEXT_MAX), AT),
+            (
+                FormField(
+                    "stage",
+                    "Giai đoạn từ chối",
+                    "choice",
+                    choices=(
+                        (STAGE_EXAMINATION, "Sau khi xem xét: hồ sơ không đủ điều kiện giải quyết"),
+                        (STAGE_RECEPTION, "Từ chối tiếp nhận hồ sơ (Mẫu số 03)"),
+                    ),
+                ),
+                FormField("reason", "Lý do từ chối", "textarea", max_length=limits.LONG_TEXT_MAX),
+                AT,
+            ),
             "Hồ sơ kết thúc; công dân nhận thông báo kèm lý do.",
             final=True,
         ),
@@ -228,6 +246,8 @@ def defaults(spec: ActionSpec, row: Dossier, now: datetime) -> dict[str, str]:
         values["pay_within_days"] = str(limits.DEFAULT_PAY_WITHIN_DAYS)
     if spec.transition is Transition.MARK_RESULT_READY:
         values["how"] = "pickup"
+    if spec.transition is Transition.REJECT:
+        values["stage"] = STAGE_EXAMINATION
     if spec.transition is Transition.PAYMENT_RECEIVED:
         fee = (row.detail or {}).get("fee") or {}
         remaining = int(fee.get("total_vnd") or 0) - int(fee.get("paid_vnd") or 0)
@@ -343,7 +363,7 @@ def prepare(
             read.errors["receipt"] = "Số biên lai chỉ gồm chữ không dấu, số, dấu chấm, gạch ngang."
         amount = read.number("amount", 1, limits.MAX_AMOUNT_VND)
         # Receipts from the counter get their own namespace, apart from the platform's transaction ids.
-        order = Payment(f"quay:{receipt}", amount or 0, at or now, by)
+        order = Payment(f"{COUNTER_RECEIPT_PREFIX}{receipt}", amount or 0, at or now, by)
         summary = [("Số biên lai", receipt), ("Số tiền", labels.money(amount))]
     elif t is Transition.MARK_RESULT_READY:
         how = values.get("how", "")
@@ -364,9 +384,15 @@ def prepare(
         order = Returned(**base, to=to)
         summary = [("Người nhận", to)]
     elif t is Transition.REJECT:
+        stage = values.get("stage", "")
+        if stage not in (STAGE_EXAMINATION, STAGE_RECEPTION):
+            read.errors["stage"] = "Vui lòng chọn giai đoạn từ chối."
         reason = read.text("reason")
-        order = Rejection(**base, reason=reason)
-        summary = [("Lý do", reason)]
+        order = Rejection(**base, reason=reason, at_reception=stage == STAGE_RECEPTION)
+        summary = [
+            ("Giai đoạn", dict(SPECS[t].field("stage").choices).get(stage, "—")),
+            ("Lý do", reason),
+        ]
     elif t is Transition.WITHDRAW:
         reason = read.text("reason")
         order = Withdrawal(**base, reason=reason or None)
@@ -394,17 +420,21 @@ def _check_rules(order: Command, row: Dossier, errors: dict[str, str]) -> None:
     try:
         rules.check_body(order, due_at=row.due_at, apologized=row.apologized)
     except rules.Broken as broken:
+        field = _RULE_FIELDS.get(broken.rule)
+        if field is None:
+            return
+        errors[field] = vocabulary.RULES[broken.rule]
         if broken.rule is rules.Rule.APOLOGY_NEW_DUE_LATER:
-            errors["new_due_at"] = f"Ngày hẹn mới phải sau hạn hiện tại ({labels.vn_dt(row.due_at)})."
-        elif broken.rule in _RULE_FIELDS:
-            name, message = _RULE_FIELDS[broken.rule]
-            errors[name] = message
+            errors[field] = f"Ngày hẹn mới phải sau hạn hiện tại ({labels.vn_dt(row.due_at)})."
 
 
-_RULE_FIELDS: dict[rules.Rule, tuple[str, str]] = {
-    rules.Rule.SUPPLEMENT_ITEMS: ("items", "Vui lòng nhập ít nhất một loại giấy tờ cần bổ sung."),
-    rules.Rule.FEE_ITEMS: ("fee_amount_1", "Vui lòng nhập ít nhất một khoản phí với số tiền lớn hơn 0."),
-    rules.Rule.HANDOVER: ("how", "Vui lòng chọn cách trả kết quả."),
-    rules.Rule.REJECTION_REASON: ("reason", "Vui lòng nhập lý do từ chối."),
-    rules.Rule.APOLOGY_REASON: ("reason", "Vui lòng nhập lý do chậm trễ."),
+# The form field where each rule of the body is shown; the words are the vocabulary's.
+_RULE_FIELDS: dict[rules.Rule, str] = {
+    rules.Rule.SUPPLEMENT_ITEMS: "items",
+    rules.Rule.FEE_ITEMS: "fee_amount_1",
+    rules.Rule.PAY_WITHIN_DAYS: "pay_within_days",
+    rules.Rule.HANDOVER: "how",
+    rules.Rule.REJECTION_REASON: "reason",
+    rules.Rule.APOLOGY_NEW_DUE_LATER: "new_due_at",
+    rules.Rule.APOLOGY_REASON: "reason",
 }

@@ -12,6 +12,7 @@ from typing import Any
 
 from db.desk import DeskQueries, Filters, ListKind
 from db.models import Dossier, Notice
+from domain import vocabulary
 from domain.calendar import WorkingCalendar
 from domain.status import DossierStatus
 from domain.timefmt import to_office
@@ -143,7 +144,7 @@ class Desk:
         row.notice_kind = notice.kind
         row.notice_audience = notice.audience
         row.notice_channel = notice.channel
-        row.notice_error = notice.last_error or ""
+        row.notice_error = vocabulary.notice_failure(notice.last_error)
         row.notice_at = notice.created_at
         return row
 

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse
 
 from db.dossiers import events_of, notices_of
 from db.models import Dossier, DossierEvent, Notice
-from domain import codes
+from domain import codes, vocabulary
 from domain.codes import is_dossier_code, normalize_code
 from domain.status import DossierStatus, EventKind
 from pages.auth import client_address, lookup_limiter
@@ -53,7 +53,7 @@ def citizen_view(row: Dossier, events: list[DossierEvent], notices: list[Notice]
         "code": row.code,
         "procedure_name": row.procedure_name,
         "status": status.value,
-        "status_label": status.label_vi,
+        "status_label": vocabulary.STATUS[status],
         "final": status.is_final,
         "received_at": row.received_at,
         "due_at": row.due_at,

@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from domain import vocabulary
 from domain.codes import ALL_AGENCIES, mask_phone, workflow_id
 from pages import labels
 from workflows.gateway import GatewayError, Unavailable
@@ -69,15 +70,16 @@ def _environment() -> Environment:
         list_empty_vi=labels.list_empty_vi,
         notice_status_vi=labels.notice_status_vi,
         channel_vi=labels.channel_vi,
+        audience_vi=labels.audience_vi,
+        intake_vi=labels.intake_vi,
+        desk_role_vi=labels.desk_role_vi,
+        actor_vi=vocabulary.actor_label,
         mask_phone=mask_phone,
         workflow_id=workflow_id,
         iso=labels.iso,
     )
     env.globals.update(
         css_version=_css_version(),
-        audiences_vi=labels.AUDIENCES_VI,
-        intake_channels_vi=labels.INTAKE_CHANNELS_VI,
-        roles_vi=labels.ROLES_VI,
         all_agencies=ALL_AGENCIES,
     )
     return env

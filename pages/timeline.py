@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from db.models import DossierEvent, Notice
+from domain import vocabulary
 from domain.notices import Audience
 from domain.status import EventKind
 from pages import labels
@@ -89,6 +90,8 @@ def event_details(kind: str, detail: dict[str, Any], *, citizen: bool) -> list[s
         if not citizen and detail.get("to"):
             lines.append(f"Người nhận: {detail['to']}")
     elif kind in (EventKind.REJECTED, EventKind.WITHDRAWN):
+        if detail.get("at_reception"):
+            lines.append("Từ chối tiếp nhận hồ sơ (Mẫu số 03).")
         if detail.get("reason"):
             lines.append(f"Lý do: {detail['reason']}")
     elif kind == EventKind.APOLOGY:
@@ -99,7 +102,7 @@ def event_details(kind: str, detail: dict[str, Any], *, citizen: bool) -> list[s
         if detail.get("reason"):
             lines.append(f"Lý do: {detail['reason']}")
     elif kind in (EventKind.OVERDUE, EventKind.ESCALATION) and not citizen:
-        role = labels.ROLES_VI.get(str(detail.get("role")), str(detail.get("role", "")))
+        role = vocabulary.role_label(detail.get("role"))
         lines.append(f"Mức {detail.get('level', '?')}: báo {role}")
     elif kind == EventKind.FEE_REMINDER:
         lines.append(f"Lần nhắc thứ {detail.get('reminder_no', '?')}")
@@ -143,7 +146,7 @@ def notice_rows(notices: list[Notice], *, citizen: bool) -> list[NoticeRow]:
                 sent_at=notice.sent_at,
                 delivered_at=notice.delivered_at,
                 # Zalo's error text can quote the recipient: citizens never see it.
-                last_error=None if citizen else notice.last_error,
+                last_error=None if citizen else vocabulary.notice_failure(notice.last_error),
                 attempts=notice.attempts,
             )
         )

@@ -18,6 +18,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from activities import zns_templates
 from db.migrate import upgrade
 from domain.codes import ALL_AGENCIES
 from workflows.search_attributes import cli_flags
@@ -116,6 +117,17 @@ def ui_codec_flags(api_port: int) -> list[str]:
     return ["--ui-codec-endpoint", f"http://localhost:{api_port}/codec"]
 
 
+def fake_templates(data: Path) -> Path:
+    """The ZNS templates as if registered with Zalo under the fake's ids (`fake-<kind>`): the fake Zalo
+    refuses a message whose parameters are missing or too long, as Zalo does."""
+    ids = zns_templates.fake_template_ids()
+    path = data / "zns_templates.json"
+    path.write_text(
+        json.dumps(zns_templates.as_registered(ids), ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    return path
+
+
 def local_api_key(data: Path) -> str:
     """The key printed for local use, made once and kept in the data folder."""
     data.mkdir(parents=True, exist_ok=True)
@@ -201,6 +213,8 @@ async def run(args: argparse.Namespace) -> int:
             str(data / "fake_zalo.jsonl"),
             "--webhook-url",
             f"http://127.0.0.1:{args.api_port}/webhooks/zalo",
+            "--templates",
+            str(fake_templates(data)),
         ],
     )
     worker = Child("worker", [python, "worker.py"])

@@ -28,6 +28,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 import db.models  # noqa: F401  (registers every table)
+from activities import zns_templates
 from db.clients import create_client
 from db.engine import SessionFactory, async_url, make_engine, make_session_factory
 from server import create_app
@@ -147,7 +148,7 @@ def settings(database_url: str, task_queue: str) -> Settings:
 @pytest.fixture
 async def fake_zalo() -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client whose every request reaches an in-process fake Zalo (no port, no network)."""
-    app = create_fake_zalo_app()
+    app = create_fake_zalo_app(templates=zns_templates.as_registered(zns_templates.fake_template_ids()))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=FAKE_ZALO_URL) as http:
         yield http
 

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     import workflows.search_attributes as sa
     from domain import details, rules, timers
     from domain.dossier import (
+        Actor,
         Apology,
         Command,
         DossierInput,
@@ -57,7 +58,7 @@ with workflow.unsafe.imports_passed_through():
         TimelineEntry,
         Withdrawal,
     )
-    from domain.notices import NoticeKind, NoticeOrder, citizen_notice, officer_notice
+    from domain.notices import Audience, NoticeKind, NoticeOrder, OfficerRole, citizen_notice, officer_notice
     from domain.refusals import Refusal
     from domain.status import FINAL_STATES, DossierStatus, EventKind, Transition, dvcqg_code, next_status
     from domain.timefmt import iso, next_send_time, vn_datetime
@@ -73,6 +74,8 @@ with workflow.unsafe.imports_passed_through():
 # Patches: each guards a change that running dossiers' histories would otherwise not replay through.
 PATCH_RECORD_LOCALLY = "record-projection-as-local-activity"
 PATCH_CLEAR_OVERDUE = "clear-overdue-when-handled"
+PATCH_SUPPLEMENT_NOTICE = "supplement-received-notice"
+PATCH_NOTICES_BY_AUDIENCE = "notices-by-audience"
 
 RECORD_TIMEOUT = timedelta(seconds=30)
 RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
@@ -113,7 +116,7 @@ class DossierWorkflow:
         self._lock = asyncio.Lock()
         self._version = 0
         self._stopping = False
-        self._sending = False
+        self._sends_in_flight = 0
         self._shift_cache: dict[tuple[datetime, int], datetime] = {}
         self._upserted: dict[str, Any] = {}
         if input.carried is not None:
@@ -137,7 +140,12 @@ class DossierWorkflow:
         if not self._ready:
             await self._receive()
         self._publish()
-        sender = asyncio.create_task(self._deliver_notices())
+        if workflow.patched(PATCH_NOTICES_BY_AUDIENCE):
+            # Citizens' and officers' notices go out independently: an officer's Zalo id that keeps
+            # failing holds up no citizen's notice (order is kept within each audience).
+            senders = [asyncio.create_task(self._deliver_notices(audience)) for audience in Audience]
+        else:
+            senders = [asyncio.create_task(self._deliver_notices(None))]
         while not self.s.status.is_final:
             version = self._version
             timer = await self._next_timer()
@@ -153,11 +161,16 @@ class DossierWorkflow:
             if self._continue_as_new_due():
                 # Not while a handler or a notice send is under way: the new run would not see its end.
                 await workflow.wait_condition(
-                    lambda: workflow.all_handlers_finished() and not self._lock.locked() and not self._sending
+                    lambda: (
+                        workflow.all_handlers_finished()
+                        and not self._lock.locked()
+                        and not self._sends_in_flight
+                    )
                 )
                 workflow.continue_as_new(replace(self._input, carried=self.s))
         self._stopping = True
-        await sender
+        for sender in senders:
+            await sender
         await workflow.wait_condition(workflow.all_handlers_finished)
         return DossierResult(self.s.code, self.s.status, self.s.on_time, self.s.finished_at)
 
@@ -167,7 +180,7 @@ class DossierWorkflow:
             entry = self._append(
                 EventKind.RECEIVED,
                 self.s.received_at,
-                "tthc",
+                Actor.TTHC.value,
                 due_at=iso(self.s.due_at),
                 working_days=self.s.working_days,
                 channel=self._input.channel,
@@ -247,12 +260,18 @@ class DossierWorkflow:
                 return self._outcome(duplicate=True)
             await self._start_count(command.at)
             self.s.supplement = None
+            if workflow.patched(PATCH_SUPPLEMENT_NOTICE):
+                notice = citizen_notice(self.s, NoticeKind.SUPPLEMENT_RECEIVED, due_at=iso(self.s.due_at))
+            else:
+                notice = citizen_notice(
+                    self.s, NoticeKind.RECEIVED, due_at=iso(self.s.due_at), restarted=True
+                )
             return await self._commit(
                 Transition.SUPPLEMENT_RECEIVED,
                 command,
                 EventKind.SUPPLEMENT_RECEIVED,
                 {"note": command.note, "due_at": iso(self.s.due_at)},
-                [citizen_notice(self.s, NoticeKind.RECEIVED, due_at=iso(self.s.due_at), restarted=True)],
+                [notice],
             )
 
     @supplement_received.validator
@@ -337,12 +356,17 @@ class DossierWorkflow:
             if repeat:
                 return self._outcome(duplicate=True)
             self.s.finished_at = command.at
+            detail: dict[str, Any] = {"reason": command.reason}
+            kind = NoticeKind.REJECTED
+            if command.at_reception:  # refused at reception (Mẫu 03): its own notice and wording
+                detail["at_reception"] = True
+                kind = NoticeKind.RECEPTION_REFUSED
             return await self._commit(
                 Transition.REJECT,
                 command,
                 EventKind.REJECTED,
-                {"reason": command.reason},
-                [citizen_notice(self.s, NoticeKind.REJECTED, reason=command.reason)],
+                detail,
+                [citizen_notice(self.s, kind, reason=command.reason)],
             )
 
     @reject.validator
@@ -446,7 +470,13 @@ class DossierWorkflow:
         if self.s.status is not DossierStatus.FEE_DUE or fee is None:
             outcome, kind = "not_due", EventKind.PAYMENT_NOT_DUE
             notices.append(
-                officer_notice(self.s, NoticeKind.PAYMENT_MISMATCH, "officer", amount_vnd=payment.amount_vnd)
+                officer_notice(
+                    self.s,
+                    NoticeKind.PAYMENT_MISMATCH,
+                    OfficerRole.OFFICER.value,
+                    amount_vnd=payment.amount_vnd,
+                    transaction_id=payment.transaction_id,
+                )
             )
         elif fee.paid_vnd + payment.amount_vnd < fee.total_vnd:
             fee.paid_vnd += payment.amount_vnd
@@ -455,7 +485,7 @@ class DossierWorkflow:
                 officer_notice(
                     self.s,
                     NoticeKind.PAYMENT_MISMATCH,
-                    "officer",
+                    OfficerRole.OFFICER.value,
                     amount_vnd=payment.amount_vnd,
                     total_vnd=fee.total_vnd,
                     transaction_id=payment.transaction_id,
@@ -634,7 +664,7 @@ class DossierWorkflow:
                 return  # the state changed while the timer ran out; the loop plans again
             firing = timers.fire(self.s, self._policy, timer.kind)
             # The entry's time is the legal moment the rule fired for (the timer may run a little late).
-            entry = self._append(timer.kind, timer.at, "system", **firing.detail)
+            entry = self._append(timer.kind, timer.at, Actor.SYSTEM.value, **firing.detail)
             await self._record(entry, firing.notices)
             self._changed()
 
@@ -705,20 +735,25 @@ class DossierWorkflow:
             detail=json.loads(json.dumps(detail, default=str)),
         )
 
-    async def _deliver_notices(self) -> None:
-        """Hand queued notices to the send activity in order, after quiet hours (a visible timer)."""
+    async def _deliver_notices(self, audience: Audience | None) -> None:
+        """Hand queued notices of `audience` (None: all) to the send activity in order, after quiet hours
+        (a visible timer)."""
+
+        def mine(item: OutboxItem) -> bool:
+            return audience is None or NoticeKind(item.kind).audience is audience
+
         while True:
-            await workflow.wait_condition(lambda: bool(self.s.outbox) or self._stopping)
-            if not self.s.outbox:
+            await workflow.wait_condition(lambda: any(mine(i) for i in self.s.outbox) or self._stopping)
+            item = next((i for i in self.s.outbox if mine(i)), None)
+            if item is None:
                 return
-            item = self.s.outbox[0]
             if item.send_at is not None and item.send_at > workflow.now():
                 await workflow.sleep(
                     item.send_at - workflow.now(),
                     summary=f"quiet hours: {item.kind} #{item.seq} waits until {vn_datetime(item.send_at)}",
                 )
             batch = NoticeBatch(self.s.code, item.seq, item.kind, workflow.now())
-            self._sending = True
+            self._sends_in_flight += 1
             try:
                 await workflow.execute_activity(
                     contracts.notice_send,
@@ -736,8 +771,8 @@ class DossierWorkflow:
                     retry_policy=RECORD_RETRY,
                     summary=f"notice {item.kind} #{item.seq}: give up",
                 )
-            self.s.outbox.pop(0)
-            self._sending = False
+            self.s.outbox.remove(item)
+            self._sends_in_flight -= 1
             workflow.set_current_details(details.current_details(self.s))  # no history event
 
     # ---------------------------------------------------------------- what officers see in the UI

@@ -22,6 +22,8 @@ PERMANENT_CODES = frozenset(
     # ZNS's own codes for a bad template id (-109) or template data (-111 empty, -112 invalid).
     | {-109, -111, -112}
 )
+KNOWN_CODES = TOKEN_CODES | TRANSIENT_CODES | NIGHT_CODES | QUOTA_CODES | PERMANENT_CODES
+
 # OA codes that only say "this user cannot get OA messages now": the phone (ZNS) may still reach them.
 OA_UNREACHABLE_CODES = frozenset({-213, -227, -230})
 

@@ -79,6 +79,42 @@ class _Fault:
     until: datetime | None
 
 
+_PLACEHOLDER = re.compile(r"<([a-z][a-z0-9_]*)>")
+
+
+@dataclass(frozen=True)
+class RegisteredTemplate:
+    """A ZNS template as Zalo holds it once approved: its parameters (with their length limits, None for
+    none) and, when known, the title and body the phone shows."""
+
+    params: dict[str, int | None]
+    title: str = ""
+    body: str = ""
+
+    @classmethod
+    def of(cls, spec: Sequence[str] | Mapping[str, Any]) -> RegisteredTemplate:
+        if not isinstance(spec, Mapping):
+            return cls(dict.fromkeys(spec))
+        return cls(dict(spec["params"]), str(spec.get("title", "")), str(spec.get("body", "")))
+
+    def missing(self, data: Mapping[str, Any]) -> list[str]:
+        return sorted(set(self.params) - set(data))
+
+    def too_long(self, data: Mapping[str, Any]) -> list[str]:
+        return sorted(
+            name for name, limit in self.params.items() if limit is not None and len(str(data[name])) > limit
+        )
+
+    def shown(self, data: Mapping[str, Any]) -> str | None:
+        if not self.body:
+            return None
+
+        def fill(text: str) -> str:
+            return _PLACEHOLDER.sub(lambda m: str(data.get(m.group(1), m.group(0))), text)
+
+        return f"{fill(self.title)}\n{fill(self.body)}".strip()
+
+
 class UserText(BaseModel):
     text: str = Field(min_length=1, max_length=2000)
 
@@ -94,7 +130,7 @@ class FakeZalo:
         oa_secret: str = FAKE_OA_SECRET,
         refresh_token: str = FAKE_REFRESH_TOKEN,
         access_token_ttl: timedelta = timedelta(hours=25),
-        templates: Mapping[str, Sequence[str]] | None = None,
+        templates: Mapping[str, Sequence[str] | Mapping[str, Any]] | None = None,
         followers: set[str] | None = None,
         daily_quota: int = 100_000,
         journal_path: Path | None = None,
@@ -107,7 +143,13 @@ class FakeZalo:
         self.oa_secret = oa_secret
         self.refresh_token = refresh_token
         self.access_token_ttl = access_token_ttl
-        self.templates = {k: list(v) for k, v in templates.items()} if templates is not None else None
+        # Registered templates by id: {"params": {name: max length}, "title": …, "body": …} as Zalo keeps
+        # them after approval (activities/zns_templates.as_registered), or just the parameter names.
+        self.templates: dict[str, RegisteredTemplate] | None = (
+            {str(tid): RegisteredTemplate.of(spec) for tid, spec in templates.items()}
+            if templates is not None
+            else None
+        )
         self.followers = followers
         self.daily_quota = daily_quota
         self.journal_path = journal_path
@@ -329,7 +371,7 @@ td{padding:.1rem .6rem .1rem 0;vertical-align:top}
 <div class="meta">#{{ m.id }} · {{ m.shown_at }} ·
 {% if m.channel == "oa" %}Tin tư vấn OA → người dùng {{ m.user_id }}{% else %}ZNS → {{ m.phone }}
 · mẫu {{ m.template_id }} · tracking {{ m.tracking_id }}{% endif %} · mã tin {{ m.message_id }}</div>
-{% if m.channel == "oa" %}<pre>{{ m.text }}</pre>{% else %}
+{% if m.text %}<pre>{{ m.text }}</pre>{% endif %}{% if m.channel == "zns" %}
 <table>{% for k, v in m.template_data.items() %}<tr><td>{{ k }}</td><td>{{ v }}</td></tr>{% endfor %}</table>
 {% endif %}
 </article>
@@ -431,8 +473,10 @@ def create_fake_zalo_app(fake: FakeZalo | None = None, **options: Any) -> FastAP
             problem = (-111, "Template data empty")
         elif not all(isinstance(v, str | int | float) for v in data.values()):
             problem = (-112, "Template data invalid")
-        elif state.templates is not None and (missing := set(state.templates[str(template_id)]) - set(data)):
-            problem = (-112, "Template data invalid: missing " + ", ".join(sorted(missing)))
+        elif state.templates is not None and (missing := state.templates[str(template_id)].missing(data)):
+            problem = (-112, "Template data invalid: missing " + ", ".join(missing))
+        elif state.templates is not None and (too_long := state.templates[str(template_id)].too_long(data)):
+            problem = (-112, "Template data invalid: too long " + ", ".join(too_long))
         elif tracking_id is not None and (
             not isinstance(tracking_id, str) or len(tracking_id) > TRACKING_ID_MAX
         ):
@@ -449,6 +493,10 @@ def create_fake_zalo_app(fake: FakeZalo | None = None, **options: Any) -> FastAP
                 "phone": phone,
                 "template_id": str(template_id),
                 "template_data": {str(k): str(v) for k, v in data.items()},
+                # What the phone shows: the registered title and body with the parameters filled in.
+                "text": state.templates[str(template_id)].shown(data)
+                if state.templates is not None
+                else None,
                 "tracking_id": tracking_id,
                 "message_id": secrets.token_hex(16),
             }
@@ -588,7 +636,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8300)
     parser.add_argument("--journal", default=settings.fake_zalo_journal, help="JSON-lines file ('' for none)")
     parser.add_argument("--webhook-url", default=None, help="where to send signed events (delivery receipts)")
-    parser.add_argument("--templates", default=None, help="JSON file: {template id: [param, …]}")
+    parser.add_argument(
+        "--templates",
+        default=None,
+        help='JSON file: {template id: {"params": {name: max length}, "body": …}}',
+    )
     args = parser.parse_args(argv)
     templates = json.loads(Path(args.templates).read_text(encoding="utf-8")) if args.templates else None
     fake = FakeZalo(

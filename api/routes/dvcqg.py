@@ -22,10 +22,11 @@ from db.calendar import office_calendar
 from db.dossiers import events_with_prefix
 from db.models import Dossier
 from db.payments import payment_of
-from domain import limits
+from domain import limits, vocabulary
 from domain.codes import agency_of
 from domain.digest import digest
 from domain.dossier import (
+    Actor,
     Command,
     Delivery,
     FeeItem,
@@ -39,7 +40,15 @@ from domain.dossier import (
     SupplementRequest,
     Withdrawal,
 )
-from domain.dvcqg import CHANNELS, PortalStatus, SyncRefused, SyncStep, plan_sync
+from domain.dvcqg import (
+    CHANNELS,
+    PortalStatus,
+    SyncRefused,
+    SyncStep,
+    plan_sync,
+    sync_event_id,
+    sync_events_prefix,
+)
 from domain.status import DossierStatus, Transition, allowed_transitions
 from settings import Settings
 from web.deps import GatewayDep, SessionDep, SettingsDep
@@ -47,16 +56,12 @@ from workflows.gateway import Gateway
 
 router = APIRouter(prefix="/api/v1/dvcqg", tags=["national portal (DVCQG)"])
 
-BY = "dvcqg"
+BY = Actor.DVCQG.value
 
 
 def payload_digest(body: DvcqgSync) -> str:
     """What identifies this sync: the fields we read, in normal form (unread fields do not count)."""
     return digest(body.model_dump(mode="json"))[:20]
-
-
-def event_id(sync_digest: str, step: SyncStep) -> str:
-    return f"dvcqg-{sync_digest}-{step.value}"
 
 
 def _missing(body: DvcqgSync, *fields: str, what: str = "yyyyMMddHHmmss, office time") -> Problem:
@@ -129,15 +134,17 @@ async def sync_dossier(
     except SyncRefused as refused:
         if row is not None and await _applied_before(session, code, sync_digest):
             return await _result(body, session, settings, [], replayed=True)
+        in_vietnamese = vocabulary.sync_refusal(refused)
+        both = f"{in_vietnamese} / {refused.message_en}"  # the portal's operators read either
         if refused.status == 404:
-            raise Problem(404, str(refused), slug="dossier-not-found", detail_vi=refused.message_vi) from None
+            raise Problem(404, both, slug="dossier-not-found", detail_vi=in_vietnamese) from None
         assert current is not None
         raise Problem(
             409,
-            str(refused),
+            both,
             slug="dvcqg-status-impossible",
             title="TrangThaiHoSo not possible in the current state",
-            detail_vi=refused.message_vi,
+            detail_vi=in_vietnamese,
             detail_en=refused.message_en,
             current_status=current.value,
             allowed=[t.value for t in allowed_transitions(current)],
@@ -169,9 +176,9 @@ async def _result(
 
 async def _applied_before(session: AsyncSession, code: str, sync_digest: str) -> bool:
     """Whether this very payload already moved the dossier (a resend after the state moved on)."""
-    if await events_with_prefix(session, code, f"dvcqg-{sync_digest}-"):
+    if await events_with_prefix(session, code, sync_events_prefix(sync_digest)):
         return True
-    return await payment_of(session, event_id(sync_digest, SyncStep.CONFIRM_PAYMENT)) is not None
+    return await payment_of(session, sync_event_id(sync_digest, SyncStep.CONFIRM_PAYMENT)) is not None
 
 
 async def _registration(body: DvcqgSync, session: AsyncSession, settings: Settings) -> DossierCreate:
@@ -227,7 +234,7 @@ async def _apply(
     settings: Settings,
 ) -> None:
     """One step of a sync, as the matching command with the payload's time and details."""
-    eid = event_id(sync_digest, step)
+    eid = sync_event_id(sync_digest, step)
     if step is SyncStep.CONFIRM_PAYMENT:
         fee = (row.detail or {}).get("fee") or {}
         outstanding = int(fee.get("total_vnd", 0)) - int(fee.get("paid_vnd", 0))
@@ -268,7 +275,7 @@ def _command(step: SyncStep, body: DvcqgSync, eid: str, settings: Settings) -> t
     if step is SyncStep.REJECT:
         at = _time(body, "NgayTuChoi", "ThoiDiemXuLy")
         return Transition.REJECT, Rejection(
-            event_id=eid, at=at, by=BY, reason=note or "Hồ sơ không được tiếp nhận"
+            event_id=eid, at=at, by=BY, reason=note or "Hồ sơ không được tiếp nhận", at_reception=True
         )
     if step is SyncStep.STOP:
         at = _time(body, "NgayKetThucXuLy", "ThoiDiemXuLy")

@@ -37,7 +37,7 @@ from db.models import Dossier
 from db.payments import forget_payment, payment_of, record_payment, set_reference
 from db.types import utcnow
 from domain.codes import is_dossier_code
-from domain.dossier import PaymentReceived
+from domain.dossier import Actor, PaymentReceived
 from domain.status import DossierStatus
 from web.deps import GatewayDep, SessionDep, SettingsDep
 from workflows.gateway import Closed
@@ -47,7 +47,7 @@ log = structlog.get_logger(__name__)
 router = APIRouter(tags=["webhooks"])
 
 PAID = "00"
-SOURCE = "webhook"
+SOURCE = Actor.WEBHOOK.value
 ANSWERS: dict[str, tuple[str, str]] = {
     "applied": ("00", "Xác nhận thanh toán thành công"),
     "failed": ("00", "Đã ghi nhận giao dịch không thành công"),

@@ -26,6 +26,7 @@ from api.schemas.views import ProblemDetail
 from db.models import Dossier, Notice, ZaloEvent, ZaloLink, ZaloUser
 from db.types import utcnow
 from db.upsert import insert_ignoring_conflict
+from domain import vocabulary
 from domain.codes import codes_in, normalize_phone, phone_last4, without_codes
 from domain.notices import NoticeStatus
 from domain.status import DossierStatus
@@ -250,7 +251,7 @@ class _EventHandler:
         lines = [
             f"Hồ sơ {dossier.code}",
             f"Thủ tục: {dossier.procedure_name}",
-            f"Trạng thái: {status.label_vi}",
+            f"Trạng thái: {vocabulary.STATUS[status]}",
         ]
         if dossier.due_at is not None and not status.is_final:
             lines.append(f"Ngày hẹn trả kết quả: {vn_datetime(dossier.due_at)}")

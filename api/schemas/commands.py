@@ -288,9 +288,17 @@ class RejectionIn(CommandIn):
         }
     )
     reason: Annotated[str, Field(min_length=1, max_length=limits.LONG_TEXT_MAX)]
+    at_reception: bool = Field(
+        default=False,
+        strict=True,
+        description="true: refused at reception (Mẫu 03, the citizen's notice says so); "
+        "false: not granted after examination",
+    )
 
     def command(self, by: str) -> Rejection:
-        return Rejection(event_id=self.event_id, at=self.at, by=by, reason=self.reason)
+        return Rejection(
+            event_id=self.event_id, at=self.at, by=by, reason=self.reason, at_reception=self.at_reception
+        )
 
 
 class WithdrawalIn(CommandIn):

@@ -132,7 +132,7 @@ async def test_an_action_without_the_csrf_token_is_refused(
     desk: Desk, session_factory: SessionFactory
 ) -> None:
     code = await register(desk)
-    _, data = await fill(desk, code, "tu-choi", reason="Hồ sơ không thuộc thẩm quyền")
+    _, data = await fill(desk, code, "tu-choi", reason="Hồ sơ không thuộc thẩm quyền", stage="sau-xem-xet")
     forged = await desk.web.post(
         f"/can-bo/ho-so/{code}/xu-ly/tu-choi", data=data | {"step": "confirm", "csrf_token": "forged"}
     )
@@ -152,7 +152,7 @@ async def test_bad_form_values_are_explained_next_to_their_fields(desk: Desk) ->
     assert "Vui lòng sửa các lỗi sau" in review.text
     assert 'id="fee_amount_1-error"' in review.text
     future = to_office(utcnow() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
-    _, data = await fill(desk, code, "tu-choi", reason="x")
+    _, data = await fill(desk, code, "tu-choi", reason="x", stage="sau-xem-xet")
     wrong_time = await desk.web.post(f"/can-bo/ho-so/{code}/xu-ly/tu-choi", data=data | {"at": future})
     assert wrong_time.status_code == 422
     assert "không được ở tương lai" in wrong_time.text
@@ -160,9 +160,13 @@ async def test_bad_form_values_are_explained_next_to_their_fields(desk: Desk) ->
 
 async def test_a_rejection_reason_with_markup_is_shown_as_text(desk: Desk) -> None:
     code = await register(desk)
-    _, data = await fill(desk, code, "tu-choi", reason="<script>alert('x')</script> thiếu giấy tờ")
+    review, data = await fill(
+        desk, code, "tu-choi", reason="<script>alert('x')</script> thiếu giấy tờ", stage="tiep-nhan"
+    )
+    assert "Từ chối tiếp nhận hồ sơ (Mẫu số 03)" in review.text
     done = await desk.web.post(f"/can-bo/ho-so/{code}/xu-ly/tu-choi", data=data | {"step": "confirm"})
     assert done.status_code == 303, done.text
+    assert "Từ chối tiếp nhận hồ sơ (Mẫu số 03)" in (await desk.web.get(f"/can-bo/ho-so/{code}")).text
     for page in (
         await desk.web.get(f"/can-bo/ho-so/{code}"),
         await desk.web.get("/tra-cuu", params={"code": code, "phone_last4": "3456"}),

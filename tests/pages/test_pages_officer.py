@@ -16,8 +16,9 @@ from sqlmodel import select
 from db import officers
 from db.engine import SessionFactory
 from db.models import OfficerSession
-from db.officers import Role
 from db.types import utcnow
+from domain.access import DeskRole
+from domain.notices import NoticeFailure, failure
 from server import create_app
 from settings import Settings
 from tests.support.builders import CALENDAR, WORKING_DAY
@@ -305,7 +306,7 @@ async def test_due_soon_fee_supplement_and_failed_notice_lists(
                 "kind": "received",
                 "status": "failed-permanent",
                 "channel": "zns",
-                "last_error": "-124: bad phone",
+                "last_error": failure(NoticeFailure.ZALO_REFUSED, "zalo -124 (permanent): bad phone"),
             }
         ],
     )
@@ -321,7 +322,10 @@ async def test_due_soon_fee_supplement_and_failed_notice_lists(
     assert "Yêu cầu trễ" in supplement_page
     notices_page = (await desk.get("/can-bo/danh-sach/thong-bao-loi")).text
     assert table_codes(notices_page) == [failed]
-    assert "-124: bad phone" in notices_page
+    assert (
+        "Zalo từ chối gửi (người nhận chặn tin, số điện thoại hoặc mẫu tin không hợp lệ). (mã lỗi Zalo -124)"
+        in notices_page
+    )
     assert "Xác nhận tiếp nhận, hẹn ngày trả kết quả" in notices_page
     assert (await desk.get("/can-bo/danh-sach/khong-co")).status_code == 404
 
@@ -365,7 +369,7 @@ async def test_hostile_text_is_escaped_on_the_officer_pages(
         assert "<img src=x" not in html
     html = (await desk.get(f"/can-bo/ho-so/{code}")).text
     assert "Lý do: &lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "&lt;img src=x onerror=alert(2)&gt;" in html
+    assert "Không gửi được; xem nhật ký hệ thống." in html  # an unrecognised error is not echoed
 
 
 async def test_the_dossier_page_explains_the_due_date(
@@ -420,7 +424,7 @@ async def test_figures_show_the_on_time_rate_as_an_svg_chart(
 
 async def test_a_viewer_reads_but_cannot_act(web: httpx.AsyncClient, session_factory: SessionFactory) -> None:
     code = await seed_dossier(session_factory)
-    await seed_officer(session_factory, "thanh.tra", role=Role.VIEWER)
+    await seed_officer(session_factory, "thanh.tra", role=DeskRole.VIEWER)
     token = await sign_in(web, "thanh.tra")
     page = await web.get(f"/can-bo/ho-so/{code}")
     assert page.status_code == 200

@@ -11,7 +11,8 @@ import httpx
 
 from db.engine import SessionFactory
 from db.models import Dossier, DossierEvent, Notice
-from db.officers import Role, create_officer
+from db.officers import create_officer
+from domain.access import DeskRole
 from tests.support.builders import due_after
 
 _serial = count(5000)
@@ -101,7 +102,7 @@ async def seed_officer(
     sessions: SessionFactory,
     username: str = "lan.nt",
     agencies: list[str] | None = None,
-    role: Role = Role.OFFICER,
+    role: DeskRole = DeskRole.OFFICER,
     display_name: str = "Nguyễn Thị Lan",
 ) -> None:
     async with sessions() as session:

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from activities import zns_templates
 from activities.notices import NoticeActivities
 from db.engine import SessionFactory
 from db.models import Dossier, Notice
@@ -81,7 +82,7 @@ async def zalo_harness(
     """The fake Zalo behind httpx.ASGITransport, a real token store and client, and the activities."""
     settings = settings or make_settings()
     clock = Clock(now or datetime(2026, 11, 24, 10, 0, tzinfo=ICT))
-    fake_options.setdefault("templates", {tid: ["customer_name", "code"] for tid in TEMPLATE_IDS.values()})
+    fake_options.setdefault("templates", zns_templates.as_registered(TEMPLATE_IDS))
     fake = FakeZalo(clock=clock, **fake_options)
     app = create_fake_zalo_app(fake)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=FAKE_URL) as http:

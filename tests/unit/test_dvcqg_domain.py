@@ -6,6 +6,7 @@ from datetime import datetime
 
 import pytest
 
+from domain import vocabulary
 from domain.dvcqg import (
     PortalStatus,
     SyncRefused,
@@ -53,11 +54,12 @@ def test_every_code_from_every_state(code: int, state: DossierStatus | None) -> 
         with pytest.raises(SyncRefused) as refused:
             plan_sync(PortalStatus(code), state)
         assert refused.value.status == wanted
-        assert str(code) in refused.value.message_vi
+        message_vi = vocabulary.sync_refusal(refused.value)
+        assert str(code) in message_vi
         assert str(code) in refused.value.message_en
         if state is not None:
             assert state.value in refused.value.message_en
-            assert state.label_vi in refused.value.message_vi
+            assert vocabulary.STATUS[state] in message_vi
     else:
         assert [step.value for step in plan_sync(PortalStatus(code), state)] == wanted.split()
 

@@ -87,7 +87,8 @@ async def test_unlinked_citizen_gets_zns_by_phone_and_the_row_records_it(h: Harn
     assert message["template_id"] == TEMPLATE_IDS["received"]
     assert message["tracking_id"] == row.tracking_id
     assert message["template_data"]["customer_name"] == "Nguyễn Văn An"
-    assert message["template_data"]["due_at"] == "14/12/2026 16:00"
+    assert message["template_data"]["due_date"] == "14/12/2026 16:00"
+    assert message["template_data"]["dossier_code"] == CODE
     assert row.zalo_message_id == message["message_id"]
 
 
@@ -314,9 +315,10 @@ async def test_rows_that_cannot_be_sent_fail_permanently(h: Harness) -> None:
 
     assert no_recipient.status == "failed-permanent"
     assert no_recipient.error is not None
-    assert "no usable recipient" in no_recipient.error
+    assert no_recipient.error.startswith("no_officer_id: ")
     assert bad_context.status == "failed-permanent"
     assert bad_context.error is not None
+    assert bad_context.error.startswith("uncomposable: ")
     assert "new_due_at" in bad_context.error
     assert h.fake.calls == []
 
@@ -346,7 +348,7 @@ async def test_without_a_zns_template_in_live_mode_the_notice_fails_permanently(
     assert received.status == "sent"
     assert withdrawn.status == "failed-permanent"
     assert withdrawn.error is not None
-    assert "no ZNS template configured for 'withdrawn'" in withdrawn.error
+    assert withdrawn.error == "no_zns_template: ZNS_TEMPLATE_IDS has no template for withdrawn"
 
 
 async def test_mark_failed_closes_what_is_left(h: Harness) -> None:
@@ -360,11 +362,10 @@ async def test_mark_failed_closes_what_is_left(h: Harness) -> None:
     )
 
     [row] = await notices(h.session_factory)
-    assert (row.status, row.last_error) == ("failed-permanent", "gave up after 10 attempts")
+    given_up = "gave_up: gave up after 10 attempts"
+    assert (row.status, row.last_error) == ("failed-permanent", given_up)
     assert await send(h, NoticeKind.FEE_REMINDER, seq=4) == [
-        NoticeOutcome(
-            key=row.key, status="failed-permanent", channel="zns", error="gave up after 10 attempts"
-        )
+        NoticeOutcome(key=row.key, status="failed-permanent", channel="zns", error=given_up)
     ]
 
 

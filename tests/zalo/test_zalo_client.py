@@ -10,8 +10,10 @@ import httpx
 import pytest
 import uvicorn
 
+from activities import zns_templates
 from db.engine import SessionFactory
 from db.zalo_tokens import ZaloTokenStore
+from domain.notices import NoticeKind
 from tests.support.zalo import PHONE, TEMPLATE_IDS, Harness, make_settings, zalo_harness
 from zalo.client import ZaloClient, tracking_id_for
 from zalo.config import zalo_config
@@ -52,7 +54,7 @@ def test_tracking_id_is_short_and_deterministic() -> None:
 
 async def test_oa_text_and_zns_have_zalo_shapes(h: Harness) -> None:
     oa = await h.zalo.send_oa_text("2512000000000000001", "Xin chào ông/bà")
-    data = {"customer_name": "Nguyễn Văn An", "code": "H21.65-261123-0001"}
+    data = {param.name: "x" for param in zns_templates.TEMPLATES[NoticeKind.RECEIVED].params}
     zns = await h.zalo.send_zns(PHONE, TEMPLATE_IDS["received"], data, "n1")
 
     assert [m["message_id"] for m in h.fake.messages] == [oa.message_id, zns.msg_id]

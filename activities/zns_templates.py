@@ -1,0 +1,278 @@
+"""The ZNS templates, as they must be registered with Zalo: title, body with its <parameters>, the kind and
+limit of each parameter, and where each value comes from.
+
+A citizen who does not follow the OA gets the ZNS template of the notice's kind, by phone. Zalo approves
+a template's text once; the message carries only the parameters, each within its kind's limit (Zalo's
+"cài đặt kỹ thuật" of a parameter: a customer name 30 characters, a code 30, a time 20, an amount 20,
+contact information 50, free text 200). A body paragraph has at most 400 characters and 10 parameters;
+no links and no bare phone numbers in the text (a button takes the citizen to the lookup page). The
+operator registers each template below in the ZNS console and sets its id in ZNS_TEMPLATE_IDS (by kind).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from domain.notices import NoticeKind
+from domain.vocabulary import vn_datetime, vn_money
+
+Context = Mapping[str, Any]
+
+
+class ParamKind(StrEnum):
+    """Zalo's technical setting of a parameter, named as its console names it."""
+
+    NAME = "Tên khách hàng"
+    CODE = "Mã số"
+    TIME = "Thời gian"
+    AMOUNT = "Số tiền"
+    CONTACT = "Thông tin liên hệ"
+    TEXT = "Nội dung"
+
+
+MAX_LENGTH: dict[ParamKind, int] = {
+    ParamKind.NAME: 30,
+    ParamKind.CODE: 30,
+    ParamKind.TIME: 20,
+    ParamKind.AMOUNT: 20,
+    ParamKind.CONTACT: 50,
+    ParamKind.TEXT: 200,
+}
+TITLE_MAX = 65
+BODY_MAX = 400
+PARAMS_MAX = 10
+PLACEHOLDER = re.compile(r"<([a-z][a-z0-9_]*)>")
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: ParamKind
+    value: Callable[[Context], str]
+
+
+@dataclass(frozen=True)
+class ZnsTemplate:
+    kind: NoticeKind
+    title: str
+    body: str
+    params: tuple[Param, ...]
+    button: str = "Tra cứu hồ sơ"  # opens the lookup page (PUBLIC_BASE_URL/tra-cuu)
+
+    def declared(self) -> list[str]:
+        return [param.name for param in self.params]
+
+
+# ---------------------------------------------------------------- where values come from
+
+
+def _customer(context: Context) -> str:
+    return str(context.get("applicant_name") or "Quý ông/bà")
+
+
+def _agency(context: Context) -> str:
+    return str(context["agency"]["name"])
+
+
+def _contact(context: Context) -> str:
+    agency = context["agency"]
+    return " – ".join(part for part in (agency["name"], agency["hotline"]) if part)
+
+
+def _items(context: Context) -> str:
+    return "; ".join(str(item) for item in context["items"])
+
+
+def _place(context: Context) -> str:
+    pickup = context.get("pickup")
+    if pickup:
+        return str(pickup["place"])
+    return "Gửi qua dịch vụ bưu chính công ích"
+
+
+def _reason(context: Context) -> str:
+    return str(context.get("reason") or "Không nêu lý do")
+
+
+CUSTOMER = Param("customer_name", ParamKind.NAME, _customer)
+CODE = Param("dossier_code", ParamKind.CODE, lambda c: str(c["code"]))
+PROCEDURE = Param("procedure_name", ParamKind.TEXT, lambda c: str(c["procedure_name"]))
+AGENCY = Param("agency_name", ParamKind.TEXT, _agency)
+CONTACT = Param("agency_contact", ParamKind.CONTACT, _contact)
+AT = Param("event_time", ParamKind.TIME, lambda c: vn_datetime(c["at"]))
+DUE = Param("due_date", ParamKind.TIME, lambda c: vn_datetime(c["due_at"], missing="chưa xác định"))
+REASON = Param("reason", ParamKind.TEXT, _reason)
+
+
+def _template(kind: NoticeKind, title: str, body: str, *params: Param) -> ZnsTemplate:
+    return ZnsTemplate(kind, title, body, (CUSTOMER, CODE, *params))
+
+
+TEMPLATES: dict[NoticeKind, ZnsTemplate] = {
+    t.kind: t
+    for t in (
+        _template(
+            NoticeKind.RECEIVED,
+            "Tiếp nhận hồ sơ <dossier_code>",
+            "Kính gửi <customer_name>, <agency_name> đã tiếp nhận hồ sơ <dossier_code> "
+            "(<procedure_name>) lúc <event_time>. Ngày hẹn trả kết quả: <due_date>. "
+            "Liên hệ: <agency_contact>.",
+            AGENCY,
+            PROCEDURE,
+            AT,
+            DUE,
+            CONTACT,
+        ),
+        _template(
+            NoticeKind.SUPPLEMENT_REQUIRED,
+            "Yêu cầu bổ sung hồ sơ <dossier_code>",
+            "Kính gửi <customer_name>, hồ sơ <dossier_code> (<procedure_name>) cần bổ sung: "
+            "<supplement_items>. Thời hạn giải quyết được tính lại từ ngày nhận đủ hồ sơ bổ sung. "
+            "Liên hệ: <agency_contact>.",
+            PROCEDURE,
+            Param("supplement_items", ParamKind.TEXT, _items),
+            CONTACT,
+        ),
+        _template(
+            NoticeKind.SUPPLEMENT_RECEIVED,
+            "Đã nhận đủ hồ sơ bổ sung <dossier_code>",
+            "Kính gửi <customer_name>, <agency_name> đã nhận đủ hồ sơ bổ sung của hồ sơ <dossier_code> "
+            "lúc <event_time>. Thời hạn giải quyết được tính lại; ngày hẹn trả kết quả mới: <due_date>.",
+            AGENCY,
+            AT,
+            DUE,
+        ),
+        _template(
+            NoticeKind.FEE_DUE,
+            "Nộp phí, lệ phí hồ sơ <dossier_code>",
+            "Kính gửi <customer_name>, hồ sơ <dossier_code> (<procedure_name>) có phí, lệ phí phải nộp: "
+            "<fee_amount>, hạn nộp <pay_by>. Thời hạn giải quyết tạm dừng đến khi nộp đủ. "
+            "Liên hệ: <agency_contact>.",
+            PROCEDURE,
+            Param("fee_amount", ParamKind.AMOUNT, lambda c: vn_money(c["total_vnd"])),
+            Param("pay_by", ParamKind.TIME, lambda c: vn_datetime(c["pay_by"], missing="chưa xác định")),
+            CONTACT,
+        ),
+        _template(
+            NoticeKind.FEE_REMINDER,
+            "Nhắc nộp phí, lệ phí hồ sơ <dossier_code>",
+            "Kính gửi <customer_name>, hồ sơ <dossier_code> còn phí, lệ phí chưa nộp: <fee_amount>, hạn nộp "
+            "<pay_by>. Nếu đã nộp, xin bỏ qua thông báo này. Liên hệ: <agency_contact>.",
+            Param("fee_amount", ParamKind.AMOUNT, lambda c: vn_money(c["total_vnd"])),
+            Param("pay_by", ParamKind.TIME, lambda c: vn_datetime(c["pay_by"], missing="chưa xác định")),
+            CONTACT,
+        ),
+        _template(
+            NoticeKind.PAYMENT_CONFIRMED,
+            "Xác nhận nộp phí hồ sơ <dossier_code>",
+            "Kính gửi <customer_name>, <agency_name> đã nhận khoản nộp <paid_amount> cho hồ sơ "
+            "<dossier_code> lúc <event_time>. Hồ sơ tiếp tục được giải quyết; "
+            "ngày hẹn trả kết quả: <due_date>.",
+            AGENCY,
+            Param("paid_amount", ParamKind.AMOUNT, lambda c: vn_money(c["amount_vnd"])),
+            AT,
+            DUE,
+        ),
+        _template(
+            NoticeKind.RESULT_READY,
+            "Đã có kết quả hồ sơ <dossier_code>",
+            "Kính gửi <customer_name>, hồ sơ <dossier_code> (<procedure_name>) đã có kết quả giải quyết. "
+            "Nhận kết quả: <handover_place>. Liên hệ: <agency_contact>.",
+            PROCEDURE,
+            Param("handover_place", ParamKind.TEXT, _place),
+            CONTACT,
+        ),
+        _template(
+            NoticeKind.PICKUP_REMINDER,
+            "Nhắc nhận kết quả hồ sơ <dossier_code>",
+            "Kính gửi <customer_name>, kết quả hồ sơ <dossier_code> đã sẵn sàng nhưng chưa được nhận. "
+            "Nơi nhận: <handover_place>. Liên hệ: <agency_contact>.",
+            Param("handover_place", ParamKind.TEXT, _place),
+            CONTACT,
+        ),
+        _template(
+            NoticeKind.REJECTED,
+            "Hồ sơ <dossier_code> không được giải quyết",
+            "Kính gửi <customer_name>, hồ sơ <dossier_code> (<procedure_name>) không đủ điều kiện "
+            "giải quyết. Lý do: <reason>. Liên hệ: <agency_contact>.",
+            PROCEDURE,
+            REASON,
+            CONTACT,
+        ),
+        _template(
+            NoticeKind.RECEPTION_REFUSED,
+            "Từ chối tiếp nhận hồ sơ <dossier_code>",
+            "Kính gửi <customer_name>, <agency_name> từ chối tiếp nhận hồ sơ <dossier_code> "
+            "(<procedure_name>). Lý do: <reason>. Liên hệ: <agency_contact>.",
+            AGENCY,
+            PROCEDURE,
+            REASON,
+            CONTACT,
+        ),
+        _template(
+            NoticeKind.APOLOGY,
+            "Xin lỗi và hẹn lại ngày trả hồ sơ <dossier_code>",
+            "Kính gửi <customer_name>, <agency_name> xin lỗi vì hồ sơ <dossier_code> không thể trả kết quả "
+            "đúng hẹn ngày <old_due_date>. Lý do: <reason>. Ngày hẹn trả kết quả mới: <new_due_date>.",
+            AGENCY,
+            Param(
+                "old_due_date",
+                ParamKind.TIME,
+                lambda c: vn_datetime(c["old_due_at"], missing="chưa xác định"),
+            ),
+            REASON,
+            Param("new_due_date", ParamKind.TIME, lambda c: vn_datetime(c["new_due_at"])),
+        ),
+        _template(
+            NoticeKind.WITHDRAWN,
+            "Xác nhận rút hồ sơ <dossier_code>",
+            "Kính gửi <customer_name>, hồ sơ <dossier_code> (<procedure_name>) đã được rút theo đề nghị lúc "
+            "<event_time>. Việc giải quyết hồ sơ đã dừng. Liên hệ: <agency_contact>.",
+            PROCEDURE,
+            AT,
+            CONTACT,
+        ),
+    )
+}
+
+
+def params_for(kind: NoticeKind, context: Context) -> dict[str, str]:
+    """The declared parameters of `kind`'s template, each cut to its kind's limit."""
+    template = TEMPLATES[kind]
+    return {param.name: fit(param.value(context), MAX_LENGTH[param.kind]) for param in template.params}
+
+
+def fit(value: str, limit: int) -> str:
+    """A value within Zalo's limit: whole when it fits, else cut at a word with "…"."""
+    value = " ".join(value.split())
+    if len(value) <= limit:
+        return value
+    cut = value[: limit - 1]
+    boundary = cut.rfind(" ")
+    if boundary > limit // 2:
+        cut = cut[:boundary]
+    return cut.rstrip(" ,;") + "…"
+
+
+def fake_template_ids() -> dict[str, str]:
+    """The ids the fake Zalo registers the templates under (ZALO_MODE=fake without ZNS_TEMPLATE_IDS)."""
+    return {kind.value: f"fake-{kind.value}" for kind in TEMPLATES}
+
+
+def as_registered(template_ids: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """What Zalo holds once the templates are approved under `template_ids` (kind -> id): each id's
+    parameters with their limits, title and body. The fake Zalo checks messages against it, as Zalo does,
+    and its journal shows the message as the phone does."""
+    return {
+        template_ids[kind.value]: {
+            "params": {param.name: MAX_LENGTH[param.kind] for param in template.params},
+            "title": template.title,
+            "body": template.body,
+        }
+        for kind, template in TEMPLATES.items()
+        if kind.value in template_ids
+    }

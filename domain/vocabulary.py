@@ -1,0 +1,334 @@
+"""Every Vietnamese word people read for one of our identifiers, and how dates and money are written.
+
+States, event kinds, transitions, the escalation ladder's roles, notice kinds, channels, audiences,
+actors, refusals, the portal's status codes: one table each, keyed by the enum whose members they name.
+`LABELS` lists the tables; a test checks that every member of every enum has its label, and another scans
+every notice and page for an identifier that reached a reader raw. Pages, notices and the Temporal UI's
+details all read from here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from domain.access import DeskRole
+from domain.dossier import Actor, IntakeChannel
+from domain.dvcqg import PortalStatus, SyncRefused
+from domain.notices import Audience, NoticeChannel, NoticeFailure, NoticeKind, NoticeStatus, OfficerRole
+from domain.refusals import Refusal
+from domain.rules import Rule
+from domain.status import DossierStatus, EventKind, Transition
+from domain.timefmt import to_office
+
+STATUS: dict[DossierStatus, str] = {
+    DossierStatus.RECEIVED: "Đã tiếp nhận, đang giải quyết",
+    DossierStatus.SUPPLEMENT_REQUIRED: "Đang chờ bổ sung hồ sơ",
+    DossierStatus.FEE_DUE: "Đang chờ nộp phí, lệ phí",
+    DossierStatus.RESULT_READY: "Đã có kết quả, chờ trả",
+    DossierStatus.RETURNED: "Đã trả kết quả",
+    DossierStatus.REJECTED: "Không được tiếp nhận / từ chối giải quyết",
+    DossierStatus.WITHDRAWN: "Đã rút hồ sơ",
+}
+# Short enough to stand beside a bar of a chart on a phone.
+STATUS_SHORT: dict[DossierStatus, str] = {
+    DossierStatus.RECEIVED: "Đang giải quyết",
+    DossierStatus.SUPPLEMENT_REQUIRED: "Chờ bổ sung",
+    DossierStatus.FEE_DUE: "Chờ nộp phí",
+    DossierStatus.RESULT_READY: "Chờ trả",
+    DossierStatus.RETURNED: "Đã trả",
+    DossierStatus.REJECTED: "Từ chối",
+    DossierStatus.WITHDRAWN: "Đã rút",
+}
+# What the dossier waits for, in each open state (the Temporal UI's current details).
+WAITING_FOR: dict[DossierStatus, str] = {
+    DossierStatus.RECEIVED: "kết quả giải quyết của cơ quan",
+    DossierStatus.SUPPLEMENT_REQUIRED: "công dân bổ sung hồ sơ (dừng tính thời hạn)",
+    DossierStatus.FEE_DUE: "công dân nộp phí, lệ phí (tạm dừng tính thời hạn)",
+    DossierStatus.RESULT_READY: "công dân nhận kết quả",
+    DossierStatus.RETURNED: "không (hồ sơ đã kết thúc)",
+    DossierStatus.REJECTED: "không (hồ sơ đã kết thúc)",
+    DossierStatus.WITHDRAWN: "không (hồ sơ đã kết thúc)",
+}
+
+TRANSITIONS: dict[Transition, str] = {
+    Transition.REQUEST_SUPPLEMENT: "Yêu cầu bổ sung hồ sơ",
+    Transition.SUPPLEMENT_RECEIVED: "Nhận hồ sơ bổ sung (tính lại thời hạn)",
+    Transition.REQUEST_FEE: "Thông báo nghĩa vụ tài chính",
+    Transition.PAYMENT_RECEIVED: "Xác nhận đã nộp phí, lệ phí",
+    Transition.MARK_RESULT_READY: "Có kết quả giải quyết",
+    Transition.MARK_RETURNED: "Trả kết quả cho công dân",
+    Transition.REJECT: "Từ chối giải quyết (nêu rõ lý do)",
+    Transition.WITHDRAW: "Công dân rút hồ sơ",
+    Transition.APOLOGIZE: "Xin lỗi và hẹn lại ngày trả kết quả (Mẫu 04), một lần",
+}
+
+EVENTS: dict[EventKind, str] = {
+    EventKind.RECEIVED: "Tiếp nhận hồ sơ",
+    EventKind.SUPPLEMENT_REQUESTED: "Yêu cầu bổ sung hồ sơ",
+    EventKind.SUPPLEMENT_RECEIVED: "Nhận hồ sơ bổ sung",
+    EventKind.FEE_REQUESTED: "Thông báo nộp phí, lệ phí",
+    EventKind.PAYMENT_RECEIVED: "Đã nộp phí, lệ phí",
+    EventKind.PAYMENT_PARTIAL: "Nộp chưa đủ phí, lệ phí",
+    EventKind.PAYMENT_NOT_DUE: "Khoản nộp ngoài thời gian chờ nộp phí",
+    EventKind.RESULT_READY: "Có kết quả giải quyết",
+    EventKind.RETURNED: "Đã trả kết quả",
+    EventKind.REJECTED: "Từ chối giải quyết",
+    EventKind.WITHDRAWN: "Rút hồ sơ",
+    EventKind.APOLOGY: "Thư xin lỗi, hẹn lại ngày trả kết quả",
+    EventKind.DUE_SOON: "Nhắc cán bộ: còn 1 ngày làm việc",
+    EventKind.OVERDUE: "Quá hạn: báo cáo lãnh đạo",
+    EventKind.ESCALATION: "Quá hạn: báo cáo cấp trên",
+    EventKind.FEE_REMINDER: "Nhắc nộp phí, lệ phí",
+    EventKind.FEE_UNPAID: "Quá hạn nộp phí: báo cán bộ",
+    EventKind.PICKUP_REMINDER: "Nhắc nhận kết quả",
+}
+# How the citizen reads the entries that officers label for themselves.
+EVENTS_FOR_CITIZEN: dict[EventKind, str] = EVENTS | {EventKind.OVERDUE: "Hồ sơ quá hạn giải quyết"}
+
+PORTAL: dict[PortalStatus, str] = {
+    PortalStatus.REGISTERED: "Mới đăng ký",
+    PortalStatus.RECEIVED: "Được tiếp nhận",
+    PortalStatus.NOT_ACCEPTED: "Không được tiếp nhận",
+    PortalStatus.PROCESSING: "Đang xử lý",
+    PortalStatus.SUPPLEMENT_REQUIRED: "Yêu cầu bổ sung giấy tờ",
+    PortalStatus.FEE_REQUIRED: "Yêu cầu thực hiện nghĩa vụ tài chính",
+    PortalStatus.WITHDRAWN: "Công dân yêu cầu rút hồ sơ",
+    PortalStatus.STOPPED: "Dừng xử lý",
+    PortalStatus.DONE: "Đã xử lý xong",
+    PortalStatus.RETURNED: "Đã trả kết quả",
+}
+
+NOTICE_KINDS: dict[NoticeKind, str] = {
+    NoticeKind.RECEIVED: "Xác nhận tiếp nhận, hẹn ngày trả kết quả",
+    NoticeKind.SUPPLEMENT_REQUIRED: "Yêu cầu bổ sung hồ sơ",
+    NoticeKind.SUPPLEMENT_RECEIVED: "Xác nhận nhận đủ hồ sơ bổ sung, hẹn ngày trả mới",
+    NoticeKind.FEE_DUE: "Thông báo nộp phí, lệ phí",
+    NoticeKind.FEE_REMINDER: "Nhắc nộp phí, lệ phí",
+    NoticeKind.PAYMENT_CONFIRMED: "Xác nhận đã nộp phí, lệ phí",
+    NoticeKind.RESULT_READY: "Thông báo đã có kết quả",
+    NoticeKind.PICKUP_REMINDER: "Nhắc nhận kết quả",
+    NoticeKind.REJECTED: "Thông báo từ chối giải quyết",
+    NoticeKind.RECEPTION_REFUSED: "Thông báo từ chối tiếp nhận hồ sơ",
+    NoticeKind.APOLOGY: "Thư xin lỗi, hẹn lại ngày trả kết quả",
+    NoticeKind.WITHDRAWN: "Xác nhận rút hồ sơ",
+    NoticeKind.DUE_SOON: "Nhắc cán bộ: sắp đến hạn",
+    NoticeKind.OVERDUE: "Báo quá hạn",
+    NoticeKind.ESCALATION: "Báo cáo cấp trên (quá hạn)",
+    NoticeKind.FEE_UNPAID: "Báo quá hạn nộp phí",
+    NoticeKind.PAYMENT_MISMATCH: "Báo khoản nộp không khớp",
+}
+
+NOTICE_STATUSES: dict[NoticeStatus, str] = {
+    NoticeStatus.SCHEDULED: "Hẹn gửi (ngoài giờ nghỉ đêm)",
+    NoticeStatus.QUEUED: "Đang chờ gửi",
+    NoticeStatus.SENT: "Đã gửi",
+    NoticeStatus.DELIVERED: "Đã đến người nhận",
+    NoticeStatus.FAILED_RETRYING: "Gửi lỗi, đang thử lại",
+    NoticeStatus.FAILED_PERMANENT: "Không gửi được",
+}
+
+# Why a notice could not go out, for the officer who deals with it (the detail stays in the log).
+NOTICE_FAILURES: dict[NoticeFailure, str] = {
+    NoticeFailure.DOSSIER_MISSING: "Không tìm thấy hồ sơ của thông báo.",
+    NoticeFailure.NO_OFFICER_ID: "Chưa cấu hình tài khoản Zalo của cán bộ nhận thông báo cho cơ quan này.",
+    NoticeFailure.NO_RECIPIENT: "Công dân chưa liên kết Zalo và hồ sơ không có số điện thoại.",
+    NoticeFailure.NO_ZNS_TEMPLATE: "Chưa đăng ký mẫu tin ZNS cho loại thông báo này.",
+    NoticeFailure.UNCOMPOSABLE: (
+        "Không soạn được nội dung thông báo từ dữ liệu đã lưu; cần kỹ thuật kiểm tra."
+    ),
+    NoticeFailure.ZALO_REFUSED: (
+        "Zalo từ chối gửi (người nhận chặn tin, số điện thoại hoặc mẫu tin không hợp lệ)."
+    ),
+    NoticeFailure.ZALO_UNAVAILABLE: "Zalo chưa trả lời; hệ thống đang thử gửi lại.",
+    NoticeFailure.GAVE_UP: "Đã thử gửi lại trong thời gian cho phép nhưng không thành công.",
+    NoticeFailure.INTERNAL: "Lỗi của hệ thống khi gửi; đã ghi lại để kỹ thuật xử lý.",
+}
+
+CHANNELS: dict[NoticeChannel, str] = {
+    NoticeChannel.OA: "Zalo (tin nhắn từ Official Account)",
+    NoticeChannel.ZNS: "Zalo ZNS (tin nhắn theo số điện thoại)",
+}
+
+AUDIENCES: dict[Audience, str] = {Audience.CITIZEN: "Công dân", Audience.OFFICER: "Cán bộ"}
+
+INTAKE_CHANNELS: dict[IntakeChannel, str] = {
+    IntakeChannel.COUNTER: "Nộp trực tiếp",
+    IntakeChannel.ONLINE: "Nộp trực tuyến",
+    IntakeChannel.POST: "Qua bưu chính",
+}
+
+# The rungs of the escalation ladder, as a notice or a timeline names them.
+ROLES: dict[OfficerRole, str] = {
+    OfficerRole.OFFICER: "cán bộ xử lý hồ sơ",
+    OfficerRole.DEPARTMENT_HEAD: "lãnh đạo phòng chuyên môn",
+    OfficerRole.AGENCY_HEAD: "lãnh đạo cơ quan",
+}
+
+DESK_ROLES: dict[DeskRole, str] = {DeskRole.OFFICER: "Cán bộ xử lý", DeskRole.VIEWER: "Chỉ xem"}
+
+# Who did what, on timelines (API clients and officers are shown by their own names).
+ACTORS: dict[Actor, str] = {
+    Actor.TTHC: "Hệ thống một cửa điện tử",
+    Actor.API: "Hệ thống một cửa điện tử",
+    Actor.SYSTEM: "Hệ thống (tự động)",
+    Actor.WEBHOOK: "Nền tảng thanh toán",
+    Actor.DVCQG: "Cổng Dịch vụ công quốc gia",
+}
+
+# What the officer reads when the workflow refuses an action (the machine API answers in English).
+REFUSALS: dict[Refusal, str] = {
+    Refusal.ILLEGAL_TRANSITION: "Thao tác này không được phép ở trạng thái hiện tại của hồ sơ.",
+    Refusal.DUPLICATE_EVENT: "Thao tác này đã được ghi trước đó.",
+    Refusal.EVENT_ID_REUSED: (
+        "Biểu mẫu này đã được dùng cho một thao tác khác. Vui lòng mở lại biểu mẫu từ trang hồ sơ."
+    ),
+    Refusal.EVENT_TIME: (
+        "Thời điểm thực hiện phải sau sự kiện gần nhất của hồ sơ. Vui lòng kiểm tra lại thời điểm."
+    ),
+    Refusal.APOLOGY_REFUSED: "Không thể gửi thư xin lỗi (Mẫu 04) lúc này.",
+    Refusal.INVALID_COMMAND: "Hệ thống không chấp nhận thông tin này. Vui lòng kiểm tra lại các ô đã nhập.",
+    Refusal.REGISTRATION_CONFLICT: "Mã hồ sơ này đã được đăng ký với nội dung khác.",
+}
+
+# Each rule a command can break, in the officer's words (domain/rules.py).
+RULES: dict[Rule, str] = {
+    Rule.EVENT_ID_REUSED: REFUSALS[Refusal.EVENT_ID_REUSED],
+    Rule.ILLEGAL_TRANSITION: REFUSALS[Refusal.ILLEGAL_TRANSITION],
+    Rule.EVENT_TIME: REFUSALS[Refusal.EVENT_TIME],
+    Rule.SUPPLEMENT_ITEMS: "Vui lòng nhập ít nhất một loại giấy tờ cần bổ sung.",
+    Rule.FEE_ITEMS: "Vui lòng nhập ít nhất một khoản phí với số tiền lớn hơn 0.",
+    Rule.PAY_WITHIN_DAYS: "Hạn nộp phải từ 1 ngày làm việc trở lên.",
+    Rule.HANDOVER: "Vui lòng chọn cách trả kết quả.",
+    Rule.REJECTION_REASON: "Vui lòng nhập lý do từ chối.",
+    Rule.APOLOGY_ONCE: "Hồ sơ này đã có thư xin lỗi (Mẫu 04); mỗi hồ sơ chỉ được xin lỗi một lần.",
+    Rule.APOLOGY_CLOCK_STOPPED: "Thời hạn đang dừng (chờ bổ sung) nên chưa có hạn để hẹn lại.",
+    Rule.APOLOGY_BEFORE_DUE: "Thư xin lỗi phải được ghi trước thời hạn trả kết quả.",
+    Rule.APOLOGY_NEW_DUE_LATER: "Ngày hẹn mới phải sau hạn hiện tại.",
+    Rule.APOLOGY_REASON: "Vui lòng nhập lý do chậm trễ.",
+    Rule.PAYMENT_AMOUNT: "Số tiền phải lớn hơn 0.",
+    Rule.NO_FEE_DUE: "Hồ sơ không ở trạng thái chờ nộp phí.",
+}
+
+# Every table above, by the enum it labels: a test holds each to every member.
+LABELS: dict[type[Enum], Mapping[Any, str]] = {
+    DossierStatus: STATUS,
+    EventKind: EVENTS,
+    Transition: TRANSITIONS,
+    PortalStatus: PORTAL,
+    NoticeKind: NOTICE_KINDS,
+    NoticeStatus: NOTICE_STATUSES,
+    NoticeFailure: NOTICE_FAILURES,
+    NoticeChannel: CHANNELS,
+    Audience: AUDIENCES,
+    IntakeChannel: INTAKE_CHANNELS,
+    OfficerRole: ROLES,
+    DeskRole: DESK_ROLES,
+    Actor: ACTORS,
+    Refusal: REFUSALS,
+    Rule: RULES,
+}
+
+
+def label(member: Enum) -> str:
+    """The Vietnamese label of any labelled enum member."""
+    return LABELS[type(member)][member]
+
+
+def label_of(enum: type[Enum], value: str | None, *, missing: str = "—") -> str:
+    """The label of a raw value as stored (a status, a kind, a channel), or `missing` for none; a value
+    no member has is shown as "—" rather than raw."""
+    if value is None or value == "":
+        return missing
+    try:
+        return LABELS[enum][enum(value)]
+    except ValueError:
+        return missing
+
+
+def role_label(role: str | None) -> str:
+    """A rung of the escalation ladder; a rung the office configured beyond the known three is named
+    generically rather than shown as an identifier."""
+    return label_of(OfficerRole, role, missing="lãnh đạo cấp trên")
+
+
+_ZALO_CODE = re.compile(r"zalo (-?\d+)")
+
+
+def notice_failure(last_error: str | None) -> str:
+    """A notice's recorded failure (`<failure>: <detail>`) for an officer, with Zalo's code if any."""
+    if not last_error:
+        return ""
+    kind, _, detail = last_error.partition(":")
+    try:
+        text = NOTICE_FAILURES[NoticeFailure(kind)]
+    except ValueError:
+        text = "Không gửi được; xem nhật ký hệ thống."
+    code = _ZALO_CODE.search(detail)
+    return f"{text} (mã lỗi Zalo {code.group(1)})" if code else text
+
+
+def actor_label(by: str) -> str:
+    """Who did something, for a timeline: our own actors by name, anyone else (an API client, an
+    officer's user name) as they are called."""
+    try:
+        return ACTORS[Actor(by)]
+    except ValueError:
+        return by
+
+
+def sync_refusal(refused: SyncRefused) -> str:
+    """Why a national-portal sync cannot apply, for the TTHC system's operators (beside the English)."""
+    if refused.current is None:
+        return (
+            "Chưa có hồ sơ này; chỉ trạng thái 1, 2 hoặc 4 mới tạo hồ sơ mới "
+            f"(nhận được {refused.portal.value})."
+        )
+    return (
+        f"Không thể chuyển hồ sơ từ trạng thái '{STATUS[refused.current]}' sang "
+        f"'{PORTAL[refused.portal]}' (TrangThaiHoSo {refused.portal.value})."
+    )
+
+
+# ---------------------------------------------------------------- dates and money
+
+WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
+
+
+def _moment(value: datetime | str | None) -> datetime | None:
+    if value is None or value == "":
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError(f"a time without an offset: {value!r}")
+    return to_office(moment)
+
+
+def vn_datetime(value: datetime | str | None, *, missing: str = "") -> str:
+    """dd/MM/yyyy HH:mm in office time; ISO strings (as details and contexts hold times) are accepted."""
+    moment = _moment(value)
+    return moment.strftime("%d/%m/%Y %H:%M") if moment else missing
+
+
+def vn_date(value: datetime | str | None, *, missing: str = "") -> str:
+    """dd/MM/yyyy in office time."""
+    moment = _moment(value)
+    return moment.strftime("%d/%m/%Y") if moment else missing
+
+
+def vn_day_datetime(value: datetime | str | None, *, missing: str = "") -> str:
+    """With the weekday, for dates people plan around: "Thứ Hai, 24/11/2026 07:00"."""
+    moment = _moment(value)
+    return f"{WEEKDAYS[moment.weekday()]}, {moment:%d/%m/%Y %H:%M}" if moment else missing
+
+
+def vn_money(amount: int | str | None, *, missing: str = "") -> str:
+    """1250000 → "1.250.000 đ" (Vietnamese groups thousands with dots)."""
+    if amount is None or amount == "":
+        return missing
+    value = int(amount)
+    sign = "-" if value < 0 else ""
+    return f"{sign}{abs(value):,}".replace(",", ".") + " đ"
