@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum, StrEnum
 
+from domain.dossier import IntakeChannel
 from domain.status import DossierStatus
 from domain.timefmt import OFFICE_TZ
 
@@ -194,4 +195,8 @@ class Channel(StrEnum):
     POST = "3"  # Qua bưu chính công ích
 
 
-CHANNELS: dict[str, str] = {Channel.COUNTER: "counter", Channel.ONLINE: "online", Channel.POST: "post"}
+CHANNELS: dict[str, IntakeChannel] = {
+    Channel.COUNTER: IntakeChannel.COUNTER,
+    Channel.ONLINE: IntakeChannel.ONLINE,
+    Channel.POST: IntakeChannel.POST,
+}

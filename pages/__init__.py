@@ -7,12 +7,18 @@ the machine API does; whatever goes wrong in them answers a Vietnamese page (pag
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
-from fastapi.responses import HTMLResponse, RedirectResponse
+import inspect
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pages import desk, dossier, login, lookup
-from pages.render import STATIC_DIR, PageError, PageRoute
+from pages.render import STATIC_DIR, STATUS_TEXT, PageError, PageRoute, error_page
+
+# Where machines call: their errors stay problem details whatever the client accepts.
+MACHINE_PREFIXES = ("/api/", "/webhooks/", "/codec/", "/metrics", "/healthz", "/readyz", "/docs", "/openapi")
 
 router = APIRouter(include_in_schema=False)
 for module in (lookup, login, desk, dossier):
@@ -37,6 +43,19 @@ router.include_router(_fallback)
 
 
 def install(app: FastAPI) -> None:
-    """Mount the pages and their stylesheet on `app`."""
+    """Mount the pages and their stylesheet on `app`; a browser that asks for an address nothing serves
+    gets a Vietnamese page, a machine the API's problem detail."""
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    api_answer = app.exception_handlers[StarletteHTTPException]
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        browser = "text/html" in request.headers.get("accept", "")
+        if browser and exc.status_code in STATUS_TEXT and not request.url.path.startswith(MACHINE_PREFIXES):
+            title, message = STATUS_TEXT[exc.status_code]
+            return error_page(request, exc.status_code, title, message)
+        answer = api_answer(request, exc)
+        return await answer if inspect.isawaitable(answer) else answer
+
+    app.add_exception_handler(StarletteHTTPException, http_error)

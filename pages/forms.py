@@ -156,6 +156,12 @@ SPECS: dict[Transition, ActionSpec] = {
                     required=False,
                     hint="Bắt buộc khi công dân đến nhận, ví dụ: Bộ phận Một cửa, quầy số 3.",
                 ),
+                FormField(
+                    "address",
+                    "Địa chỉ nhận kết quả qua bưu chính",
+                    required=False,
+                    hint="Khi gửi qua bưu chính: địa chỉ công dân đã đăng ký.",
+                ),
                 NOTE,
                 AT,
             ),
@@ -370,13 +376,14 @@ def prepare(
         if how not in ("pickup", "delivery"):
             read.errors["how"] = "Vui lòng chọn cách trả kết quả."
         place = read.text("place", required=how == "pickup")
+        address = read.text("address") if how == "delivery" else ""
         note = read.text("note")
         pickup = Pickup(place, note) if how == "pickup" else None
-        delivery = Delivery("", note) if how == "delivery" else None
+        delivery = Delivery(address, note) if how == "delivery" else None
         order = ResultReady(**base, pickup=pickup, delivery=delivery)
         summary = [
-            ("Cách trả", "Công dân đến nhận" if how == "pickup" else "Gửi qua bưu chính"),
-            ("Nơi nhận", place or "—"),
+            ("Cách trả", dict(SPECS[t].field("how").choices).get(how, "—")),
+            ("Nơi nhận", place or address or "—"),
             ("Ghi chú", note or "—"),
         ]
     elif t is Transition.MARK_RETURNED:

@@ -138,7 +138,7 @@ def error_page(request: Request, status: int, title: str, message: str, **header
     return render(request, "error.html", {"title": title, "message": message}, status=status, headers=headers)
 
 
-_STATUS_TEXT = {
+STATUS_TEXT = {
     400: ("Yêu cầu không hợp lệ", "Địa chỉ hoặc thông tin gửi lên không đúng dạng. Vui lòng kiểm tra lại."),
     403: ("Không có quyền", "Tài khoản của ông/bà không được phép thực hiện việc này."),
     404: ("Không tìm thấy trang", "Địa chỉ này không có trên hệ thống. Vui lòng kiểm tra lại đường dẫn."),
@@ -179,12 +179,12 @@ class PageRoute(APIRoute):
             except PageError as error:
                 return error_page(request, error.status, error.title, error.message, **error.headers)
             except RequestValidationError:
-                title, message = _STATUS_TEXT[400]
+                title, message = STATUS_TEXT[400]
                 return error_page(request, 400, title, message)
             except GatewayError as error:
                 return _gateway_page(request, error)
             except StarletteHTTPException as exc:
-                title, message = _STATUS_TEXT.get(exc.status_code, _STATUS_TEXT[400])
+                title, message = STATUS_TEXT.get(exc.status_code, STATUS_TEXT[400])
                 return error_page(request, exc.status_code, title, message)
             except Exception:
                 log.exception("page.unexpected_error", path=request.url.path, method=request.method)

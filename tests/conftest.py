@@ -184,6 +184,18 @@ async def worker(
         yield running
 
 
+@pytest.fixture
+async def time_skipping_worker(
+    time_skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    session_factory: SessionFactory,
+    fake_zalo: httpx.AsyncClient,
+) -> AsyncIterator[Worker]:
+    """The real worker on the time-skipping server: timers days ahead fire at once."""
+    async with build_worker(time_skipping_env.client, settings, session_factory, fake_zalo) as running:
+        yield running
+
+
 # ---------------------------------------------------------------- the app (machine API and pages)
 
 

@@ -7,7 +7,6 @@ check the same ones.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Annotated
 
 from fastapi import Path
@@ -21,6 +20,7 @@ from domain.codes import (
     is_dossier_code,
     normalize_phone,
 )
+from domain.dossier import IntakeChannel
 
 
 def _real_dossier_code(code: str) -> str:
@@ -81,7 +81,4 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-class Channel(StrEnum):
-    COUNTER = "counter"
-    ONLINE = "online"
-    POST = "post"
+Channel = IntakeChannel  # how the dossier was submitted: counter, online or post

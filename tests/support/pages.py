@@ -133,3 +133,16 @@ async def sign_in(client: httpx.AsyncClient, username: str = "lan.nt", password:
     desk = await client.get("/can-bo")
     assert desk.status_code == 200
     return hidden(desk.text, "csrf_token")
+
+
+async def act(client: httpx.AsyncClient, csrf: str, code: str, slug: str, **fields: str) -> httpx.Response:
+    """An officer's action as the desk does it: open the form, send it for review, confirm."""
+    path = f"/can-bo/ho-so/{code}/xu-ly/{slug}"
+    form = await client.get(path)
+    assert form.status_code == 200, form.text
+    data = {"csrf_token": csrf, "event_id": hidden(form.text, "event_id"), **fields}
+    review = await client.post(path, data=data | {"step": "review"})
+    assert review.status_code == 200, review.text
+    done = await client.post(path, data=data | {"step": "confirm"})
+    assert done.status_code == 303, done.text
+    return done

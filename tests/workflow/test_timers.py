@@ -4,18 +4,15 @@ and notices held back by quiet hours. Each workflow has its own virtual clock; d
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
 from sqlmodel import col, select
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from db.engine import SessionFactory
 from db.models import Dossier, Notice
@@ -35,22 +32,9 @@ from tests.support.builders import (
     result,
     supplement_request,
 )
-from worker import build_worker
 from workflows.dossier import DossierWorkflow
 
-
-@pytest.fixture
-async def ts_worker(
-    time_skipping_env: WorkflowEnvironment,
-    settings: Settings,
-    session_factory: SessionFactory,
-    fake_zalo: httpx.AsyncClient,
-) -> AsyncIterator[Worker]:
-    async with build_worker(time_skipping_env.client, settings, session_factory, fake_zalo) as running:
-        yield running
-
-
-pytestmark = pytest.mark.usefixtures("ts_worker")
+pytestmark = pytest.mark.usefixtures("time_skipping_worker")
 
 
 async def state(handle: WorkflowHandle[Any, Any]) -> DossierState:
