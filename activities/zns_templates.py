@@ -53,6 +53,7 @@ class Param:
     name: str
     kind: ParamKind
     value: Callable[[Context], str]
+    meaning: str  # what the operator writes in the console's description of the parameter
 
 
 @dataclass(frozen=True)
@@ -98,14 +99,40 @@ def _reason(context: Context) -> str:
     return str(context.get("reason") or "Không nêu lý do")
 
 
-CUSTOMER = Param("customer_name", ParamKind.NAME, _customer)
-CODE = Param("dossier_code", ParamKind.CODE, lambda c: str(c["code"]))
-PROCEDURE = Param("procedure_name", ParamKind.TEXT, lambda c: str(c["procedure_name"]))
-AGENCY = Param("agency_name", ParamKind.TEXT, _agency)
-CONTACT = Param("agency_contact", ParamKind.CONTACT, _contact)
-AT = Param("event_time", ParamKind.TIME, lambda c: vn_datetime(c["at"]))
-DUE = Param("due_date", ParamKind.TIME, lambda c: vn_datetime(c["due_at"], missing="chưa xác định"))
-REASON = Param("reason", ParamKind.TEXT, _reason)
+CUSTOMER = Param("customer_name", ParamKind.NAME, _customer, "Họ tên người nộp hồ sơ")
+CODE = Param("dossier_code", ParamKind.CODE, lambda c: str(c["code"]), "Mã hồ sơ")
+PROCEDURE = Param("procedure_name", ParamKind.TEXT, lambda c: str(c["procedure_name"]), "Tên thủ tục")
+AGENCY = Param("agency_name", ParamKind.TEXT, _agency, "Tên cơ quan giải quyết")
+CONTACT = Param("agency_contact", ParamKind.CONTACT, _contact, "Tên cơ quan và số điện thoại đường dây nóng")
+AT = Param("event_time", ParamKind.TIME, lambda c: vn_datetime(c["at"]), "Thời điểm của sự việc")
+DUE = Param(
+    "due_date",
+    ParamKind.TIME,
+    lambda c: vn_datetime(c["due_at"], missing="chưa xác định"),
+    "Ngày hẹn trả kết quả",
+)
+REASON = Param("reason", ParamKind.TEXT, _reason, "Lý do")
+ITEMS = Param("supplement_items", ParamKind.TEXT, _items, "Các giấy tờ cần bổ sung")
+FEE = Param(
+    "fee_amount", ParamKind.AMOUNT, lambda c: vn_money(c["total_vnd"]), "Số tiền phí, lệ phí phải nộp"
+)
+PAY_BY = Param(
+    "pay_by",
+    ParamKind.TIME,
+    lambda c: vn_datetime(c["pay_by"], missing="chưa xác định"),
+    "Hạn nộp phí, lệ phí",
+)
+PAID = Param("paid_amount", ParamKind.AMOUNT, lambda c: vn_money(c["amount_vnd"]), "Số tiền đã nộp")
+PLACE = Param("handover_place", ParamKind.TEXT, _place, "Nơi nhận kết quả, hoặc gửi qua bưu chính")
+OLD_DUE = Param(
+    "old_due_date",
+    ParamKind.TIME,
+    lambda c: vn_datetime(c["old_due_at"], missing="chưa xác định"),
+    "Ngày hẹn trả kết quả đã hẹn trước",
+)
+NEW_DUE = Param(
+    "new_due_date", ParamKind.TIME, lambda c: vn_datetime(c["new_due_at"]), "Ngày hẹn trả kết quả mới"
+)
 
 
 def _template(kind: NoticeKind, title: str, body: str, *params: Param) -> ZnsTemplate:
@@ -134,7 +161,7 @@ TEMPLATES: dict[NoticeKind, ZnsTemplate] = {
             "<supplement_items>. Thời hạn giải quyết được tính lại từ ngày nhận đủ hồ sơ bổ sung. "
             "Liên hệ: <agency_contact>.",
             PROCEDURE,
-            Param("supplement_items", ParamKind.TEXT, _items),
+            ITEMS,
             CONTACT,
         ),
         _template(
@@ -153,8 +180,8 @@ TEMPLATES: dict[NoticeKind, ZnsTemplate] = {
             "<fee_amount>, hạn nộp <pay_by>. Thời hạn giải quyết tạm dừng đến khi nộp đủ. "
             "Liên hệ: <agency_contact>.",
             PROCEDURE,
-            Param("fee_amount", ParamKind.AMOUNT, lambda c: vn_money(c["total_vnd"])),
-            Param("pay_by", ParamKind.TIME, lambda c: vn_datetime(c["pay_by"], missing="chưa xác định")),
+            FEE,
+            PAY_BY,
             CONTACT,
         ),
         _template(
@@ -162,8 +189,8 @@ TEMPLATES: dict[NoticeKind, ZnsTemplate] = {
             "Nhắc nộp phí, lệ phí hồ sơ <dossier_code>",
             "Kính gửi <customer_name>, hồ sơ <dossier_code> còn phí, lệ phí chưa nộp: <fee_amount>, hạn nộp "
             "<pay_by>. Nếu đã nộp, xin bỏ qua thông báo này. Liên hệ: <agency_contact>.",
-            Param("fee_amount", ParamKind.AMOUNT, lambda c: vn_money(c["total_vnd"])),
-            Param("pay_by", ParamKind.TIME, lambda c: vn_datetime(c["pay_by"], missing="chưa xác định")),
+            FEE,
+            PAY_BY,
             CONTACT,
         ),
         _template(
@@ -173,7 +200,7 @@ TEMPLATES: dict[NoticeKind, ZnsTemplate] = {
             "<dossier_code> lúc <event_time>. Hồ sơ tiếp tục được giải quyết; "
             "ngày hẹn trả kết quả: <due_date>.",
             AGENCY,
-            Param("paid_amount", ParamKind.AMOUNT, lambda c: vn_money(c["amount_vnd"])),
+            PAID,
             AT,
             DUE,
         ),
@@ -183,7 +210,7 @@ TEMPLATES: dict[NoticeKind, ZnsTemplate] = {
             "Kính gửi <customer_name>, hồ sơ <dossier_code> (<procedure_name>) đã có kết quả giải quyết. "
             "Nhận kết quả: <handover_place>. Liên hệ: <agency_contact>.",
             PROCEDURE,
-            Param("handover_place", ParamKind.TEXT, _place),
+            PLACE,
             CONTACT,
         ),
         _template(
@@ -191,7 +218,7 @@ TEMPLATES: dict[NoticeKind, ZnsTemplate] = {
             "Nhắc nhận kết quả hồ sơ <dossier_code>",
             "Kính gửi <customer_name>, kết quả hồ sơ <dossier_code> đã sẵn sàng nhưng chưa được nhận. "
             "Nơi nhận: <handover_place>. Liên hệ: <agency_contact>.",
-            Param("handover_place", ParamKind.TEXT, _place),
+            PLACE,
             CONTACT,
         ),
         _template(
@@ -219,13 +246,9 @@ TEMPLATES: dict[NoticeKind, ZnsTemplate] = {
             "Kính gửi <customer_name>, <agency_name> xin lỗi vì hồ sơ <dossier_code> không thể trả kết quả "
             "đúng hẹn ngày <old_due_date>. Lý do: <reason>. Ngày hẹn trả kết quả mới: <new_due_date>.",
             AGENCY,
-            Param(
-                "old_due_date",
-                ParamKind.TIME,
-                lambda c: vn_datetime(c["old_due_at"], missing="chưa xác định"),
-            ),
+            OLD_DUE,
             REASON,
-            Param("new_due_date", ParamKind.TIME, lambda c: vn_datetime(c["new_due_at"])),
+            NEW_DUE,
         ),
         _template(
             NoticeKind.WITHDRAWN,
@@ -276,3 +299,33 @@ def as_registered(template_ids: Mapping[str, str]) -> dict[str, dict[str, Any]]:
         for kind, template in TEMPLATES.items()
         if kind.value in template_ids
     }
+
+
+def registration_sheet() -> str:
+    """docs/zns-templates.md: every template as the operator registers it in the ZNS console."""
+    lines = [
+        "# ZNS templates to register with Zalo",
+        "",
+        "Generated by `python -m activities.zns_templates > docs/zns-templates.md` from",
+        "`activities/zns_templates.py`; a test fails when the two differ. Register each template in the",
+        "ZNS console (type: giao dịch / transaction), then set its id in `ZNS_TEMPLATE_IDS`",
+        '(`{"received": "…", …}`). Every template has the button'
+        f' "{TEMPLATES[NoticeKind.RECEIVED].button}" to `PUBLIC_BASE_URL/tra-cuu`.',
+        "",
+        f"Limits: title {TITLE_MAX} characters, body {BODY_MAX}, at most {PARAMS_MAX} parameters; a value"
+        ' longer than its kind\'s limit is cut at a word with "…".',
+        "",
+    ]
+    for template in TEMPLATES.values():
+        lines += [f"## `{template.kind.value}`", "", f"Tiêu đề: `{template.title}`", "", "Nội dung:", ""]
+        lines += ["```text", template.body, "```", ""]
+        lines += ["| tham số | loại (cài đặt kỹ thuật) | tối đa | ý nghĩa |", "|---|---|---|---|"]
+        lines += [
+            f"| `{p.name}` | {p.kind.value} | {MAX_LENGTH[p.kind]} | {p.meaning} |" for p in template.params
+        ]
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(registration_sheet(), end="")

@@ -198,7 +198,7 @@ async def run_ours(
 
 async def run_http(api: str, key: str, workflows: int) -> dict[str, Any]:
     """The same lifecycle over HTTP, as the TTHC system drives it (payment included and timed)."""
-    from tests.builders import Moments
+    from tests.support.builders import Moments
 
     t = Moments()
     latencies: list[float] = []

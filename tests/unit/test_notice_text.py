@@ -5,6 +5,8 @@ tests/workflow/test_notice_paths.py; nothing here builds a notice's context by h
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from activities import zns_templates
@@ -75,3 +77,11 @@ def test_long_texts_are_cut_at_a_word_with_a_pointer() -> None:
     assert cut.endswith("…" + tail)
     assert cut.startswith("Kính gửi Quý ông/bà,")
     assert fit_text("ngắn", 2000, tail=tail) == "ngắn"
+
+
+def test_the_registration_sheet_in_docs_is_the_registry() -> None:
+    """docs/zns-templates.md is what operators register with Zalo: regenerated whenever a template changes."""
+    sheet = (Path(__file__).resolve().parents[2] / "docs" / "zns-templates.md").read_text(encoding="utf-8")
+    assert sheet == zns_templates.registration_sheet(), (
+        "run: python -m activities.zns_templates > docs/zns-templates.md"
+    )
