@@ -3,8 +3,9 @@
     .venv/bin/python -m bench.notice_isolation --dossiers 5 --outage 60
 
 One Temporal dev server, the real worker and an in-process fake Zalo whose OA endpoint answers HTTP 503
-for `--outage` seconds (ZNS stays up). For each dossier: registration, then a payment for a dossier that
-owes nothing (an officer notice, over the failing OA), then the withdrawal (a citizen notice, by ZNS).
+for `--outage` seconds (ZNS stays up). For each dossier: registration, a fee, then a payment that
+falls short of the fee (an officer notice, over the failing OA), then the withdrawal (a citizen notice, by
+ZNS).
 Measured: from the withdrawal's answer to the citizen's message at the fake Zalo, and to the officer's.
 With one queue of notices per dossier the citizen waits behind the officer's retries; with one per
 audience (the notices-by-audience patch) it does not.
@@ -46,7 +47,15 @@ async def main(args: argparse.Namespace) -> None:
     from db.engine import engine_for, make_session_factory
     from db.migrate import upgrade
     from domain.codes import workflow_id
-    from domain.dossier import Outcome, PaymentAnswer, PaymentReceived, Register, Withdrawal
+    from domain.dossier import (
+        FeeItem,
+        FeeRequest,
+        Outcome,
+        PaymentAnswer,
+        PaymentReceived,
+        Register,
+        Withdrawal,
+    )
     from domain.status import Transition
     from settings import Settings, configure_logging
     from tests.support.builders import Moments, dossier_input
@@ -103,13 +112,18 @@ async def main(args: argparse.Namespace) -> None:
                 await arrival(fake, input.code, "zns", time.perf_counter())  # the receipt notice is out
                 outage = {"target": "oa", "http_status": 503, "seconds": args.outage}
                 (await fake.post("/_fake/faults", json=outage)).raise_for_status()
-                payment = PaymentReceived(f"PAY-{i}", 50_000, t(1), source="webhook")
+                fee = FeeRequest(
+                    event_id=f"f{i}", at=t(1), items=[FeeItem("Lệ phí", 150_000)], pay_within_days=5
+                )
+                await gateway.update(input, Transition.REQUEST_FEE.value, fee, Outcome)
+                await _nth_zns(fake, input.code, 2, time.perf_counter())  # the fee notice is out
+                payment = PaymentReceived(f"PAY-{i}", 50_000, t(1.5), source="webhook")
                 await gateway.update(input, contracts.RECORD_PAYMENT, payment, PaymentAnswer)
                 withdrawal = Withdrawal(event_id=f"w{i}", at=t(2), by="bench", reason="Công dân xin rút")
                 await gateway.update(input, Transition.WITHDRAW.value, withdrawal, Outcome)
                 since = time.perf_counter()
                 to_citizen, to_officer = await asyncio.gather(
-                    _withdrawn(fake, input.code, since),
+                    _nth_zns(fake, input.code, 3, since),
                     arrival(fake, input.code, "oa", since),
                 )
                 citizen.append(to_citizen)
@@ -140,12 +154,12 @@ async def main(args: argparse.Namespace) -> None:
     )
 
 
-async def _withdrawn(fake: httpx.AsyncClient, code: str, since: float) -> float:
-    """Seconds until the citizen's withdrawal notice (the second ZNS message of `code`) has arrived."""
+async def _nth_zns(fake: httpx.AsyncClient, code: str, n: int, since: float) -> float:
+    """Seconds until the `n`th ZNS message about `code` (receipt, fee, withdrawal) has arrived."""
     while True:
         messages = (await fake.get("/_fake/messages")).json()
         mine = [m for m in messages if m["channel"] == "zns" and code in json.dumps(m, ensure_ascii=False)]
-        if len(mine) >= 2:
+        if len(mine) >= n:
             return time.perf_counter() - since
         await asyncio.sleep(0.05)
 
