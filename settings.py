@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Mapping, MutableMapping
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -267,37 +268,87 @@ def get_settings() -> Settings:
     return Settings()
 
 
+# What a log line may never carry, whatever wrote it (our code, an exception's text, a library): phone
+# numbers in any form people type, bearer tokens, our API keys. Fields named like a secret are blanked.
+_PHONE_IN_TEXT = re.compile(r"(?<![0-9])(?:\+?84|0)[\s.-]?[35789](?:[\s.-]?[0-9]){8}(?![0-9])")
+_BEARER_IN_TEXT = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+")
+_API_KEY_IN_TEXT = re.compile(r"\bdtk_[A-Za-z0-9_-]{8,}")
+_SECRET_FIELDS = re.compile(r"(?i)password|secret|token|authorization|api_key|cookie|phone")
+REDACTED = "[redacted]"
+
+
+def scrub(value: object) -> object:
+    """`value` with every phone number, bearer token and API key in its strings replaced."""
+    if isinstance(value, str):
+        value = _PHONE_IN_TEXT.sub("[phone]", value)
+        value = _BEARER_IN_TEXT.sub(r"\1" + REDACTED, value)
+        return _API_KEY_IN_TEXT.sub(REDACTED, value)
+    if isinstance(value, dict):
+        return {
+            key: REDACTED if isinstance(key, str) and _SECRET_FIELDS.search(key) else scrub(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [scrub(item) for item in value]
+    return value
+
+
+def _scrub_event(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:
+    scrubbed = scrub(dict(event))
+    assert isinstance(scrubbed, dict)
+    return scrubbed
+
+
 def configure_logging(settings: Settings, process: str) -> None:
-    """One event per line: JSON in production (or LOG_JSON=true), readable key=value locally."""
+    """One event per line: JSON in production (or LOG_JSON=true), readable key=value locally.
+
+    No renderer prints a frame's local variables (structlog's default does): a failing request holds the
+    API key, a login the password, a registration the phone. Whatever is left (an exception's own text) is
+    scrubbed of phone numbers, bearer tokens and API keys. Every logger goes this way: ours, the Temporal
+    SDK's and uvicorn's (which configures its own handlers before it loads the app).
+    """
     import logging
 
     import structlog
+    from structlog.tracebacks import ExceptionDictTransformer
 
+    json_lines = settings.log_json or settings.app_env == "production"
+    exceptions: structlog.types.Processor = (
+        structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False))
+        if json_lines
+        else structlog.processors.format_exc_info
+    )
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        structlog.processors.dict_tracebacks if settings.log_json else structlog.processors.format_exc_info,
+        exceptions,
     ]
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
-        if settings.log_json or settings.app_env == "production"
-        else structlog.dev.ConsoleRenderer(colors=False)
+        if json_lines
+        else structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
     )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
-        cache_logger_on_first_use=True,
+        # Not cached: a logger used once before this ran (at import) would keep structlog's default chain,
+        # whose console renderer prints local variables.
+        cache_logger_on_first_use=False,
     )
     handler = logging.StreamHandler()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, _scrub_event, renderer],
             foreign_pre_chain=shared,
         )
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        # uvicorn's own handlers print plain text with its own formatter: its lines go our way instead.
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
     structlog.contextvars.bind_contextvars(process=process)
