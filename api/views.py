@@ -8,13 +8,14 @@ from typing import Annotated
 from fastapi import Depends
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.keys import ClientDep, require_agency
+from api.keys import ClientDep
 from api.problems import Problem
 from api.schemas.commands import CommandIn, PaymentIn
 from api.schemas.common import DossierCodePath
 from api.schemas.views import DossierCore, DossierView, Links, NoticeItem, TimelineItem
 from db.dossiers import events_of, notices_of
 from db.models import ApiClient, Dossier
+from domain.codes import in_scope
 from settings import Settings
 from web.deps import GatewayDep, SessionDep, SettingsDep
 from workflows.gateway import Gateway
@@ -24,11 +25,23 @@ def self_link(code: str) -> str:
     return f"/api/v1/dossiers/{code}"
 
 
+def not_found(code: str) -> Problem:
+    """The one answer for a code that does not exist and for another agency's code alike."""
+    return Problem(404, f"no dossier with code {code}", slug="dossier-not-found")
+
+
+def require_visible(client: ApiClient, row: Dossier | None, code: str) -> Dossier:
+    """The dossier if the client's agencies include it; otherwise the same 404 as for no dossier at all."""
+    if row is None or not in_scope(client.agencies, row.agency_code):
+        raise not_found(code)
+    return row
+
+
 async def view(session: AsyncSession, settings: Settings, code: str) -> DossierView:
     """The dossier with its timeline and notices, as the projection holds them now."""
     row = await session.get(Dossier, code, populate_existing=True)
     if row is None:
-        raise Problem(404, f"no dossier with code {code}", slug="dossier-not-found")
+        raise not_found(code)
     detail = row.detail or {}
     return DossierView(
         **DossierCore.columns(row),
@@ -79,10 +92,7 @@ class OpenDossier:
 async def get_open_dossier(
     code: DossierCodePath, client: ClientDep, session: SessionDep, gateway: GatewayDep, settings: SettingsDep
 ) -> OpenDossier:
-    row = await session.get(Dossier, code)
-    if row is None:
-        raise Problem(404, f"no dossier with code {code}", slug="dossier-not-found")
-    require_agency(client, row.agency_code)
+    row = require_visible(client, await session.get(Dossier, code), code)
     return OpenDossier(row, client, session, gateway, settings)
 
 
