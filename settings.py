@@ -187,6 +187,11 @@ class Settings(BaseSettings):
             working_day_seconds=int(self.office_hours().day_length.total_seconds()),
         )
 
+    def officers_for(self, agency_code: str, role: str = "officer") -> list[str]:
+        """The Zalo user ids of an agency's officers in `role` (OFFICER_ZALO_IDS; "*" for any agency)."""
+        by_role = self.officer_zalo_ids.get(agency_code) or self.officer_zalo_ids.get("*") or {}
+        return list(by_role.get(role, []))
+
     def temporal_ui_link(self, code: str) -> str:
         """The dossier's workflow in the Temporal UI."""
         return f"{self.temporal_ui_url}/namespaces/{self.temporal_namespace}/workflows/{workflow_id(code)}"

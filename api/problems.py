@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.refusals import Refusal
 from domain.status import allowed_transitions
-from workflows.gateway import Closed, GatewayError, Refused, Unavailable
+from workflows.gateway import Closed, GatewayError, Refused, TransactionConflict, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,8 @@ def gateway_problem(error: GatewayError) -> Problem:
         )
     if isinstance(error, Closed):
         return Problem(409, str(error), slug="dossier-closed")
+    if isinstance(error, TransactionConflict):
+        return Problem(409, str(error), slug="transaction-conflict", title="Transaction of another dossier")
     if isinstance(error, Unavailable):
         problem = Problem(503, str(error), slug="workflow-unavailable")
         problem.headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
@@ -110,7 +112,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(GatewayError)
     async def _gateway(_: Request, exc: GatewayError) -> JSONResponse:
-        if not isinstance(exc, Refused | Closed | Unavailable):
+        if not isinstance(exc, Refused | Closed | Unavailable | TransactionConflict):
             log.error("gateway failure: %s", exc, exc_info=exc)
         return await _problem(_, gateway_problem(exc))
 

@@ -133,6 +133,26 @@ class Payment(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
+class PaymentConflict(SQLModel, table=True):
+    """A payment reported for one dossier with a transaction id already recorded for another: never
+    applied, kept for officers, who are told once (`notified_at`)."""
+
+    __tablename__ = "payment_conflicts"
+    __table_args__ = (UniqueConstraint("transaction_id", "named", name="uq_payment_conflicts_named"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    transaction_id: str = Field(max_length=100)
+    # The dossier the report named (its code, or the platform's reference when it names none).
+    named: str = Field(max_length=100, index=True)
+    # The dossier the transaction is recorded for (None: recorded without one, for an unknown reference).
+    held_by: str | None = Field(default=None, max_length=40)
+    amount_vnd: int = Field(sa_column=Column(BigInteger, nullable=False))
+    source: str = Field(max_length=20)
+    reference: str | None = Field(default=None, max_length=100)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    notified_at: datetime | None = _utc(nullable=True)
+
+
 class ApiClient(SQLModel, table=True):
     """A system allowed to call the machine API; only the SHA-256 of its key is stored."""
 
