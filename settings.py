@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     # Payments.
     payment_secret: SecretStr = SecretStr(PLACEHOLDER)
 
+    # Request bodies, refused with 413 past these before anything reads them: the machine API and the codec,
+    # and everything else (the payment and Zalo webhooks, the citizen and officer forms).
+    max_api_body_bytes: int = Field(default=1 << 20, gt=0)
+    max_form_body_bytes: int = Field(default=64 << 10, gt=0)
+
     # Idempotency-Key on the machine API's POSTs: how long an answer is replayed, and how long a request
     # may hold its key before a retry may take it over (it crashed; longer than any request waits).
     idempotency_key_ttl_hours: float = Field(default=24.0, gt=0)

@@ -16,8 +16,8 @@ from fastapi.openapi.utils import get_openapi
 
 from api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from api.idempotency import KEY_PATTERN, REPLAYED_HEADER
-from api.problems import PROBLEM_JSON
 from api.schemas.views import ProblemDetail
+from web.problem import PROBLEM_JSON
 
 TITLE = "Dossier tracker (hồ sơ TTHC)"
 VERSION = "1.0.0"

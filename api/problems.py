@@ -19,11 +19,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.refusals import Refusal
 from domain.status import allowed_transitions
+from web.problem import PROBLEM_JSON, problem_body
 from workflows.gateway import Closed, GatewayError, Refused, TransactionConflict, Unavailable
 
 log = logging.getLogger(__name__)
-
-PROBLEM_JSON = "application/problem+json"
 
 
 class Problem(Exception):
@@ -93,13 +92,7 @@ def problem_response(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
-    body = {
-        "type": f"urn:dossier-tracker:problem:{slug}" if slug else "about:blank",
-        "title": title or HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
-        **extra,
-    }
+    body = problem_body(status, detail, slug=slug, title=title, **extra)
     return JSONResponse(jsonable_encoder(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

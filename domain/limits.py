@@ -20,6 +20,10 @@ MAX_ITEMS = 50  # documents asked for, fee items
 SHORT_TEXT_MAX = 500  # an item, a place, a name
 LONG_TEXT_MAX = 2000  # a note, a reason
 
+# JSON bodies nest no deeper than this (the deepest real one, the portal's sync, has 4 levels); deeper
+# is refused before any parser recurses into it.
+MAX_JSON_DEPTH = 32
+
 # The caller's id of an event (a repeat with the same id changes nothing).
 EVENT_ID_PATTERN = r"^[0-9A-Za-z._:\-]+$"
 EVENT_ID_MAX = 100

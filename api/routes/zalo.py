@@ -88,6 +88,8 @@ async def zalo_webhook(
         log.warning("zalo_webhook.bad_signature")
         return problem_response(401, f"missing or invalid {SIGNATURE_HEADER}")
     payload: Any = json.loads(raw)  # the signature check parsed it already
+    if not isinstance(payload, dict):
+        return problem_response(422, "a Zalo event is a JSON object", slug="invalid-request")
     event = parse_event(payload)
     handler = _EventHandler(settings)
     if not handler.handles(event):
