@@ -19,6 +19,16 @@ from domain.codes import workflow_id
 from domain.dossier import DossierPolicy
 
 PLACEHOLDER = "change-me"
+# Secrets nobody may run production with: the sample's placeholder and the fake Zalo's own credentials.
+KNOWN_SECRETS = frozenset(
+    {"", PLACEHOLDER, "changeme", "secret", "fake-app-secret", "fake-oa-secret", "fake-refresh-token"}
+)
+
+
+def is_placeholder(secret: str) -> bool:
+    return secret.strip().lower() in KNOWN_SECRETS or PLACEHOLDER in secret.lower()
+
+
 ROOT = Path(__file__).resolve().parent
 DATA_DIR = ROOT / ".data"
 # AES-256-GCM: every payload key is 32 bytes, written in base64.
@@ -58,7 +68,9 @@ class Settings(BaseSettings):
         env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
     )
 
-    app_env: Literal["local", "production"] = "local"
+    # No default: a process that was not told where it runs refuses to start, rather than run open in
+    # local mode (the image and compose say production; `make run` and the tests say local).
+    app_env: Literal["local", "production"]
     log_level: str = "INFO"
     log_json: bool = False
 
@@ -95,6 +107,9 @@ class Settings(BaseSettings):
     zalo_token_refresh_margin_seconds: int = 3600
     # How long a send attempt owns a notice row; a newer attempt waits it out before it sends again.
     zalo_send_lease_seconds: float = 120.0
+    # A signed webhook event older than this (or this far ahead of our clock) is refused: a captured
+    # event cannot be replayed later. Zalo delivers within seconds.
+    zalo_webhook_max_age_seconds: int = Field(default=600, gt=0)
     # Failed "code + last 4 digits" lookups a Zalo user may make per day (4 digits are easy to guess).
     zalo_lookup_max_failures: int = 5
     # The fake Zalo server keeps what it received in this JSON-lines file (empty: memory only).
@@ -244,19 +259,29 @@ class Settings(BaseSettings):
         problems = [
             f"{name.upper()} is a placeholder"
             for name, value in (("secret_key", self.secret_key), ("payment_secret", self.payment_secret))
-            if value.get_secret_value() in ("", PLACEHOLDER)
+            if is_placeholder(value.get_secret_value())
         ]
-        if self.effective_zalo_mode == "live":
-            problems += [
-                f"{name.upper()} is missing (or set ZALO_MODE=fake explicitly)"
-                for name, value in (
-                    ("zalo_app_id", self.zalo_app_id),
-                    ("zalo_app_secret", self.zalo_app_secret.get_secret_value()),
-                    ("zalo_oa_secret", self.zalo_oa_secret.get_secret_value()),
-                    ("zalo_refresh_token", self.zalo_refresh_token.get_secret_value()),
-                )
-                if not value
-            ]
+        if self.zalo_mode == "fake":
+            problems.append("ZALO_MODE=fake: production sends notices to Zalo itself")
+        problems += [
+            f"{name.upper()} is missing"
+            for name, value in (
+                ("zalo_app_id", self.zalo_app_id),
+                ("zalo_app_secret", self.zalo_app_secret.get_secret_value()),
+                ("zalo_oa_secret", self.zalo_oa_secret.get_secret_value()),
+                ("zalo_refresh_token", self.zalo_refresh_token.get_secret_value()),
+            )
+            if not value
+        ]
+        problems += [
+            f"{name.upper()} is a placeholder"
+            for name, value in (
+                ("zalo_app_secret", self.zalo_app_secret),
+                ("zalo_oa_secret", self.zalo_oa_secret),
+                ("zalo_refresh_token", self.zalo_refresh_token),
+            )
+            if value.get_secret_value() and is_placeholder(value.get_secret_value())
+        ]
         if self.database_url.startswith("sqlite"):
             problems.append("DATABASE_URL points at SQLite; production runs on PostgreSQL")
         elif f":{PLACEHOLDER}@" in self.database_url:

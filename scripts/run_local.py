@@ -271,6 +271,7 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def main() -> None:
+    os.environ.setdefault("APP_ENV", "local")  # settings have no default environment; this is local
     parser = argparse.ArgumentParser(prog="make run", description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=lambda p: Path(p).resolve(), default=ROOT / ".data")
     parser.add_argument("--temporal-port", type=int, default=7233)

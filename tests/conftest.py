@@ -39,6 +39,10 @@ from zalo.fake_server import create_fake_zalo_app
 
 T = TypeVar("T")
 
+# Settings have no default environment (production must say so): the tests run in local mode unless a
+# test says otherwise.
+os.environ.setdefault("APP_ENV", "local")
+
 FAKE_ZALO_URL = "http://fake-zalo.test"
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")

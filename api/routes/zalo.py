@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -26,6 +27,7 @@ from api.schemas.views import ProblemDetail
 from db.models import Dossier, Notice, ZaloEvent, ZaloLink, ZaloUser
 from db.types import utcnow
 from db.upsert import insert_ignoring_conflict
+from domain import limits
 from domain.codes import codes_in, normalize_phone, phone_last4, without_codes
 from domain.notices import NoticeStatus
 from domain.status import DossierStatus
@@ -91,6 +93,15 @@ async def zalo_webhook(
     if not isinstance(payload, dict):
         return problem_response(422, "a Zalo event is a JSON object", slug="invalid-request")
     event = parse_event(payload)
+    if not is_fresh(event, clock(request), settings):
+        # The signature covers the timestamp: an old event replayed, or one from a clock far ahead.
+        log.warning("zalo_webhook.stale_event", event_name=event.name)
+        return problem_response(
+            401,
+            f"the event is not fresh: its timestamp must lie within "
+            f"{settings.zalo_webhook_max_age_seconds} s of now",
+            slug="stale-event",
+        )
     handler = _EventHandler(settings)
     if not handler.handles(event):
         return {"status": "ignored"}
@@ -114,6 +125,21 @@ async def zalo_webhook(
         else:
             background.add_task(_send_reply, zalo, reply)
     return {"status": "ok"}
+
+
+def clock(request: Request) -> datetime:
+    """Now, by the app's clock (`app.state.clock`, which tests set; the wall clock otherwise)."""
+    now: Callable[[], datetime] = getattr(request.app.state, "clock", utcnow)
+    return now()
+
+
+def is_fresh(event: WebhookEvent, now: datetime, settings: Settings) -> bool:
+    """Whether a signed event happened within ZALO_WEBHOOK_MAX_AGE_SECONDS (and not ahead of the clock
+    skew); an event without a timestamp could not be signed, so it never gets here."""
+    if event.timestamp is None:
+        return False
+    age = now - event.timestamp
+    return -limits.MAX_CLOCK_SKEW <= age <= timedelta(seconds=settings.zalo_webhook_max_age_seconds)
 
 
 def _event_key(event: WebhookEvent, raw: bytes) -> str:

@@ -17,7 +17,16 @@ from api.routes.zalo import router
 from db.engine import SessionFactory
 from db.models import ZaloEvent, ZaloLink, ZaloUser
 from domain.notices import NoticeKind
-from tests.support.zalo import CODE, ICT, Harness, add_dossier, add_notice, notices, zalo_harness
+from tests.support.zalo import (
+    CODE,
+    ICT,
+    Harness,
+    add_dossier,
+    add_notice,
+    make_settings,
+    notices,
+    zalo_harness,
+)
 from workflows.contracts import NoticeBatch
 from zalo.config import FAKE_APP_ID, FAKE_OA_SECRET
 from zalo.webhook import signature_header
@@ -68,13 +77,16 @@ class Api:
 
 @pytest.fixture
 async def api(session_factory: SessionFactory) -> AsyncIterator[Api]:
-    async with zalo_harness(session_factory) as h:
+    # These events are up to an hour older than the harness's clock (freshness: tests/security).
+    settings = make_settings(zalo_webhook_max_age_seconds=86_400)
+    async with zalo_harness(session_factory, settings=settings) as h:
         await add_dossier(session_factory)
         app = FastAPI()
         app.include_router(router)
         app.state.settings = h.settings
         app.state.session_factory = session_factory
         app.state.zalo = h.zalo
+        app.state.clock = h.clock
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http:
             yield Api(http, h)
 
