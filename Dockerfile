@@ -38,4 +38,5 @@ USER app
 EXPOSE 8000 9464
 
 # The API by default; the worker is `python worker.py`, migrations `alembic upgrade head`.
-CMD ["uvicorn", "server:app", "--factory", "--host", "0.0.0.0", "--port", "8000", "--no-access-log"]
+# --no-proxy-headers: the app believes X-Forwarded-For only from TRUSTED_PROXIES (server.py).
+CMD ["uvicorn", "server:app", "--factory", "--host", "0.0.0.0", "--port", "8000", "--no-access-log", "--no-proxy-headers"]

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from temporalio.client import Client
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import api
 import pages
@@ -75,6 +76,9 @@ def create_app(
     # Outside every route and every middleware that reads a body; inside the metrics, which count its 413s.
     app.add_middleware(BodyLimitMiddleware, settings=settings)
     metrics.install_metrics(app, settings)
+    if settings.trusted_proxies:
+        # Outermost: every part sees the client the trusted proxy served, nobody else's X-Forwarded-For.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     openapi.install_openapi(app)
     return app
 

@@ -6,7 +6,7 @@ import base64
 import binascii
 import re
 from collections.abc import Mapping, MutableMapping
-from datetime import time
+from datetime import time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from domain.calendar import OfficeHours
 from domain.codes import workflow_id
 from domain.dossier import DossierPolicy
+from domain.limits import Backoff, Counted
 
 PLACEHOLDER = "change-me"
 # Secrets nobody may run production with: the sample's placeholder and the fake Zalo's own credentials.
@@ -171,14 +172,23 @@ class Settings(BaseSettings):
     # Who signs the notices citizens read.
     notice_office_name: str = "Bộ phận Một cửa"
 
-    # Pages. Lookup and login limits are counted in each API process (in memory): with N replicas an
-    # address gets N times the budget, and behind a proxy uvicorn needs --forwarded-allow-ips so that
-    # the client address is the citizen's, not the proxy's.
-    page_rate_window_seconds: int = 900
-    lookup_max_per_address: int = 60  # every lookup with a code and digits, per window
-    lookup_max_failures_per_address: int = 10  # wrong code or digits, per window
-    lookup_max_failures_per_code: int = 20  # from any address: 4 digits are 10,000 guesses
-    login_max_failures: int = 10  # per address and per user name, per window
+    # Rate limits (db/ratelimit.py): counted in the database, so every API replica shares them, and per
+    # client address as TRUSTED_PROXIES resolve it. Each number is the attempts that go through at once
+    # per window; after that each attempt waits twice as long as the last (from RATE_FIRST_WAIT_SECONDS),
+    # up to RATE_CEILING_SECONDS per address, and SHARED_KEY_CEILING_SECONDS for a dossier code or a user
+    # name (those belong to someone: guessing at them slows down, it never locks their owner out).
+    page_rate_window_seconds: int = Field(default=900, gt=0)
+    lookup_max_per_address: int = Field(default=60, gt=0)  # every lookup with a code and digits
+    lookup_max_failures_per_address: int = Field(default=10, gt=0)  # wrong code or digits
+    lookup_max_failures_per_code: int = Field(default=10, gt=0)  # from any address: 4 digits are guessable
+    login_max_failures: int = Field(default=10, gt=0)  # per address and per user name
+    rate_first_wait_seconds: float = Field(default=5.0, gt=0)
+    rate_ceiling_seconds: float = Field(default=900.0, gt=0)
+    shared_key_ceiling_seconds: float = Field(default=300.0, gt=0)
+    # Client addresses (IPs or CIDRs) of the reverse proxies whose X-Forwarded-For is believed; empty: none
+    # (the connecting address is the client's). Compose: the Docker network's gateway, where the host's
+    # proxy connects from (docs/deployment.md).
+    trusted_proxies: list[str] = Field(default_factory=list)
     officer_session_idle_minutes: int = 120
     officer_session_max_hours: int = 12
     # Local mode: the API keeps an officer `canbo` (every agency) with this password (`make run` prints it).
@@ -190,6 +200,21 @@ class Settings(BaseSettings):
         if self.zalo_mode is not None:
             return self.zalo_mode
         return "fake" if self.app_env == "local" else "live"
+
+    def backoff(self, counted: Counted) -> Backoff:
+        """How attempts of one kind slow down (domain/limits.py), from the settings above."""
+        window = timedelta(seconds=self.page_rate_window_seconds)
+        first = timedelta(seconds=self.rate_first_wait_seconds)
+        full = timedelta(seconds=self.rate_ceiling_seconds)
+        shared = timedelta(seconds=self.shared_key_ceiling_seconds)
+        policies = {
+            Counted.LOOKUP: Backoff(self.lookup_max_per_address, first, full, window),
+            Counted.LOOKUP_MISS_ADDRESS: Backoff(self.lookup_max_failures_per_address, first, full, window),
+            Counted.LOOKUP_MISS_CODE: Backoff(self.lookup_max_failures_per_code, first, shared, window),
+            Counted.LOGIN_FAIL_ADDRESS: Backoff(self.login_max_failures, first, full, window),
+            Counted.LOGIN_FAIL_USER: Backoff(self.login_max_failures, first, shared, window),
+        }
+        return policies[counted]
 
     def office_hours(self) -> OfficeHours:
         """The office's hours as configured (ValueError when they make no sense)."""

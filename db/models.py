@@ -209,6 +209,22 @@ class CalendarOverride(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
+class RateCounter(SQLModel, table=True):
+    """Attempts on one key of one kind (db/ratelimit.py): shared by every API replica, updated under a lock.
+
+    The key is stored as a SHA-256 (it is an address, a phone, a user name or a dossier code)."""
+
+    __tablename__ = "rate_counters"
+    __table_args__ = (Index("ix_rate_counters_scope_last", "scope", "last_attempt_at"),)
+
+    scope: str = Field(primary_key=True, max_length=30)
+    key_hash: str = Field(primary_key=True, max_length=64)
+    attempts: int
+    last_attempt_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # The next attempt waits until then (the backoff); the attempt that set it was counted already.
+    next_allowed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
 class ZaloToken(SQLModel, table=True):
     """The OA's access/refresh token pair; the refresh token is single use, so one holder refreshes."""
 

@@ -217,6 +217,7 @@ async def run(args: argparse.Namespace) -> int:
             "--port",
             str(args.api_port),
             "--no-access-log",
+            "--no-proxy-headers",  # nothing stands in front locally: every address is the client's
         ],
     )
     children = [temporal, zalo, worker, api]

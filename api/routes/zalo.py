@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -33,7 +32,7 @@ from domain.notices import NoticeStatus
 from domain.status import DossierStatus
 from domain.timefmt import vn_datetime
 from settings import Settings
-from web.deps import SessionFactoryDep, SettingsDep
+from web.deps import SessionFactoryDep, SettingsDep, now
 from zalo.client import ZaloClient
 from zalo.config import zalo_config
 from zalo.errors import ZaloError
@@ -93,7 +92,7 @@ async def zalo_webhook(
     if not isinstance(payload, dict):
         return problem_response(422, "a Zalo event is a JSON object", slug="invalid-request")
     event = parse_event(payload)
-    if not is_fresh(event, clock(request), settings):
+    if not is_fresh(event, now(request), settings):
         # The signature covers the timestamp: an old event replayed, or one from a clock far ahead.
         log.warning("zalo_webhook.stale_event", event_name=event.name)
         return problem_response(
@@ -125,12 +124,6 @@ async def zalo_webhook(
         else:
             background.add_task(_send_reply, zalo, reply)
     return {"status": "ok"}
-
-
-def clock(request: Request) -> datetime:
-    """Now, by the app's clock (`app.state.clock`, which tests set; the wall clock otherwise)."""
-    now: Callable[[], datetime] = getattr(request.app.state, "clock", utcnow)
-    return now()
 
 
 def is_fresh(event: WebhookEvent, now: datetime, settings: Settings) -> bool:
