@@ -111,8 +111,13 @@ class Settings(BaseSettings):
     # A signed webhook event older than this (or this far ahead of our clock) is refused: a captured
     # event cannot be replayed later. Zalo delivers within seconds.
     zalo_webhook_max_age_seconds: int = Field(default=600, gt=0)
-    # Failed "code + last 4 digits" lookups a Zalo user may make per day (4 digits are easy to guess).
-    zalo_lookup_max_failures: int = 5
+    # Linking a Zalo account to a phone (api/zalo_linking.py): a one-time code by ZNS, valid this long and
+    # for this many answers; per hour, codes a Zalo user may ask for and a phone may receive, and wrong
+    # answers per account and per phone, before each further one waits (doubling, up to an hour).
+    zalo_link_code_minutes: int = Field(default=5, gt=0, le=30)
+    zalo_link_code_attempts: int = Field(default=3, gt=0, le=10)
+    zalo_link_codes_per_hour: int = Field(default=3, gt=0)
+    zalo_link_max_failures: int = Field(default=5, gt=0)
     # The fake Zalo server keeps what it received in this JSON-lines file (empty: memory only).
     fake_zalo_journal: str = str(DATA_DIR / "fake_zalo.jsonl")
 
@@ -207,12 +212,17 @@ class Settings(BaseSettings):
         first = timedelta(seconds=self.rate_first_wait_seconds)
         full = timedelta(seconds=self.rate_ceiling_seconds)
         shared = timedelta(seconds=self.shared_key_ceiling_seconds)
+        minute, hour = timedelta(minutes=1), timedelta(hours=1)
         policies = {
             Counted.LOOKUP: Backoff(self.lookup_max_per_address, first, full, window),
             Counted.LOOKUP_MISS_ADDRESS: Backoff(self.lookup_max_failures_per_address, first, full, window),
             Counted.LOOKUP_MISS_CODE: Backoff(self.lookup_max_failures_per_code, first, shared, window),
             Counted.LOGIN_FAIL_ADDRESS: Backoff(self.login_max_failures, first, full, window),
             Counted.LOGIN_FAIL_USER: Backoff(self.login_max_failures, first, shared, window),
+            Counted.LINK_CODE_USER: Backoff(self.zalo_link_codes_per_hour, minute, hour, hour),
+            Counted.LINK_CODE_PHONE: Backoff(self.zalo_link_codes_per_hour, minute, hour, hour),
+            Counted.LINK_VERIFY_USER: Backoff(self.zalo_link_max_failures, first, hour, hour),
+            Counted.LINK_VERIFY_PHONE: Backoff(self.zalo_link_max_failures, first, hour, hour),
         }
         return policies[counted]
 

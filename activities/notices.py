@@ -29,8 +29,9 @@ from temporalio.exceptions import ApplicationError
 
 from activities.notice_text import fit_text, render_notice, zns_template_data
 from db.engine import SessionFactory
-from db.models import Dossier, Notice, ZaloLink, ZaloUser
+from db.models import Dossier, Notice, ZaloUser
 from db.types import utcnow
+from db.zalo_links import linked_user
 from domain.notices import Audience, NoticeKind, NoticeStatus
 from domain.quiet_hours import in_quiet_hours, next_day_at, next_local_time, quiet_hours_end_after
 from domain.timefmt import OFFICE_TZ
@@ -389,19 +390,13 @@ class NoticeActivities:
     # --- recipients ---
 
     async def _oa_user_for(self, dossier: Dossier) -> str | None:
-        """The Zalo user to reach by OA: linked to the dossier (latest first) and following the OA."""
+        """The Zalo user to reach by OA: the account that proved the dossier's phone (a link is by phone,
+        so it covers every dossier of that phone, later ones too), else the one the TTHC system named;
+        either only while following the OA."""
         async with self.session_factory() as session:
-            linked = list(
-                (
-                    await session.exec(
-                        select(ZaloLink.user_id)
-                        .where(ZaloLink.dossier_code == dossier.code)
-                        .order_by(col(ZaloLink.linked_at).desc(), col(ZaloLink.id).desc())
-                    )
-                ).all()
-            )
+            linked = await linked_user(session, dossier.applicant_phone)
             candidates = [
-                *linked,
+                *([linked] if linked else []),
                 *([dossier.applicant_zalo_user_id] if dossier.applicant_zalo_user_id else []),
             ]
             for user_id in candidates:

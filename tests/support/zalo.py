@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from activities.notices import NoticeActivities
+from api.zalo_link_zns import TEMPLATES as LINK_TEMPLATES
 from db.engine import SessionFactory
 from db.models import Dossier, Notice
 from db.zalo_tokens import ZaloTokenStore
@@ -24,7 +25,13 @@ ICT = timezone(timedelta(hours=7))
 CODE = "H21.65-261123-0001"
 PHONE = "84905123456"
 FAKE_URL = "http://fake-zalo.test"
-TEMPLATE_IDS = {kind.value: str(400000 + i) for i, kind in enumerate(NoticeKind)}
+TEMPLATE_IDS = {kind.value: str(400000 + i) for i, kind in enumerate(NoticeKind)} | {
+    template.kind: str(500000 + i) for i, template in enumerate(LINK_TEMPLATES)
+}
+# What each template id takes, as registered with Zalo (the fake refuses a message missing one).
+TEMPLATE_PARAMS = {TEMPLATE_IDS[kind.value]: ["customer_name", "code"] for kind in NoticeKind} | {
+    TEMPLATE_IDS[template.kind]: list(template.params) for template in LINK_TEMPLATES
+}
 
 
 class Clock:
@@ -81,7 +88,7 @@ async def zalo_harness(
     """The fake Zalo behind httpx.ASGITransport, a real token store and client, and the activities."""
     settings = settings or make_settings()
     clock = Clock(now or datetime(2026, 11, 24, 10, 0, tzinfo=ICT))
-    fake_options.setdefault("templates", {tid: ["customer_name", "code"] for tid in TEMPLATE_IDS.values()})
+    fake_options.setdefault("templates", TEMPLATE_PARAMS)
     fake = FakeZalo(clock=clock, **fake_options)
     app = create_fake_zalo_app(fake)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=FAKE_URL) as http:
