@@ -154,6 +154,8 @@ class Settings(BaseSettings):
     codec_auth_token: SecretStr = SecretStr("")
     # Browser origins allowed to call the codec (the Temporal UI's address); empty: TEMPORAL_UI_URL.
     codec_cors_origins: list[str] = Field(default_factory=list)
+    # Officer roles whose desk session may decode applicants' data through the codec (their agencies only).
+    codec_roles: list[str] = Field(default_factory=lambda: ["officer"])
 
     # Worker tuning (Temporal's defaults; lower them on a small machine, raise them with more workers).
     worker_max_concurrent_activities: int = Field(default=100, gt=0)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
@@ -28,6 +27,7 @@ from db.officers import Role
 from domain.codes import in_scope
 from pages.render import PageError, Redirect
 from settings import Settings
+from web.codec_access import CodecAuthenticator, CodecCaller
 from web.deps import SessionDep, SettingsDep
 
 LOGIN_PATH = "/can-bo/dang-nhap"
@@ -151,15 +151,21 @@ async def signed_in(request: Request, session: SessionDep, settings: SettingsDep
     return who
 
 
-def officer_codec_authenticator(settings: Settings) -> Callable[[Request], Awaitable[str | None]]:
-    """Lets a signed-in officer's browser (the Temporal UI, with credentials) call the codec server."""
+def officer_codec_authenticator(settings: Settings) -> CodecAuthenticator:
+    """Lets a signed-in officer's browser (the Temporal UI, with credentials) call the codec server: for
+    their agencies' dossiers, if their role may read personal data (CODEC_ROLES)."""
 
-    async def authenticate(request: Request) -> str | None:
+    async def authenticate(request: Request) -> CodecCaller | None:
         if session_cookie_name(settings) not in request.cookies:
             return None  # no desk session: leave it to the other authenticators, without a database trip
         async with request.app.state.session_factory() as session:
             who = await current_officer(request, session, settings)
-        return f"officer:{who.officer.username}" if who is not None else None
+        if who is None:
+            return None
+        officer = who.officer
+        return CodecCaller.of(
+            f"officer:{officer.username}", officer.agencies, officer.role in settings.codec_roles
+        )
 
     return authenticate
 

@@ -17,18 +17,21 @@ from workflows.codec import EncryptionCodec
 log = logging.getLogger(__name__)
 
 
-def payload_codec(settings: Settings) -> EncryptionCodec | None:
-    """The encryption codec when PAYLOAD_KEYS is set (docs/pii.md), else None."""
+def payload_codec(settings: Settings, *, strict: bool = False) -> EncryptionCodec | None:
+    """The encryption codec when PAYLOAD_KEYS is set (docs/pii.md), else None. Strict: what is not ours
+    (a plaintext signal from the UI or the CLI) is refused, not read."""
     active = settings.payload_encryption_key_id
-    return EncryptionCodec(settings.payload_keyring(), active) if active else None
+    return EncryptionCodec(settings.payload_keyring(), active, strict=strict) if active else None
 
 
 def data_converter(settings: Settings) -> DataConverter:
     """The default converter (dataclasses round-trip as JSON), with the payload codec on top when configured.
 
-    With a codec, failure messages and stack traces are encoded too: an error text may quote a phone number.
+    With a codec, failure messages and stack traces are encoded too: an error text may quote a phone number;
+    and the codec is strict: once keys are configured, the worker and the clients read only payloads
+    encrypted for the workflow they belong to.
     """
-    codec = payload_codec(settings)
+    codec = payload_codec(settings, strict=True)
     if codec is None:
         return DataConverter.default
     return dataclasses.replace(
