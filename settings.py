@@ -86,6 +86,15 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     task_queue: str = "dossiers"
     temporal_ui_url: str = "http://localhost:8233"
+    # A secured cluster (workflows/client.py `connect_options`, docs/deployment.md): TLS with the server's CA
+    # (empty: the system's roots), mTLS with a client certificate and key, or Temporal Cloud's API key
+    # (which implies TLS). Files in PEM.
+    temporal_tls: bool = False
+    temporal_tls_server_ca_cert: Path | None = None
+    temporal_tls_server_name: str = ""
+    temporal_tls_client_cert: Path | None = None
+    temporal_tls_client_key: Path | None = None
+    temporal_api_key: SecretStr = SecretStr("")
 
     # The API and pages.
     public_base_url: str = "http://localhost:8000"
@@ -279,6 +288,22 @@ class Settings(BaseSettings):
         if value and not re.match(r"^[^:\s]+:\d{1,5}$", value):
             raise ValueError("WORKER_METRICS_BIND_ADDRESS is host:port, e.g. 0.0.0.0:9464")
         return value
+
+    @model_validator(mode="after")
+    def _check_temporal_tls(self) -> Settings:
+        if (self.temporal_tls_client_cert is None) != (self.temporal_tls_client_key is None):
+            raise ValueError("TEMPORAL_TLS_CLIENT_CERT and TEMPORAL_TLS_CLIENT_KEY go together (mTLS)")
+        return self
+
+    @property
+    def temporal_uses_tls(self) -> bool:
+        """TLS to Temporal: asked for, or implied by a CA, a client certificate or an API key."""
+        return bool(
+            self.temporal_tls
+            or self.temporal_tls_server_ca_cert
+            or self.temporal_tls_client_cert
+            or self.temporal_api_key.get_secret_value()
+        )
 
     @model_validator(mode="after")
     def _check_payload_keys(self) -> Settings:

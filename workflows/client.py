@@ -1,15 +1,18 @@
-"""How the API, the worker and the tools reach Temporal: one place for address, namespace and converter."""
+"""How the API, the worker and the tools reach Temporal: one place for address, namespace, security
+(TLS, mTLS, API key) and converter."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import logging
+from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.runtime import Runtime
-from temporalio.service import RPCError
+from temporalio.service import RPCError, TLSConfig
 
 from settings import Settings
 from workflows.codec import EncryptionCodec
@@ -41,6 +44,29 @@ def data_converter(settings: Settings) -> DataConverter:
     )
 
 
+def connect_options(settings: Settings) -> dict[str, Any]:
+    """How to reach the configured cluster, as `Client.connect` keywords: plaintext (the compose network),
+    TLS with the server's CA, mTLS with a client certificate, or an API key (Temporal Cloud). Certificate
+    files are read here, at connection time, so a renewed one is picked up by a restart."""
+    if not settings.temporal_uses_tls:
+        return {"tls": False}
+    tls = TLSConfig(
+        server_root_ca_cert=_read(settings.temporal_tls_server_ca_cert),
+        domain=settings.temporal_tls_server_name or None,
+        client_cert=_read(settings.temporal_tls_client_cert),
+        client_private_key=_read(settings.temporal_tls_client_key),
+    )
+    options: dict[str, Any] = {"tls": tls}
+    api_key = settings.temporal_api_key.get_secret_value()
+    if api_key:
+        options["api_key"] = api_key
+    return options
+
+
+def _read(path: Path | None) -> bytes | None:
+    return path.read_bytes() if path is not None else None
+
+
 async def connect(
     settings: Settings, *, attempts: int = 1, delay: float = 1.0, runtime: Runtime | None = None
 ) -> Client:
@@ -55,6 +81,7 @@ async def connect(
                 namespace=settings.temporal_namespace,
                 data_converter=data_converter(settings),
                 runtime=runtime,
+                **connect_options(settings),
             )
         except (RPCError, RuntimeError) as err:
             if attempt == attempts:
