@@ -49,6 +49,11 @@ DEFAULT_DESCRIPTIONS: dict[int, str] = {
 }
 
 
+BODY_TOO_LARGE = (
+    "The body is larger than MAX_API_BODY_BYTES (MAX_FORM_BODY_BYTES for webhooks): refused before it is read"
+)
+
+
 def problems(*statuses: int, descriptions: dict[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
     """The `responses=` of a route for these error statuses, each answered as a problem detail."""
     descriptions = descriptions or {}
@@ -127,6 +132,12 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             if "requestBody" in operation and "400" not in responses:
                 responses["400"] = {"description": "The body could not be read (not UTF-8 JSON)"}
                 _as_problem(responses["400"])
+            if "requestBody" in operation:
+                # web/body_limit.py answers these before any route runs.
+                responses.setdefault("413", {"description": BODY_TOO_LARGE})
+                _as_problem(responses["413"])
+                responses.setdefault("422", {"description": DEFAULT_DESCRIPTIONS[422]})
+                _as_problem(responses["422"])
             if _needs_key(operation) and "401" not in responses:
                 responses["401"] = {"description": DEFAULT_DESCRIPTIONS[401]}
                 _as_problem(responses["401"])
