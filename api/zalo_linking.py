@@ -180,9 +180,11 @@ class Linking:
                 return [reply]  # nothing to send, and nothing said about it
             if await zalo_links.is_linked(session, phone, user_id):
                 return [OaText(user_id, ALREADY_LINKED)]
-        wait = await self.limiter.take((Counted.LINK_CODE_PHONE, phone))
-        if wait is not None:
-            return [OaText(user_id, wait_text(wait))]
+        if await self.limiter.take((Counted.LINK_CODE_PHONE, phone)) is not None:
+            # The phone had its codes for now: nothing sent, and the same answer (it has dossiers, but
+            # this account need not learn that).
+            log.info("zalo_link.phone_limited", dossier_code=dossier_code)
+            return [reply]
         template_id = LINK_CODE.template_id(self.settings)
         if template_id is None:
             log.error("zalo_link.no_template", template=LINK_CODE.kind)
