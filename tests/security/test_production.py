@@ -139,7 +139,7 @@ async def test_a_replayed_old_event_is_refused(
         assert "fresh" in refused.json()["detail"]
     assert fresh.json() == {"status": "ok"}
     async with session_factory() as session:
-        users = (await session.execute(text("SELECT count(*) FROM zalo_users"))).scalar()
+        users = (await session.exec(text("SELECT count(*) FROM zalo_users"))).scalar()
     assert users == 1  # the fresh one only
 
 
@@ -151,7 +151,7 @@ async def test_zalo_tokens_are_encrypted_at_rest(session_factory: SessionFactory
     async with zalo_harness(session_factory, settings=settings) as h:
         access = await zalo_client(session_factory, settings, h.http).tokens.access_token()
         async with session_factory() as session:
-            [row] = (await session.execute(text("SELECT access_token, refresh_token FROM zalo_tokens"))).all()
+            [row] = (await session.exec(text("SELECT access_token, refresh_token FROM zalo_tokens"))).all()
         stored = " ".join(row)
         print("zalo_tokens row:", stored[:120])
         assert access not in stored
