@@ -154,6 +154,7 @@ async def test_a_failed_request_logs_neither_the_key_nor_the_phone(
     output = stream.getvalue()
     assert "disk_io_error" in output or "disk I/O error" in output
     assert leaked(output) == []
+    assert "Nguyễn Văn A" not in output  # nor the applicant's name (the statement's parameters held it)
     json_mode = settings.app_env == "production"
     for event in lines(output, json_mode):
         if event.get("status") == 500 or event.get("level") == "error":
