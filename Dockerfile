@@ -10,8 +10,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     APP_ENV=production \
     LOG_JSON=true
 
-# Slim images carry no time zone database; the bundled fake Zalo (ZALO_MODE=fake, staging) names its zone
-# with zoneinfo. Office time itself is a fixed UTC+7 (domain/timefmt.py).
+# Slim images carry no time zone database; the bundled fake Zalo (`python -m zalo.fake_server`, for a
+# demo in local mode) names its zone with zoneinfo. Office time itself is a fixed UTC+7 (domain/timefmt.py).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tzdata \
  && rm -rf /var/lib/apt/lists/*
@@ -38,4 +38,5 @@ USER app
 EXPOSE 8000 9464
 
 # The API by default; the worker is `python worker.py`, migrations `alembic upgrade head`.
-CMD ["uvicorn", "server:app", "--factory", "--host", "0.0.0.0", "--port", "8000", "--no-access-log"]
+# --no-proxy-headers: the app believes X-Forwarded-For only from TRUSTED_PROXIES (server.py).
+CMD ["uvicorn", "server:app", "--factory", "--host", "0.0.0.0", "--port", "8000", "--no-access-log", "--no-proxy-headers"]

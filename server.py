@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from temporalio.client import Client
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import api
 import pages
@@ -24,6 +25,7 @@ from db.zalo_tokens import zalo_client
 from pages.auth import officer_codec_authenticator
 from settings import Settings, configure_logging, get_settings
 from web import health, metrics
+from web.body_limit import BodyLimitMiddleware
 from workflows.client import TemporalConnection
 from workflows.gateway import Gateway
 
@@ -71,7 +73,12 @@ def create_app(
     pages.install(app)
     # Officers read decoded histories in the Temporal UI with their desk session (docs/pii.md).
     app.state.codec_authenticators.append(officer_codec_authenticator(settings))
+    # Outside every route and every middleware that reads a body; inside the metrics, which count its 413s.
+    app.add_middleware(BodyLimitMiddleware, settings=settings)
     metrics.install_metrics(app, settings)
+    if settings.trusted_proxies:
+        # Outermost: every part sees the client the trusted proxy served, nobody else's X-Forwarded-For.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     openapi.install_openapi(app)
     return app
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from datetime import time
+from collections.abc import Mapping, MutableMapping
+from datetime import time, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,8 +17,20 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from domain.calendar import OfficeHours
 from domain.codes import workflow_id
 from domain.dossier import DossierPolicy
+from domain.limits import Backoff, Counted
+from domain.zns_templates import fake_template_id
 
 PLACEHOLDER = "change-me"
+# Secrets nobody may run production with: the sample's placeholder and the fake Zalo's own credentials.
+KNOWN_SECRETS = frozenset(
+    {"", PLACEHOLDER, "changeme", "secret", "fake-app-secret", "fake-oa-secret", "fake-refresh-token"}
+)
+
+
+def is_placeholder(secret: str) -> bool:
+    return secret.strip().lower() in KNOWN_SECRETS or PLACEHOLDER in secret.lower()
+
+
 ROOT = Path(__file__).resolve().parent
 DATA_DIR = ROOT / ".data"
 # AES-256-GCM: every payload key is 32 bytes, written in base64.
@@ -57,7 +70,9 @@ class Settings(BaseSettings):
         env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
     )
 
-    app_env: Literal["local", "production"] = "local"
+    # No default: a process that was not told where it runs refuses to start, rather than run open in
+    # local mode (the image and compose say production; `make run` and the tests say local).
+    app_env: Literal["local", "production"]
     log_level: str = "INFO"
     log_json: bool = False
 
@@ -72,6 +87,15 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     task_queue: str = "dossiers"
     temporal_ui_url: str = "http://localhost:8233"
+    # A secured cluster (workflows/client.py `connect_options`, docs/deployment.md): TLS with the server's CA
+    # (empty: the system's roots), mTLS with a client certificate and key, or Temporal Cloud's API key
+    # (which implies TLS). Files in PEM.
+    temporal_tls: bool = False
+    temporal_tls_server_ca_cert: Path | None = None
+    temporal_tls_server_name: str = ""
+    temporal_tls_client_cert: Path | None = None
+    temporal_tls_client_key: Path | None = None
+    temporal_api_key: SecretStr = SecretStr("")
 
     # The API and pages.
     public_base_url: str = "http://localhost:8000"
@@ -96,8 +120,16 @@ class Settings(BaseSettings):
     zalo_send_lease_seconds: float = 120.0
     # A Zalo error code Zalo does not document is retried this many times, then recorded as final.
     zalo_unknown_code_attempts: int = Field(default=5, ge=1)
-    # Failed "code + last 4 digits" lookups a Zalo user may make per day (4 digits are easy to guess).
-    zalo_lookup_max_failures: int = 5
+    # A signed webhook event older than this (or this far ahead of our clock) is refused: a captured
+    # event cannot be replayed later. Zalo delivers within seconds.
+    zalo_webhook_max_age_seconds: int = Field(default=600, gt=0)
+    # Linking a Zalo account to a phone (api/zalo_linking.py): a one-time code by ZNS, valid this long and
+    # for this many answers; per hour, codes a Zalo user may ask for and a phone may receive, and wrong
+    # answers per account and per phone, before each further one waits (doubling, up to an hour).
+    zalo_link_code_minutes: int = Field(default=5, gt=0, le=30)
+    zalo_link_code_attempts: int = Field(default=3, gt=0, le=10)
+    zalo_link_codes_per_hour: int = Field(default=3, gt=0)
+    zalo_link_max_failures: int = Field(default=5, gt=0)
     # The fake Zalo server keeps what it received in this JSON-lines file (empty: memory only).
     fake_zalo_journal: str = str(DATA_DIR / "fake_zalo.jsonl")
 
@@ -106,6 +138,11 @@ class Settings(BaseSettings):
 
     # Payments.
     payment_secret: SecretStr = SecretStr(PLACEHOLDER)
+
+    # Request bodies, refused with 413 past these before anything reads them: the machine API and the codec,
+    # and everything else (the payment and Zalo webhooks, the citizen and officer forms).
+    max_api_body_bytes: int = Field(default=1 << 20, gt=0)
+    max_form_body_bytes: int = Field(default=64 << 10, gt=0)
 
     # Idempotency-Key on the machine API's POSTs: how long an answer is replayed, and how long a request
     # may hold its key before a retry may take it over (it crashed; longer than any request waits).
@@ -129,6 +166,8 @@ class Settings(BaseSettings):
     codec_auth_token: SecretStr = SecretStr("")
     # Browser origins allowed to call the codec (the Temporal UI's address); empty: TEMPORAL_UI_URL.
     codec_cors_origins: list[str] = Field(default_factory=list)
+    # Officer roles whose desk session may decode applicants' data through the codec (their agencies only).
+    codec_roles: list[str] = Field(default_factory=lambda: ["officer"])
 
     # Worker tuning (Temporal's defaults; lower them on a small machine, raise them with more workers).
     worker_max_concurrent_activities: int = Field(default=100, gt=0)
@@ -152,14 +191,23 @@ class Settings(BaseSettings):
     # Who signs the notices citizens read.
     notice_office_name: str = "Bộ phận Một cửa"
 
-    # Pages. Lookup and login limits are counted in each API process (in memory): with N replicas an
-    # address gets N times the budget, and behind a proxy uvicorn needs --forwarded-allow-ips so that
-    # the client address is the citizen's, not the proxy's.
-    page_rate_window_seconds: int = 900
-    lookup_max_per_address: int = 60  # every lookup with a code and digits, per window
-    lookup_max_failures_per_address: int = 10  # wrong code or digits, per window
-    lookup_max_failures_per_code: int = 20  # from any address: 4 digits are 10,000 guesses
-    login_max_failures: int = 10  # per address and per user name, per window
+    # Rate limits (db/ratelimit.py): counted in the database, so every API replica shares them, and per
+    # client address as TRUSTED_PROXIES resolve it. Each number is the attempts that go through at once
+    # per window; after that each attempt waits twice as long as the last (from RATE_FIRST_WAIT_SECONDS),
+    # up to RATE_CEILING_SECONDS per address, and SHARED_KEY_CEILING_SECONDS for a dossier code or a user
+    # name (those belong to someone: guessing at them slows down, it never locks their owner out).
+    page_rate_window_seconds: int = Field(default=900, gt=0)
+    lookup_max_per_address: int = Field(default=60, gt=0)  # every lookup with a code and digits
+    lookup_max_failures_per_address: int = Field(default=10, gt=0)  # wrong code or digits
+    lookup_max_failures_per_code: int = Field(default=10, gt=0)  # from any address: 4 digits are guessable
+    login_max_failures: int = Field(default=10, gt=0)  # per address and per user name
+    rate_first_wait_seconds: float = Field(default=5.0, gt=0)
+    rate_ceiling_seconds: float = Field(default=900.0, gt=0)
+    shared_key_ceiling_seconds: float = Field(default=300.0, gt=0)
+    # Client addresses (IPs or CIDRs) of the reverse proxies whose X-Forwarded-For is believed; empty: none
+    # (the connecting address is the client's). Compose: the Docker network's gateway, where the host's
+    # proxy connects from (docs/deployment.md).
+    trusted_proxies: list[str] = Field(default_factory=list)
     officer_session_idle_minutes: int = 120
     officer_session_max_hours: int = 12
     # Local mode: the API keeps an officer `canbo` (every agency) with this password (`make run` prints it).
@@ -171,6 +219,26 @@ class Settings(BaseSettings):
         if self.zalo_mode is not None:
             return self.zalo_mode
         return "fake" if self.app_env == "local" else "live"
+
+    def backoff(self, counted: Counted) -> Backoff:
+        """How attempts of one kind slow down (domain/limits.py), from the settings above."""
+        window = timedelta(seconds=self.page_rate_window_seconds)
+        first = timedelta(seconds=self.rate_first_wait_seconds)
+        full = timedelta(seconds=self.rate_ceiling_seconds)
+        shared = timedelta(seconds=self.shared_key_ceiling_seconds)
+        minute, hour = timedelta(minutes=1), timedelta(hours=1)
+        policies = {
+            Counted.LOOKUP: Backoff(self.lookup_max_per_address, first, full, window),
+            Counted.LOOKUP_MISS_ADDRESS: Backoff(self.lookup_max_failures_per_address, first, full, window),
+            Counted.LOOKUP_MISS_CODE: Backoff(self.lookup_max_failures_per_code, first, shared, window),
+            Counted.LOGIN_FAIL_ADDRESS: Backoff(self.login_max_failures, first, full, window),
+            Counted.LOGIN_FAIL_USER: Backoff(self.login_max_failures, first, shared, window),
+            Counted.LINK_CODE_USER: Backoff(self.zalo_link_codes_per_hour, minute, hour, hour),
+            Counted.LINK_CODE_PHONE: Backoff(self.zalo_link_codes_per_hour, minute, hour, hour),
+            Counted.LINK_VERIFY_USER: Backoff(self.zalo_link_max_failures, first, hour, hour),
+            Counted.LINK_VERIFY_PHONE: Backoff(self.zalo_link_max_failures, first, hour, hour),
+        }
+        return policies[counted]
 
     def office_hours(self) -> OfficeHours:
         """The office's hours as configured (ValueError when they make no sense)."""
@@ -188,9 +256,22 @@ class Settings(BaseSettings):
             working_day_seconds=int(self.office_hours().day_length.total_seconds()),
         )
 
+    def zns_template_id(self, key: str) -> str | None:
+        """The id Zalo gave the ZNS template `key` (ZNS_TEMPLATE_IDS); in fake mode the fake's stand-in;
+        None when it is not configured."""
+        configured = self.zns_template_ids.get(key)
+        if configured:
+            return configured
+        return fake_template_id(key) if self.effective_zalo_mode == "fake" else None
+
     def lookup_url(self, code: str) -> str:
         """The citizen lookup page of a dossier (notices link to it)."""
         return f"{self.public_base_url.rstrip('/')}/tra-cuu?code={code}"
+
+    def officers_for(self, agency_code: str, role: str = "officer") -> list[str]:
+        """The Zalo user ids of an agency's officers in `role` (OFFICER_ZALO_IDS; "*" for any agency)."""
+        by_role = self.officer_zalo_ids.get(agency_code) or self.officer_zalo_ids.get("*") or {}
+        return list(by_role.get(role, []))
 
     def temporal_ui_link(self, code: str) -> str:
         """The dossier's workflow in the Temporal UI."""
@@ -224,6 +305,22 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _check_temporal_tls(self) -> Settings:
+        if (self.temporal_tls_client_cert is None) != (self.temporal_tls_client_key is None):
+            raise ValueError("TEMPORAL_TLS_CLIENT_CERT and TEMPORAL_TLS_CLIENT_KEY go together (mTLS)")
+        return self
+
+    @property
+    def temporal_uses_tls(self) -> bool:
+        """TLS to Temporal: asked for, or implied by a CA, a client certificate or an API key."""
+        return bool(
+            self.temporal_tls
+            or self.temporal_tls_server_ca_cert
+            or self.temporal_tls_client_cert
+            or self.temporal_api_key.get_secret_value()
+        )
+
+    @model_validator(mode="after")
     def _check_payload_keys(self) -> Settings:
         keys = self.payload_keyring()  # raises on a malformed entry, in every environment
         if self.payload_key_id and self.payload_key_id not in keys:
@@ -239,19 +336,29 @@ class Settings(BaseSettings):
         problems = [
             f"{name.upper()} is a placeholder"
             for name, value in (("secret_key", self.secret_key), ("payment_secret", self.payment_secret))
-            if value.get_secret_value() in ("", PLACEHOLDER)
+            if is_placeholder(value.get_secret_value())
         ]
-        if self.effective_zalo_mode == "live":
-            problems += [
-                f"{name.upper()} is missing (or set ZALO_MODE=fake explicitly)"
-                for name, value in (
-                    ("zalo_app_id", self.zalo_app_id),
-                    ("zalo_app_secret", self.zalo_app_secret.get_secret_value()),
-                    ("zalo_oa_secret", self.zalo_oa_secret.get_secret_value()),
-                    ("zalo_refresh_token", self.zalo_refresh_token.get_secret_value()),
-                )
-                if not value
-            ]
+        if self.zalo_mode == "fake":
+            problems.append("ZALO_MODE=fake: production sends notices to Zalo itself")
+        problems += [
+            f"{name.upper()} is missing"
+            for name, value in (
+                ("zalo_app_id", self.zalo_app_id),
+                ("zalo_app_secret", self.zalo_app_secret.get_secret_value()),
+                ("zalo_oa_secret", self.zalo_oa_secret.get_secret_value()),
+                ("zalo_refresh_token", self.zalo_refresh_token.get_secret_value()),
+            )
+            if not value
+        ]
+        problems += [
+            f"{name.upper()} is a placeholder"
+            for name, value in (
+                ("zalo_app_secret", self.zalo_app_secret),
+                ("zalo_oa_secret", self.zalo_oa_secret),
+                ("zalo_refresh_token", self.zalo_refresh_token),
+            )
+            if value.get_secret_value() and is_placeholder(value.get_secret_value())
+        ]
         if self.database_url.startswith("sqlite"):
             problems.append("DATABASE_URL points at SQLite; production runs on PostgreSQL")
         elif f":{PLACEHOLDER}@" in self.database_url:
@@ -273,37 +380,87 @@ def get_settings() -> Settings:
     return Settings()
 
 
+# What a log line may never carry, whatever wrote it (our code, an exception's text, a library): phone
+# numbers in any form people type, bearer tokens, our API keys. Fields named like a secret are blanked.
+_PHONE_IN_TEXT = re.compile(r"(?<![0-9])(?:\+?84|0)[\s.-]?[35789](?:[\s.-]?[0-9]){8}(?![0-9])")
+_BEARER_IN_TEXT = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+")
+_API_KEY_IN_TEXT = re.compile(r"\bdtk_[A-Za-z0-9_-]{8,}")
+_SECRET_FIELDS = re.compile(r"(?i)password|secret|token|authorization|api_key|cookie|phone")
+REDACTED = "[redacted]"
+
+
+def scrub(value: object) -> object:
+    """`value` with every phone number, bearer token and API key in its strings replaced."""
+    if isinstance(value, str):
+        value = _PHONE_IN_TEXT.sub("[phone]", value)
+        value = _BEARER_IN_TEXT.sub(r"\1" + REDACTED, value)
+        return _API_KEY_IN_TEXT.sub(REDACTED, value)
+    if isinstance(value, dict):
+        return {
+            key: REDACTED if isinstance(key, str) and _SECRET_FIELDS.search(key) else scrub(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [scrub(item) for item in value]
+    return value
+
+
+def _scrub_event(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:
+    scrubbed = scrub(dict(event))
+    assert isinstance(scrubbed, dict)
+    return scrubbed
+
+
 def configure_logging(settings: Settings, process: str) -> None:
-    """One event per line: JSON in production (or LOG_JSON=true), readable key=value locally."""
+    """One event per line: JSON in production (or LOG_JSON=true), readable key=value locally.
+
+    No renderer prints a frame's local variables (structlog's default does): a failing request holds the
+    API key, a login the password, a registration the phone. Whatever is left (an exception's own text) is
+    scrubbed of phone numbers, bearer tokens and API keys. Every logger goes this way: ours, the Temporal
+    SDK's and uvicorn's (which configures its own handlers before it loads the app).
+    """
     import logging
 
     import structlog
+    from structlog.tracebacks import ExceptionDictTransformer
 
+    json_lines = settings.log_json or settings.app_env == "production"
+    exceptions: structlog.types.Processor = (
+        structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False))
+        if json_lines
+        else structlog.processors.format_exc_info
+    )
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        structlog.processors.dict_tracebacks if settings.log_json else structlog.processors.format_exc_info,
+        exceptions,
     ]
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
-        if settings.log_json or settings.app_env == "production"
-        else structlog.dev.ConsoleRenderer(colors=False)
+        if json_lines
+        else structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
     )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
-        cache_logger_on_first_use=True,
+        # Not cached: a logger used once before this ran (at import) would keep structlog's default chain,
+        # whose console renderer prints local variables.
+        cache_logger_on_first_use=False,
     )
     handler = logging.StreamHandler()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, _scrub_event, renderer],
             foreign_pre_chain=shared,
         )
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        # uvicorn's own handlers print plain text with its own formatter: its lines go our way instead.
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
     structlog.contextvars.bind_contextvars(process=process)

@@ -3,7 +3,7 @@
 `compose` is called by the record activity at the transition itself (activities/records.py), from the
 context the workflow produced plus what only the database knows (the applicant's name, the agency from
 the directory, the lookup link). A template that cannot render fails the transition there, loudly, rather
-than a notice days later. The same context gives the ZNS template's parameters (activities/zns_templates.py).
+than a notice days later. The same context gives the ZNS template's parameters (domain/zns_templates.py).
 
 Context values arrive as the workflow recorded them (JSON): times as ISO-8601 strings with an offset,
 money as int VND. Words and formats are domain/vocabulary.py's.
@@ -21,8 +21,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from activities import zns_templates
-from domain import vocabulary
+from domain import vocabulary, zns_templates
 from domain.dossier import COUNTER_RECEIPT_PREFIX
 from domain.dvcqg import is_sync_event_id
 from domain.notices import Audience, NoticeKind

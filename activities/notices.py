@@ -27,12 +27,12 @@ from sqlmodel import col, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities import zns_templates
 from activities.notice_text import Composed, compose
 from db.agencies import AgencyCard, agency_card
 from db.engine import SessionFactory
-from db.models import Dossier, Notice, ZaloLink, ZaloUser
+from db.models import Dossier, Notice, ZaloUser
 from db.types import utcnow
+from db.zalo_links import linked_user
 from domain.notices import Audience, NoticeChannel, NoticeFailure, NoticeKind, NoticeStatus, failure
 from domain.quiet_hours import in_quiet_hours, next_day_at, next_local_time, quiet_hours_end_after
 from domain.timefmt import OFFICE_TZ
@@ -272,11 +272,7 @@ class NoticeActivities:
             if not row.recipient:
                 return None, failure(NoticeFailure.NO_OFFICER_ID, "an officer notice without a Zalo user id")
             return _Plan(NoticeChannel.OA, user_id=row.recipient), None
-        template_id = self.settings.zns_template_ids.get(kind.value) or (
-            zns_templates.fake_template_ids().get(kind.value)
-            if self.settings.effective_zalo_mode == "fake"
-            else None
-        )
+        template_id = self.settings.zns_template_id(kind.value)
         zns = (
             _Plan(NoticeChannel.ZNS, phone=dossier.applicant_phone, template_id=template_id)
             if dossier.applicant_phone and template_id
@@ -405,19 +401,13 @@ class NoticeActivities:
     # --- recipients ---
 
     async def _oa_user_for(self, dossier: Dossier) -> str | None:
-        """The Zalo user to reach by OA: linked to the dossier (latest first) and following the OA."""
+        """The Zalo user to reach by OA: the account that proved the dossier's phone (a link is by phone,
+        so it covers every dossier of that phone, later ones too), else the one the TTHC system named;
+        either only while following the OA."""
         async with self.session_factory() as session:
-            linked = list(
-                (
-                    await session.exec(
-                        select(ZaloLink.user_id)
-                        .where(ZaloLink.dossier_code == dossier.code)
-                        .order_by(col(ZaloLink.linked_at).desc(), col(ZaloLink.id).desc())
-                    )
-                ).all()
-            )
+            linked = await linked_user(session, dossier.applicant_phone)
             candidates = [
-                *linked,
+                *([linked] if linked else []),
                 *([dossier.applicant_zalo_user_id] if dossier.applicant_zalo_user_id else []),
             ]
             for user_id in candidates:

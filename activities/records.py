@@ -21,7 +21,6 @@ from db.dossiers import dossier_row
 from db.engine import SessionFactory
 from db.models import Dossier, DossierEvent, Notice, Payment
 from db.types import utcnow
-from domain.codes import ALL_AGENCIES
 from domain.dossier import PaymentRecord
 from domain.notices import (
     Audience,
@@ -138,9 +137,7 @@ class RecordActivities:
             ) from error
 
     def _officers(self, agency_code: str, role: str) -> list[str]:
-        directory = self._settings.officer_zalo_ids
-        by_role = directory.get(agency_code) or directory.get(ALL_AGENCIES) or {}
-        return by_role.get(role, [])
+        return self._settings.officers_for(agency_code, role)
 
     @staticmethod
     async def _add_payment(session: Any, code: str, payment: PaymentRecord) -> None:

@@ -48,7 +48,6 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 # Visible ASCII, as the IETF draft's examples and every client library's UUIDs are.
 KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 _KEY = re.compile(KEY_PATTERN)
-MAX_BODY_BYTES = 1 << 20
 # Response headers worth replaying; content-length is recomputed.
 _KEPT_HEADERS = ("content-type", "location")
 _SCHEMA_INVALID = "urn:dossier-tracker:problem:invalid-request"
@@ -142,9 +141,9 @@ class IdempotencyMiddleware:
             )
             await problem(scope, receive, send)
             return
-        body = await _read_body(receive)
+        body = await _read_body(receive, settings.max_api_body_bytes)
         if body is None:
-            too_big = problem_response(413, f"a request body has at most {MAX_BODY_BYTES} bytes")
+            too_big = problem_response(413, f"a request body has at most {settings.max_api_body_bytes} bytes")
             await too_big(scope, receive, send)
             return
         digest = request_hash(scope["method"], scope["path"], scope.get("query_string", b""), body)
@@ -307,8 +306,9 @@ class IdempotencyMiddleware:
                 await _release(sessions, row_id)
 
 
-async def _read_body(receive: Receive) -> bytes | None:
-    """The whole request body, or None when it is larger than MAX_BODY_BYTES."""
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body, or None when it is larger than `limit` (web/body_limit.py refuses those
+    first in the web process; an app without it still stays bounded)."""
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -317,7 +317,7 @@ async def _read_body(receive: Receive) -> bytes | None:
             break
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
+        if size > limit:
             return None
         chunks.append(chunk)
         if not message.get("more_body", False):

@@ -16,8 +16,8 @@ from fastapi.openapi.utils import get_openapi
 
 from api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from api.idempotency import KEY_PATTERN, REPLAYED_HEADER
-from api.problems import PROBLEM_JSON
 from api.schemas.views import ProblemDetail
+from web.problem import PROBLEM_JSON
 
 TITLE = "Dossier tracker (hồ sơ TTHC)"
 VERSION = "1.0.0"
@@ -47,6 +47,11 @@ DEFAULT_DESCRIPTIONS: dict[int, str] = {
     422: "Invalid request: the body, a parameter or an event time (the body says which)",
     503: "The workflow engine did not answer in time; retry the same call (same event_id)",
 }
+
+
+BODY_TOO_LARGE = (
+    "The body is larger than MAX_API_BODY_BYTES (MAX_FORM_BODY_BYTES for webhooks): refused before it is read"
+)
 
 
 def problems(*statuses: int, descriptions: dict[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
@@ -127,6 +132,12 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             if "requestBody" in operation and "400" not in responses:
                 responses["400"] = {"description": "The body could not be read (not UTF-8 JSON)"}
                 _as_problem(responses["400"])
+            if "requestBody" in operation:
+                # web/body_limit.py answers these before any route runs.
+                responses.setdefault("413", {"description": BODY_TOO_LARGE})
+                _as_problem(responses["413"])
+                responses.setdefault("422", {"description": DEFAULT_DESCRIPTIONS[422]})
+                _as_problem(responses["422"])
             if _needs_key(operation) and "401" not in responses:
                 responses["401"] = {"description": DEFAULT_DESCRIPTIONS[401]}
                 _as_problem(responses["401"])

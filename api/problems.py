@@ -19,11 +19,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.refusals import Refusal
 from domain.status import allowed_transitions
-from workflows.gateway import Closed, GatewayError, Refused, Unavailable
+from web.problem import PROBLEM_JSON, problem_body
+from workflows.gateway import Closed, GatewayError, Refused, TransactionConflict, Unavailable
 
 log = logging.getLogger(__name__)
-
-PROBLEM_JSON = "application/problem+json"
 
 
 class Problem(Exception):
@@ -75,6 +74,8 @@ def gateway_problem(error: GatewayError) -> Problem:
         )
     if isinstance(error, Closed):
         return Problem(409, str(error), slug="dossier-closed")
+    if isinstance(error, TransactionConflict):
+        return Problem(409, str(error), slug="transaction-conflict", title="Transaction of another dossier")
     if isinstance(error, Unavailable):
         problem = Problem(503, str(error), slug="workflow-unavailable")
         problem.headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
@@ -91,13 +92,7 @@ def problem_response(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
-    body = {
-        "type": f"urn:dossier-tracker:problem:{slug}" if slug else "about:blank",
-        "title": title or HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
-        **extra,
-    }
+    body = problem_body(status, detail, slug=slug, title=title, **extra)
     return JSONResponse(jsonable_encoder(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -110,7 +105,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(GatewayError)
     async def _gateway(_: Request, exc: GatewayError) -> JSONResponse:
-        if not isinstance(exc, Refused | Closed | Unavailable):
+        if not isinstance(exc, Refused | Closed | Unavailable | TransactionConflict):
             log.error("gateway failure: %s", exc, exc_info=exc)
         return await _problem(_, gateway_problem(exc))
 

@@ -5,30 +5,44 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, FastAPI, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.keys import ClientDep, require_agency
+from api.keys import ClientDep
+from api.officer_alerts import alert_payment_conflict
 from api.problems import Problem
 from api.schemas.commands import CommandIn, PaymentIn
 from api.schemas.common import DossierCodePath
 from api.schemas.views import DossierCore, DossierView, Links, NoticeItem, TimelineItem
 from db.dossiers import events_of, notices_of
 from db.models import ApiClient, Dossier
+from domain.codes import in_scope
 from settings import Settings
 from web.deps import GatewayDep, SessionDep, SettingsDep
-from workflows.gateway import Gateway
+from workflows.gateway import Gateway, TransactionConflict
 
 
 def self_link(code: str) -> str:
     return f"/api/v1/dossiers/{code}"
 
 
+def not_found(code: str) -> Problem:
+    """The one answer for a code that does not exist and for another agency's code alike."""
+    return Problem(404, f"no dossier with code {code}", slug="dossier-not-found")
+
+
+def require_visible(client: ApiClient, row: Dossier | None, code: str) -> Dossier:
+    """The dossier if the client's agencies include it; otherwise the same 404 as for no dossier at all."""
+    if row is None or not in_scope(client.agencies, row.agency_code):
+        raise not_found(code)
+    return row
+
+
 async def view(session: AsyncSession, settings: Settings, code: str) -> DossierView:
     """The dossier with its timeline and notices, as the projection holds them now."""
     row = await session.get(Dossier, code, populate_existing=True)
     if row is None:
-        raise Problem(404, f"no dossier with code {code}", slug="dossier-not-found")
+        raise not_found(code)
     detail = row.detail or {}
     return DossierView(
         **DossierCore.columns(row),
@@ -64,6 +78,7 @@ class OpenDossier:
     session: AsyncSession
     gateway: Gateway
     settings: Settings
+    app: FastAPI
 
     async def apply(self, body: CommandIn) -> DossierView:
         """Run the body's transition; a repeated event answers the current view and changes nothing."""
@@ -71,19 +86,27 @@ class OpenDossier:
         return await view(self.session, self.settings, self.row.code)
 
     async def pay(self, body: PaymentIn) -> DossierView:
-        """Record a payment once applied; a known transaction id changes nothing."""
-        await self.gateway.pay(self.session, self.row, body.payment(self.client.name))
+        """Record a payment once applied; a known transaction id changes nothing; another dossier's
+        transaction id is refused (409) and officers are told."""
+        try:
+            await self.gateway.pay(self.session, self.row, body.payment(self.client.name))
+        except TransactionConflict as conflict:
+            if conflict.new:  # before the 409: an error answer runs no background task
+                await alert_payment_conflict(self.app, conflict.conflict)
+            raise
         return await view(self.session, self.settings, self.row.code)
 
 
 async def get_open_dossier(
-    code: DossierCodePath, client: ClientDep, session: SessionDep, gateway: GatewayDep, settings: SettingsDep
+    code: DossierCodePath,
+    client: ClientDep,
+    session: SessionDep,
+    gateway: GatewayDep,
+    settings: SettingsDep,
+    request: Request,
 ) -> OpenDossier:
-    row = await session.get(Dossier, code)
-    if row is None:
-        raise Problem(404, f"no dossier with code {code}", slug="dossier-not-found")
-    require_agency(client, row.agency_code)
-    return OpenDossier(row, client, session, gateway, settings)
+    row = require_visible(client, await session.get(Dossier, code), code)
+    return OpenDossier(row, client, session, gateway, settings, request.app)
 
 
 OpenDossierDep = Annotated[OpenDossier, Depends(get_open_dossier)]

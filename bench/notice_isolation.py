@@ -67,7 +67,7 @@ async def main(args: argparse.Namespace) -> None:
 
     options: dict[str, Any] = {}
     try:  # the ZNS templates as registered, where this version has them
-        from activities import zns_templates
+        from domain import zns_templates
 
         options["templates"] = zns_templates.as_registered(zns_templates.fake_template_ids())
     except ImportError:

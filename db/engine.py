@@ -39,8 +39,12 @@ def engine_for(settings: Settings) -> AsyncEngine:
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An engine with SQLite set up for a server's life: WAL, a busy timeout, foreign keys on."""
+    """An engine with SQLite set up for a server's life: WAL, a busy timeout, foreign keys on.
+
+    Error texts never quote a statement's parameters (`hide_parameters`): they hold names and phone numbers,
+    and an error's text reaches the logs."""
     url = async_url(url)
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

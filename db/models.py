@@ -157,6 +157,26 @@ class Payment(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
+class PaymentConflict(SQLModel, table=True):
+    """A payment reported for one dossier with a transaction id already recorded for another: never
+    applied, kept for officers, who are told once (`notified_at`)."""
+
+    __tablename__ = "payment_conflicts"
+    __table_args__ = (UniqueConstraint("transaction_id", "named", name="uq_payment_conflicts_named"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    transaction_id: str = Field(max_length=100)
+    # The dossier the report named (its code, or the platform's reference when it names none).
+    named: str = Field(max_length=100, index=True)
+    # The dossier the transaction is recorded for (None: recorded without one, for an unknown reference).
+    held_by: str | None = Field(default=None, max_length=40)
+    amount_vnd: int = Field(sa_column=Column(BigInteger, nullable=False))
+    source: str = Field(max_length=20)
+    reference: str | None = Field(default=None, max_length=100)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    notified_at: datetime | None = _utc(nullable=True)
+
+
 class ApiClient(SQLModel, table=True):
     """A system allowed to call the machine API; only the SHA-256 of its key is stored."""
 
@@ -213,6 +233,22 @@ class CalendarOverride(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
+class RateCounter(SQLModel, table=True):
+    """Attempts on one key of one kind (db/ratelimit.py): shared by every API replica, updated under a lock.
+
+    The key is stored as a SHA-256 (it is an address, a phone, a user name or a dossier code)."""
+
+    __tablename__ = "rate_counters"
+    __table_args__ = (Index("ix_rate_counters_scope_last", "scope", "last_attempt_at"),)
+
+    scope: str = Field(primary_key=True, max_length=30)
+    key_hash: str = Field(primary_key=True, max_length=64)
+    attempts: int
+    last_attempt_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # The next attempt waits until then (the backoff); the attempt that set it was counted already.
+    next_allowed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
 class ZaloToken(SQLModel, table=True):
     """The OA's access/refresh token pair; the refresh token is single use, so one holder refreshes."""
 
@@ -239,22 +275,42 @@ class ZaloUser(SQLModel, table=True):
     # Event time of the follow/unfollow applied last, so a late or repeated delivery cannot undo a newer one.
     follow_changed_at: datetime | None = _utc(nullable=True)
     last_interaction_at: datetime | None = _utc(nullable=True)
-    lookup_failures: int = 0
-    lookup_window_started_at: datetime | None = _utc(nullable=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class ZaloLink(SQLModel, table=True):
-    """A Zalo user who proved (code + last 4 phone digits) that a dossier is theirs."""
+    """A phone number whose holder proved it (a one-time code sent to it by ZNS, sent back over the OA)
+    from this Zalo account: every dossier of the phone, later ones included, is notified over the OA.
+
+    One account per phone: proving the phone again from another account moves the link (and the phone
+    is told by ZNS)."""
 
     __tablename__ = "zalo_links"
-    __table_args__ = (UniqueConstraint("user_id", "dossier_code", name="uq_zalo_links_user_dossier"),)
+
+    phone: str = Field(primary_key=True, max_length=20)  # 84… as dossiers store it
+    user_id: str = Field(foreign_key="zalo_users.user_id", max_length=64, index=True)
+    linked_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ZaloLinkCode(SQLModel, table=True):
+    """A one-time code sent by ZNS to `phone` because Zalo user `user_id` asked to link it.
+
+    Only an HMAC of the code is kept. `attempts` counts the answers checked against it (atomically); the
+    code is void after ZALO_LINK_CODE_ATTEMPTS, at `expires_at`, or once used."""
+
+    __tablename__ = "zalo_link_codes"
 
     id: int | None = Field(default=None, primary_key=True)
-    user_id: str = Field(foreign_key="zalo_users.user_id", max_length=64)
-    dossier_code: str = Field(foreign_key="dossiers.code", max_length=40, index=True)
-    linked_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    user_id: str = Field(foreign_key="zalo_users.user_id", max_length=64, index=True)
+    phone: str = Field(max_length=20)
+    code_hash: str = Field(max_length=64)
+    # The dossier the citizen wrote about (its status is the answer once linked); None: asked by phone.
+    dossier_code: str | None = Field(default=None, max_length=40)
+    attempts: int = 0
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    used_at: datetime | None = _utc(nullable=True)
 
 
 class ZaloEvent(SQLModel, table=True):

@@ -1,6 +1,9 @@
 """The Zalo OA's access token kept in the database (`zalo/`'s TokenSource), and the one way to build a
 Zalo client that uses it.
 
+Both tokens are sealed at rest with the payload keys (db/sealed.py): a copy of the database (a backup, a
+replica) does not hand over the OA, which could message every follower as the province.
+
 The refresh token is single use: two workers refreshing with the same one would leave one of them (and
 then everyone) with a dead pair. So a refresh takes a database lock on the `zalo_tokens` row (PostgreSQL:
 `SELECT … FOR UPDATE`; SQLite: `BEGIN IMMEDIATE`, the database-wide write lock), looks again whether someone
@@ -22,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import SessionFactory
 from db.models import ZaloToken
+from db.sealed import Sealer
 from db.types import utcnow
 from db.upsert import insert_ignoring_conflict
 from settings import Settings
@@ -47,14 +51,24 @@ class ZaloTokenStore:
         *,
         refresh_margin: timedelta = timedelta(hours=1),
         clock: Callable[[], datetime] = utcnow,
+        sealer: Sealer | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.config = config
         self.http = http
         self.refresh_margin = refresh_margin
         self.clock = clock
+        self.sealer = sealer or Sealer({}, None)
+        self._access_purpose = f"zalo-access-token:{config.app_id}"
+        self._refresh_purpose = f"zalo-refresh-token:{config.app_id}"
         # Coroutines of one process queue here instead of on the database lock.
         self._local_lock = asyncio.Lock()
+
+    def _access(self, row: ZaloToken) -> str | None:
+        return self.sealer.open(row.access_token, self._access_purpose) if row.access_token else None
+
+    def _refresh(self, row: ZaloToken) -> str:
+        return self.sealer.open(row.refresh_token, self._refresh_purpose) if row.refresh_token else ""
 
     def _is_fresh(self, row: ZaloToken | None) -> bool:
         return bool(
@@ -68,18 +82,20 @@ class ZaloTokenStore:
         """A token with at least `refresh_margin` to live; refreshes first when there is none."""
         async with self.session_factory() as session:
             row = await session.get(ZaloToken, self.config.app_id)
-        if row is not None and self._is_fresh(row) and row.access_token:
-            return row.access_token
-        return await self.refresh(stale=row.access_token if row is not None else None)
+        token = self._access(row) if row is not None else None
+        if row is not None and self._is_fresh(row) and token:
+            return token
+        return await self.refresh(stale=token)
 
     async def refresh(self, stale: str | None) -> str:
         """Replace `stale` with a new token, unless another holder already did while we waited."""
         async with self._local_lock, self._locked_row() as (session, row):
-            if row.access_token and row.access_token != stale and self._is_fresh(row):
-                return row.access_token
+            current = self._access(row)
+            if current and current != stale and self._is_fresh(row):
+                return current
             grant_from = "stored"
             try:
-                grant = await exchange_refresh_token(self.http, self.config, row.refresh_token)
+                grant = await exchange_refresh_token(self.http, self.config, self._refresh(row))
             except ZaloError as exc:
                 seed = self.config.refresh_token
                 # An operator may have put a new refresh token in settings after the stored one died.
@@ -89,8 +105,8 @@ class ZaloTokenStore:
                 row.seed_fingerprint = _fingerprint(seed)
                 grant_from = "settings"
             now = self.clock()
-            row.access_token = grant.access_token
-            row.refresh_token = grant.refresh_token
+            row.access_token = self.sealer.seal(grant.access_token, self._access_purpose)
+            row.refresh_token = self.sealer.seal(grant.refresh_token, self._refresh_purpose)
             row.access_expires_at = now + timedelta(seconds=grant.expires_in)
             row.refresh_count += 1
             row.refreshed_at = now
@@ -102,7 +118,7 @@ class ZaloTokenStore:
                 "zalo.token_refreshed",
                 refresh_count=row.refresh_count,
                 expires_at=row.access_expires_at.isoformat(),
-                refresh_token_from=grant_from,
+                grant_from=grant_from,
             )
             return grant.access_token
 
@@ -121,7 +137,7 @@ class ZaloTokenStore:
                 ZaloToken,
                 ["app_id"],
                 app_id=self.config.app_id,
-                refresh_token=seed,
+                refresh_token=self.sealer.seal(seed, self._refresh_purpose) if seed else seed,
                 seed_fingerprint=_fingerprint(seed),
                 refresh_count=0,
                 updated_at=self.clock(),
@@ -133,7 +149,7 @@ class ZaloTokenStore:
                 .execution_options(populate_existing=True)
             )
             row = result.one()
-            if not row.refresh_token:
+            if not self._refresh(row):
                 await session.rollback()
                 raise ZaloError(
                     None, "no Zalo refresh token configured (ZALO_REFRESH_TOKEN)", ErrorClass.TRANSIENT
@@ -158,5 +174,6 @@ def zalo_client(
         config,
         http,
         refresh_margin=timedelta(seconds=settings.zalo_token_refresh_margin_seconds),
+        sealer=Sealer.from_settings(settings),
     )
     return ZaloClient(config, http, tokens, owns_http=owns_http)

@@ -59,8 +59,17 @@ def agency_of(code: str) -> str:
     return code.split("-")[0]
 
 
+def belongs_to(code: str, agency_code: str) -> bool:
+    """Whether a dossier code names `agency_code` as its unit: a dossier is registered by the agency its
+    code names, never by another (the code would then point at an agency that never received it)."""
+    return agency_of(code) == agency_code
+
+
 def in_scope(agencies: Collection[str], agency_code: str) -> bool:
-    """Whether a holder of `agencies` (an API client, an officer) may see and act for `agency_code`."""
+    """Whether a holder of `agencies` (an API client, an officer) may see and act for `agency_code`.
+
+    A dossier out of scope is answered exactly as one that does not exist, so that a key or an officer
+    cannot learn which codes exist in other agencies."""
     return ALL_AGENCIES in agencies or agency_code in agencies
 
 

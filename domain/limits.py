@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 # An event time may lie this far ahead of our clock (the TTHC system's clock may run a little fast).
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -20,6 +22,10 @@ MAX_ITEMS = 50  # documents asked for, fee items
 SHORT_TEXT_MAX = 500  # an item, a place, a name
 LONG_TEXT_MAX = 2000  # a note, a reason
 
+# JSON bodies nest no deeper than this (the deepest real one, the portal's sync, has 4 levels); deeper
+# is refused before any parser recurses into it.
+MAX_JSON_DEPTH = 32
+
 # The caller's id of an event (a repeat with the same id changes nothing).
 EVENT_ID_PATTERN = r"^[0-9A-Za-z._:\-]+$"
 EVENT_ID_MAX = 100
@@ -36,3 +42,40 @@ def is_plausible(at: datetime) -> bool:
 def is_in_future(at: datetime, now: datetime) -> bool:
     """True when `at` lies further ahead of `now` than the clock skew allows."""
     return at > now + MAX_CLOCK_SKEW
+
+
+# ---------------------------------------------------------------- attempts that slow down
+
+
+class Counted(StrEnum):
+    """What the rate limits count, each per key (db/ratelimit.py keeps the counters)."""
+
+    LOOKUP = "lookup"  # every lookup with a code and digits, per client address
+    LOOKUP_MISS_ADDRESS = "lookup-miss-address"  # wrong code or digits, per client address
+    LOOKUP_MISS_CODE = "lookup-miss-code"  # wrong digits for a code, from anywhere
+    LOGIN_FAIL_ADDRESS = "login-fail-address"  # wrong officer passwords, per client address
+    LOGIN_FAIL_USER = "login-fail-user"  # wrong passwords for a user name, from anywhere
+    LINK_CODE_USER = "link-code-user"  # one-time codes a Zalo user asked for
+    LINK_CODE_PHONE = "link-code-phone"  # one-time codes sent to a phone
+    LINK_VERIFY_USER = "link-verify-user"  # wrong one-time codes from a Zalo user
+    LINK_VERIFY_PHONE = "link-verify-phone"  # wrong one-time codes for a phone, from any Zalo user
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """How attempts on one key slow down instead of locking it: `free` attempts go through at once; after
+    that, each must wait twice as long as the one before (`first_wait`, …) up to `ceiling`. A key left
+    alone for `window` starts afresh. The attempt is counted before the secret is checked, and a success
+    takes its own attempt back (db/ratelimit.py), so only failures add up."""
+
+    free: int
+    first_wait: timedelta
+    ceiling: timedelta
+    window: timedelta
+
+    def wait_after(self, attempts: int) -> timedelta:
+        """How long the next attempt waits once `attempts` were counted."""
+        if attempts < self.free:
+            return timedelta(0)
+        doubled: timedelta = self.first_wait * (1 << min(attempts - self.free, 30))
+        return min(self.ceiling, doubled)

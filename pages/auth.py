@@ -1,10 +1,11 @@
-"""Officer sign-in: server-side sessions behind a signed cookie, a CSRF token per session, rate limits.
+"""Officer sign-in: server-side sessions behind a signed cookie, a CSRF token per session.
 
 The cookie holds `<token>.<signature>`: a random token and its HMAC-SHA256 under SECRET_KEY, so a forged
 cookie is refused without touching the database; the table keeps only the token's SHA-256, so a copy of
 the database lets nobody sign in. Cookies are HttpOnly and SameSite=Lax, and Secure (with the `__Host-`
 prefix) everywhere but local mode. Every POST carries the session's CSRF token in a hidden field; the
-login form, before any session exists, uses a double-submit cookie.
+login form, before any session exists, uses a double-submit cookie. Failed logins slow down per client
+address and per user name (web/ratelimit.py, counted in the database).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
@@ -25,9 +25,9 @@ from db import officers
 from db.models import Officer
 from domain.access import DeskRole
 from domain.codes import in_scope
-from pages.ratelimit import LoginLimiter, LookupLimiter
 from pages.render import PageError, Redirect
 from settings import Settings
+from web.codec_access import CodecAuthenticator, CodecCaller
 from web.deps import SessionDep, SettingsDep
 
 LOGIN_PATH = "/can-bo/dang-nhap"
@@ -76,37 +76,6 @@ def set_cookie(response: Response, settings: Settings, name: str, value: str, ma
         httponly=True,
         samesite="lax",
     )
-
-
-def client_address(request: Request) -> str:
-    """The client's address (behind a proxy: as uvicorn's --forwarded-allow-ips resolves it)."""
-    return request.client.host if request.client else "unknown"
-
-
-def lookup_limiter(request: Request) -> LookupLimiter:
-    """The process's lookup limiter, made on first use from the settings."""
-    state = request.app.state
-    limiter: LookupLimiter | None = getattr(state, "lookup_limiter", None)
-    if limiter is None:
-        settings: Settings = state.settings
-        limiter = LookupLimiter(
-            settings.page_rate_window_seconds,
-            settings.lookup_max_per_address,
-            settings.lookup_max_failures_per_address,
-            settings.lookup_max_failures_per_code,
-        )
-        state.lookup_limiter = limiter
-    return limiter
-
-
-def login_limiter(request: Request) -> LoginLimiter:
-    state = request.app.state
-    limiter: LoginLimiter | None = getattr(state, "login_limiter", None)
-    if limiter is None:
-        settings: Settings = state.settings
-        limiter = LoginLimiter(settings.page_rate_window_seconds, settings.login_max_failures)
-        state.login_limiter = limiter
-    return limiter
 
 
 # ---------------------------------------------------------------- sessions
@@ -182,15 +151,21 @@ async def signed_in(request: Request, session: SessionDep, settings: SettingsDep
     return who
 
 
-def officer_codec_authenticator(settings: Settings) -> Callable[[Request], Awaitable[str | None]]:
-    """Lets a signed-in officer's browser (the Temporal UI, with credentials) call the codec server."""
+def officer_codec_authenticator(settings: Settings) -> CodecAuthenticator:
+    """Lets a signed-in officer's browser (the Temporal UI, with credentials) call the codec server: for
+    their agencies' dossiers, if their role may read personal data (CODEC_ROLES)."""
 
-    async def authenticate(request: Request) -> str | None:
+    async def authenticate(request: Request) -> CodecCaller | None:
         if session_cookie_name(settings) not in request.cookies:
             return None  # no desk session: leave it to the other authenticators, without a database trip
         async with request.app.state.session_factory() as session:
             who = await current_officer(request, session, settings)
-        return f"officer:{who.officer.username}" if who is not None else None
+        if who is None:
+            return None
+        officer = who.officer
+        return CodecCaller.of(
+            f"officer:{officer.username}", officer.agencies, officer.role in settings.codec_roles
+        )
 
     return authenticate
 

@@ -30,7 +30,7 @@ from pages.labels import vn_dt
 from pages.render import PageError, PageRoute, Redirect, render
 from pages.timeline import notice_rows, timeline_rows
 from web.deps import GatewayDep, SessionDep, SettingsDep
-from workflows.gateway import Closed, Gateway, GatewayError, Refused, Unavailable
+from workflows.gateway import Closed, Gateway, GatewayError, Refused, TransactionConflict, Unavailable
 
 log = structlog.get_logger(__name__)
 
@@ -251,6 +251,11 @@ def refusal_vi(error: GatewayError, spec: ActionSpec, row: Dossier) -> tuple[int
         return 409, "Hồ sơ đã kết thúc; không thể thực hiện thêm thao tác."
     if isinstance(error, Unavailable):
         return 503, UNAVAILABLE
+    if isinstance(error, TransactionConflict):
+        return 409, (
+            "Mã giao dịch (số biên lai) này đã được ghi nhận cho một hồ sơ khác; thanh toán không được ghi "
+            "cho hồ sơ này. Vui lòng kiểm tra lại số biên lai."
+        )
     if not isinstance(error, Refused):
         return 500, "Hệ thống gặp lỗi khi thực hiện thao tác; lỗi đã được ghi lại. Vui lòng thử lại sau."
     if error.refusal is Refusal.ILLEGAL_TRANSITION:

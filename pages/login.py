@@ -12,13 +12,12 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from db.officers import find_officer, hash_password, needs_rehash, verify_password
+from domain.limits import Counted
 from pages.auth import (
     LOGIN_PATH,
     CheckedFormDep,
-    client_address,
     end_session,
     login_cookie_name,
-    login_limiter,
     safe_next,
     session_cookie_name,
     set_cookie,
@@ -26,6 +25,7 @@ from pages.auth import (
 )
 from pages.render import PageRoute, Redirect, render
 from web.deps import SessionDep, SettingsDep
+from web.ratelimit import Limiter, client_address
 
 log = structlog.get_logger(__name__)
 
@@ -73,9 +73,10 @@ async def login(request: Request, session: SessionDep, settings: SettingsDep) ->
             username=username,
             error="Biểu mẫu đăng nhập đã hết hạn. Vui lòng đăng nhập lại.",
         )
-    limiter = login_limiter(request)
-    address = client_address(request)
-    wait = limiter.blocked(address, username)
+    # Counted before the password is checked (parallel guesses cannot all pass); a success takes it back.
+    limiter = Limiter(request)
+    counted = ((Counted.LOGIN_FAIL_ADDRESS, client_address(request)), (Counted.LOGIN_FAIL_USER, username))
+    wait = await limiter.take(*counted)
     if wait is not None:
         log.info("officer.login_rate_limited")
         response = _login_page(
@@ -92,12 +93,12 @@ async def login(request: Request, session: SessionDep, settings: SettingsDep) ->
     password = form.get("password", "")
     valid = await _verify(officer.password_hash if officer else None, password)
     if officer is None or not valid or not officer.active:
-        limiter.failed(address, username)
         # A name that is no account may be a password typed in the wrong box: it is not logged.
         log.info("officer.login_failed", username=officer.username if officer else None)
         return _login_page(
             request, settings, next_url=next_url, status=401, username=username, error=LOGIN_FAILED
         )
+    await limiter.forgive(*counted)
     if needs_rehash(officer.password_hash):
         officer.password_hash = await asyncio.to_thread(hash_password, password)
     cookie_value = await start_session(session, officer, settings)

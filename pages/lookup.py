@@ -2,7 +2,7 @@
 
 A GET form, so `/tra-cuu?code=…&phone_last4=…` is a link one can share or bookmark, and `/tra-cuu/{code}`
 is what a QR code on the receipt points to (it still asks for the digits). A wrong code and wrong digits
-get the same answer; lookups are rate-limited per client address and per code.
+get the same answer; lookups slow down per client address and per code (web/ratelimit.py).
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ from db.dossiers import events_of, notices_of
 from db.models import Dossier, DossierEvent, Notice
 from domain import codes, vocabulary
 from domain.codes import is_dossier_code, normalize_code
+from domain.limits import Counted
 from domain.status import DossierStatus, EventKind
-from pages.auth import client_address, lookup_limiter
 from pages.render import PageRoute, render
 from pages.timeline import notice_rows, timeline_rows
 from web.deps import SessionDep
+from web.ratelimit import Limiter, client_address
 
 log = structlog.get_logger(__name__)
 
@@ -97,9 +98,12 @@ async def lookup(
         # Malformed input says nothing about any dossier, so it does not count against the limits.
         return render(request, "lookup.html", _form(wanted, digits, errors=errors), status=422)
 
-    limiter = lookup_limiter(request)
+    # Counted before the digits are compared (parallel guesses cannot all pass); a success takes back its
+    # failure counts, so only wrong answers slow an address or a code down.
+    limiter = Limiter(request)
     address = client_address(request)
-    wait = limiter.blocked(address, wanted)
+    misses = ((Counted.LOOKUP_MISS_ADDRESS, address), (Counted.LOOKUP_MISS_CODE, wanted))
+    wait = await limiter.take((Counted.LOOKUP, address), *misses)
     if wait is not None:
         log.info("lookup.rate_limited")
         minutes = max(1, -(-wait // 60))
@@ -115,10 +119,10 @@ async def lookup(
     # Compared in constant time, and the same path for a missing code, so neither timing nor text tells.
     expected = codes.phone_last4(row.applicant_phone) if row is not None else "----"
     found = hmac.compare_digest(expected, digits) and row is not None
-    limiter.record(address, wanted, found=found)
     if not found or row is None:
         return render(request, "lookup.html", _form(wanted, digits, not_found=True), status=404)
 
+    await limiter.forgive(*misses)
     events = await events_of(session, wanted)
     notices = await notices_of(session, wanted)
     return render(request, "lookup.html", _form(wanted, digits, dossier=citizen_view(row, events, notices)))

@@ -18,8 +18,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from activities import zns_templates
 from db.migrate import upgrade
+from domain import zns_templates
 from domain.codes import ALL_AGENCIES
 from workflows.search_attributes import cli_flags
 
@@ -231,6 +231,7 @@ async def run(args: argparse.Namespace) -> int:
             "--port",
             str(args.api_port),
             "--no-access-log",
+            "--no-proxy-headers",  # nothing stands in front locally: every address is the client's
         ],
     )
     children = [temporal, zalo, worker, api]
@@ -285,6 +286,7 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def main() -> None:
+    os.environ.setdefault("APP_ENV", "local")  # settings have no default environment; this is local
     parser = argparse.ArgumentParser(prog="make run", description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=lambda p: Path(p).resolve(), default=ROOT / ".data")
     parser.add_argument("--temporal-port", type=int, default=7233)

@@ -144,6 +144,7 @@ async def run(path: Path) -> None:
         api = FastAPI()
         api.include_router(router)
         api.state.settings, api.state.session_factory, api.state.zalo = settings, session_factory, zalo
+        api.state.clock = clock  # events are fresh by the demo's clock
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://api") as web:
             async with session_factory() as session:
                 session.add(
@@ -165,15 +166,16 @@ async def run(path: Path) -> None:
             for seq, (at, kind, extra) in enumerate(STEPS, start=1):
                 clock.now = at
                 if kind is NoticeKind.SUPPLEMENT_REQUIRED:
-                    # The citizen follows the OA and sends "<code> <last 4 digits>": later notices go by OA.
+                    # The citizen follows the OA and sends the dossier code; a one-time code goes by ZNS
+                    # to the registered phone; sent back, it links the phone: later notices go by OA.
                     await webhook(web, fake, "follow", follower={"id": USER})
-                    await webhook(
-                        web,
-                        fake,
-                        "user_send_text",
-                        sender={"id": USER},
-                        message={"msg_id": "m1", "text": f"{CODE} 3456"},
-                    )
+                    await says(web, fake, "m1", CODE)
+                    [otp] = [
+                        m["template_data"]["otp"]
+                        for m in fake.messages
+                        if "otp" in m.get("template_data", {})
+                    ]
+                    await says(web, fake, "m2", otp)
                 if kind is NoticeKind.PAYMENT_CONFIRMED:
                     # Zalo drops the access token we refreshed at 08:00 (still 18 h to live by our clock).
                     fake.expire_access_tokens()
@@ -211,6 +213,12 @@ async def webhook(web: httpx.AsyncClient, fake: FakeZalo, name: str, **fields: A
     headers = {"X-ZEvent-Signature": signature_header(fake.app_id, body, fake.oa_secret)}
     response = await web.post("/webhooks/zalo", content=body, headers=headers)
     response.raise_for_status()
+
+
+async def says(web: httpx.AsyncClient, fake: FakeZalo, msg_id: str, text: str) -> None:
+    """The citizen writes to the OA."""
+    message = {"msg_id": msg_id, "text": text}
+    await webhook(web, fake, "user_send_text", sender={"id": USER}, message=message)
 
 
 async def record(

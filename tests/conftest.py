@@ -28,9 +28,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 import db.models  # noqa: F401  (registers every table)
-from activities import zns_templates
 from db.clients import create_client
 from db.engine import SessionFactory, async_url, make_engine, make_session_factory
+from domain import zns_templates
 from server import create_app
 from settings import Settings
 from tests.support.api import Keys
@@ -39,6 +39,10 @@ from workflows import search_attributes
 from zalo.fake_server import create_fake_zalo_app
 
 T = TypeVar("T")
+
+# Settings have no default environment (production must say so): the tests run in local mode unless a
+# test says otherwise.
+os.environ.setdefault("APP_ENV", "local")
 
 FAKE_ZALO_URL = "http://fake-zalo.test"
 

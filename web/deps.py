@@ -6,13 +6,15 @@ any app that sets it (tests build their own).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import SessionFactory
+from db.types import utcnow
 from settings import Settings
 from workflows.gateway import Gateway
 
@@ -32,6 +34,12 @@ async def get_session(
 ) -> AsyncIterator[AsyncSession]:
     async with factory() as session:
         yield session
+
+
+def now(request: Request) -> datetime:
+    """Now, by the app's clock: `app.state.clock` when a test sets one, the wall clock otherwise."""
+    clock: Callable[[], datetime] = getattr(request.app.state, "clock", utcnow)
+    return clock()
 
 
 def get_gateway(request: Request) -> Gateway:

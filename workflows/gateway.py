@@ -41,8 +41,8 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from db.dossiers import dossier_row, event_recorded
-from db.models import Dossier
-from db.payments import payment_of
+from db.models import Dossier, PaymentConflict
+from db.payments import held_elsewhere, payment_of, record_conflict
 from domain import details
 from domain.codes import workflow_id
 from domain.dossier import (
@@ -92,6 +92,20 @@ class Closed(GatewayError):
 
 class Unavailable(GatewayError):
     """The workflow engine did not answer; the same call may be retried (it applies at most once)."""
+
+
+class TransactionConflict(GatewayError):
+    """The payment's transaction id is recorded for another dossier: not applied, recorded for officers.
+
+    `new` is False when this very report was recorded before (a resend): officers were told already."""
+
+    def __init__(self, conflict: PaymentConflict, new: bool) -> None:
+        super().__init__(
+            f"transaction {conflict.transaction_id} is already recorded for another dossier; "
+            "it was not applied and officers have been told"
+        )
+        self.conflict = conflict
+        self.new = new
 
 
 class UpdateFailed(GatewayError):
@@ -165,8 +179,20 @@ class Gateway:
         return Applied(await self.update(input, transition.value, command, Outcome))
 
     async def pay(self, session: AsyncSession, row: Dossier, payment: PaymentReceived) -> Paid:
-        """Record a payment once it is applied (or refused); a known transaction id changes nothing."""
+        """Record a payment once it is applied (or refused); a known transaction id changes nothing.
+
+        A transaction id recorded for another dossier is TransactionConflict (db/payments.py)."""
         known = await payment_of(session, payment.transaction_id)
+        if known is not None and held_elsewhere(known, row.code):
+            conflict, new = await record_conflict(
+                session,
+                known,
+                named=row.code,
+                amount_vnd=payment.amount_vnd,
+                source=payment.source,
+                reference=None,
+            )
+            raise TransactionConflict(conflict, new)
         if known is not None and known.dossier_code == row.code and known.outcome in _WORKFLOW_OUTCOMES:
             return Paid(known.outcome, applied_now=False)
         input = self.input_of(row)

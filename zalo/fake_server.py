@@ -144,7 +144,7 @@ class FakeZalo:
         self.refresh_token = refresh_token
         self.access_token_ttl = access_token_ttl
         # Registered templates by id: {"params": {name: max length}, "title": …, "body": …} as Zalo keeps
-        # them after approval (activities/zns_templates.as_registered), or just the parameter names.
+        # them after approval (domain/zns_templates.as_registered), or just the parameter names.
         self.templates: dict[str, RegisteredTemplate] | None = (
             {str(tid): RegisteredTemplate.of(spec) for tid, spec in templates.items()}
             if templates is not None

@@ -31,7 +31,7 @@ def signature_header(app_id: str, raw_body: bytes, oa_secret: str) -> str:
 def _timestamp_of(raw_body: bytes) -> str | None:
     try:
         payload = json.loads(raw_body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(payload, dict):
         return None

@@ -8,7 +8,11 @@ the `X-Namespace` header.
 
 Who may call it: anyone an authenticator in `app.state.codec_authenticators` recognises: a signed-in
 officer's desk session (the UI sends the cookie, TEMPORAL_CODEC_INCLUDE_CREDENTIALS=true; added in
-server.py) or the bearer token CODEC_AUTH_TOKEN (for the CLI). Every decode is logged with its caller.
+server.py) or the bearer token CODEC_AUTH_TOKEN (for the operators' CLI). What they may read
+(web/codec_access.py): nothing unless their role may read personal data (CODEC_ROLES, else 403), and
+of a dossier's payloads only those of their agencies (each payload names its workflow, which names the
+agency); the others come back still encrypted. Every decode is logged with its caller and what was
+decoded and withheld.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import structlog
@@ -27,19 +30,18 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payload
 
 from api.problems import Problem
+from domain.codes import ALL_AGENCIES, agency_of, code_of_workflow
 from settings import Settings
+from web.codec_access import CodecAuthenticator, CodecCaller
 from web.deps import SettingsDep
 from workflows.client import payload_codec
-from workflows.codec import EncryptionCodec, PayloadDecryptionError
+from workflows.codec import ENCODING, EncryptionCodec, PayloadDecryptionError, bound_workflow
 
 log = structlog.get_logger("api.codec")
 
 PREFIX = "/codec"
 # A whole history page is decoded in one call; more than this is not a UI asking.
 MAX_PAYLOADS = 2000
-
-# Answers who is calling (for the audit log), or None if this authenticator does not recognise the request.
-CodecAuthenticator = Callable[[Request], Awaitable[str | None]]
 
 
 class PayloadJSON(BaseModel):
@@ -98,27 +100,33 @@ def _b64encode(value: bytes) -> str:
 
 
 def bearer_token_authenticator(settings: Settings) -> CodecAuthenticator:
-    """Accepts `Authorization: Bearer <CODEC_AUTH_TOKEN>` (compared in constant time)."""
+    """Accepts `Authorization: Bearer <CODEC_AUTH_TOKEN>` (compared in constant time): the operators' CLI,
+    for every agency (the token is theirs alone; each decode is logged)."""
     expected = settings.codec_auth_token.get_secret_value().encode()
 
-    async def authenticate(request: Request) -> str | None:
+    async def authenticate(request: Request) -> CodecCaller | None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if expected and scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected):
-            return "codec-token"
+            return CodecCaller.of("codec-token", [ALL_AGENCIES], may_read=True)
         return None
 
     return authenticate
 
 
-async def codec_caller(request: Request, settings: SettingsDep) -> str:
-    """Who is calling the codec; 401 for anyone no authenticator recognises."""
+async def codec_caller(request: Request, settings: SettingsDep) -> CodecCaller:
+    """Who is calling the codec; 401 for anyone no authenticator recognises, 403 for a role that may not
+    read applicants' data."""
     authenticators: list[CodecAuthenticator] = request.app.state.codec_authenticators
     for authenticate in authenticators:
         caller = await authenticate(request)
-        if caller:
+        if caller is not None:
+            if not caller.may_read:
+                log.warning("codec.decode_refused", caller=caller.name, reason="role")
+                raise Problem(403, "this account's role may not read applicants' data", slug="codec-role")
             return caller
     if settings.app_env == "local" and not settings.codec_auth_token.get_secret_value():
-        return "local-unauthenticated"  # `make run` on a developer's machine: fake data, no token to paste
+        # `make run` on a developer's machine: fake data, no token to paste.
+        return CodecCaller.of("local-unauthenticated", [ALL_AGENCIES], may_read=True)
     problem = Problem(401, "the codec needs an officer session or its bearer token", slug="unauthenticated")
     problem.headers = {"WWW-Authenticate": "Bearer"}
     raise problem
@@ -131,13 +139,14 @@ def get_codec(request: Request) -> EncryptionCodec:
     return codec
 
 
-CallerDep = Annotated[str, Depends(codec_caller)]
+CallerDep = Annotated[CodecCaller, Depends(codec_caller)]
 CodecDep = Annotated[EncryptionCodec, Depends(get_codec)]
 
 router = APIRouter(prefix=PREFIX, tags=["codec"])
 
 CODEC_RESPONSES: dict[int | str, dict[str, object]] = {
     401: {"description": "No officer session and no valid codec token"},
+    403: {"description": "The officer's role may not read applicants' data (CODEC_ROLES)"},
     404: {"description": "Payload encryption is not configured"},
     422: {"description": "Not a Payloads message, or a payload this codec cannot decrypt"},
 }
@@ -150,15 +159,37 @@ async def decode(
     codec: CodecDep,
     x_namespace: Annotated[str | None, Header()] = None,
 ) -> PayloadsJSON:
-    """Decrypt payloads for the Temporal UI or CLI (Temporal's remote codec protocol)."""
-    try:
-        decoded = await codec.decode([p.to_proto() for p in body.payloads])
-    except PayloadDecryptionError as err:
-        log.warning("codec.decode_refused", caller=caller, namespace=x_namespace, reason=str(err))
-        raise Problem(422, str(err), slug="undecryptable-payload") from err
-    # The audit trail: who read decrypted payloads, how many, in which namespace.
-    log.info("codec.decode", caller=caller, namespace=x_namespace, payloads=len(decoded))
-    return PayloadsJSON(payloads=[PayloadJSON.from_proto(p) for p in decoded])
+    """Decrypt payloads for the Temporal UI or CLI (Temporal's remote codec protocol): those of the caller's
+    agencies; the others come back as they were sent (still encrypted)."""
+    reader = codec.lenient()
+    answered: list[Payload] = []
+    workflows: set[str] = set()
+    withheld = 0
+    for item in body.payloads:
+        payload = item.to_proto()
+        if payload.metadata.get("encoding") == ENCODING:
+            workflow = bound_workflow(payload)
+            code = code_of_workflow(workflow) if workflow else None
+            if not caller.may_read_agency(agency_of(code) if code else None):
+                withheld += 1
+                answered.append(payload)
+                continue
+            workflows.add(workflow or "-")
+        try:
+            answered.append(reader.decrypt(payload))
+        except PayloadDecryptionError as err:
+            log.warning("codec.decode_refused", caller=caller.name, namespace=x_namespace, reason=str(err))
+            raise Problem(422, str(err), slug="undecryptable-payload") from err
+    # The audit trail: who read decrypted payloads of which dossiers, and what they were refused.
+    log.info(
+        "codec.decode",
+        caller=caller.name,
+        namespace=x_namespace,
+        payloads=len(answered),
+        withheld=withheld,
+        workflows=sorted(workflows)[:20],
+    )
+    return PayloadsJSON(payloads=[PayloadJSON.from_proto(p) for p in answered])
 
 
 @router.post("/encode", response_model=PayloadsJSON, responses=CODEC_RESPONSES)
@@ -168,9 +199,11 @@ async def encode(
     codec: CodecDep,
     x_namespace: Annotated[str | None, Header()] = None,
 ) -> PayloadsJSON:
-    """Encrypt payloads an officer sends from the UI (a signal's input, say) with the active key."""
+    """Encrypt payloads with the active key (the protocol's other half). They are bound to no workflow, so a
+    worker refuses them as a signal's or an update's input: the UI's write actions are off, and nothing
+    sent this way changes a dossier."""
     encoded = await codec.encode([p.to_proto() for p in body.payloads])
-    log.info("codec.encode", caller=caller, namespace=x_namespace, payloads=len(encoded))
+    log.info("codec.encode", caller=caller.name, namespace=x_namespace, payloads=len(encoded))
     return PayloadsJSON(payloads=[PayloadJSON.from_proto(p) for p in encoded])
 
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from sqlmodel import select
 
 from api import listing
 from api.keys import ClientDep, require_agency
 from api.listing import DEFAULT_LIMIT, MAX_LIMIT, ListFilters
 from api.openapi import problems
-from api.problems import Problem
 from api.schemas.commands import (
     ApologyIn,
     DossierCreate,
@@ -26,7 +24,7 @@ from api.schemas.commands import (
 )
 from api.schemas.common import DossierCodePath, PlausibleTime
 from api.schemas.views import DossierPage, DossierView
-from api.views import OpenDossierDep, view
+from api.views import OpenDossierDep, require_visible, view
 from db.models import Dossier
 from domain.codes import AGENCY_CODE_PATTERN
 from domain.status import DossierStatus
@@ -34,15 +32,15 @@ from web.deps import GatewayDep, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1/dossiers", tags=["dossiers"])
 
+NOT_VISIBLE = "No dossier with this code among the key's agencies (another agency's code answers the same)"
 TRANSITION_RESPONSES = problems(
     401,
-    403,
     404,
     409,
     422,
     503,
     descriptions={
-        403: "The key may not act for this dossier's agency",
+        404: NOT_VISIBLE,
         422: "Invalid body, an event time earlier than the last event or in the future, "
         "or an event_id reused with another body",
     },
@@ -118,15 +116,14 @@ async def list_dossiers(
     return await listing.list_dossiers(session, client, filters, cursor, limit)
 
 
-@router.get("/{code}", response_model=DossierView, responses=problems(401, 403, 404, 422))
+@router.get(
+    "/{code}", response_model=DossierView, responses=problems(401, 404, 422, descriptions={404: NOT_VISIBLE})
+)
 async def get_dossier(
     code: DossierCodePath, client: ClientDep, session: SessionDep, settings: SettingsDep
 ) -> DossierView:
     """One dossier with its timeline and notices, from the database."""
-    agency = (await session.exec(select(Dossier.agency_code).where(Dossier.code == code))).first()
-    if agency is None:
-        raise Problem(404, f"no dossier with code {code}", slug="dossier-not-found")
-    require_agency(client, agency)
+    require_visible(client, await session.get(Dossier, code), code)
     return await view(session, settings, code)
 
 

@@ -17,6 +17,7 @@ stop resending" — `MaLoi` in the answer says how it went:
 | 01 | unknown_dossier | MaThamChieu names no dossier here: recorded for officers |
 | 02 | not_due | the dossier is not waiting for a fee (or is closed): recorded, officers are told |
 | 04 | underpaid | less than the fee due: recorded, the dossier stays fee_due, officers are told |
+| 05 | conflict | the transaction id is another dossier's: not applied, recorded, officers are told |
 
 Errors that should make the platform retry or fix its call are problem details: 401, 422, 503.
 """
@@ -28,19 +29,27 @@ import hmac
 import re
 
 import structlog
-from fastapi import APIRouter
+from fastapi import APIRouter, BackgroundTasks, Request
 
+from api.officer_alerts import alert_payment_conflict
 from api.openapi import problems
 from api.problems import Problem
 from api.schemas.payments import PaymentCallback, PaymentCallbackAnswer
 from db.models import Dossier
-from db.payments import forget_payment, payment_of, record_payment, set_reference
+from db.payments import (
+    forget_payment,
+    held_elsewhere,
+    payment_of,
+    record_conflict,
+    record_payment,
+    set_reference,
+)
 from db.types import utcnow
 from domain.codes import is_dossier_code
 from domain.dossier import Actor, PaymentReceived
 from domain.status import DossierStatus
 from web.deps import GatewayDep, SessionDep, SettingsDep
-from workflows.gateway import Closed
+from workflows.gateway import Closed, TransactionConflict
 
 log = structlog.get_logger(__name__)
 
@@ -54,6 +63,7 @@ ANSWERS: dict[str, tuple[str, str]] = {
     "unknown_dossier": ("01", "Không tìm thấy hồ sơ; đã ghi nhận để cán bộ kiểm tra"),
     "not_due": ("02", "Hồ sơ không ở trạng thái chờ nộp phí; đã ghi nhận để cán bộ kiểm tra"),
     "underpaid": ("04", "Số tiền chưa đủ; đã ghi nhận để cán bộ kiểm tra"),
+    "conflict": ("05", "Mã giao dịch đã được ghi nhận cho hồ sơ khác; không áp dụng, đã báo cán bộ kiểm tra"),
 }
 
 
@@ -88,7 +98,12 @@ def _answer(callback: PaymentCallback, outcome: str) -> PaymentCallbackAnswer:
     ),
 )
 async def payment_callback(
-    body: PaymentCallback, session: SessionDep, gateway: GatewayDep, settings: SettingsDep
+    body: PaymentCallback,
+    session: SessionDep,
+    gateway: GatewayDep,
+    settings: SettingsDep,
+    request: Request,
+    background: BackgroundTasks,
 ) -> PaymentCallbackAnswer:
     """Payment platform callback (signed): a paid fee resumes the dossier; every callback is recorded once."""
     expected = signature(body, settings.payment_secret.get_secret_value())
@@ -104,10 +119,29 @@ async def payment_callback(
         )
         raise problem
     earlier = await payment_of(session, body.MaGiaoDich)
-    if earlier is not None and earlier.outcome != "failed":
-        return _answer(body, earlier.outcome)  # a resent callback: the first answer again
     code = dossier_code_of(body.MaThamChieu)
     row = await session.get(Dossier, code) if code else None
+    if earlier is not None and held_elsewhere(earlier, row.code if row else None):
+        # The same transaction id for another dossier: never the first dossier's repeat, never applied.
+        conflict, new = await record_conflict(
+            session,
+            earlier,
+            named=row.code if row else body.MaThamChieu,
+            amount_vnd=body.amount_vnd,
+            source=SOURCE,
+            reference=body.MaThamChieu,
+        )
+        log.warning(
+            "payment_webhook.conflict",
+            transaction_id=body.MaGiaoDich,
+            dossier_code=row.code if row else None,
+            held_by=earlier.dossier_code,
+        )
+        if new:
+            background.add_task(alert_payment_conflict, request.app, conflict)
+        return _answer(body, "conflict")
+    if earlier is not None and earlier.outcome != "failed":
+        return _answer(body, earlier.outcome)  # a resent callback: the first answer again
     if body.MaLoi != PAID:
         if earlier is None:
             await _record(session, body, "failed", row.code if row else None)
@@ -125,6 +159,10 @@ async def payment_callback(
             outcome = (await gateway.pay(session, row, payment)).outcome
         except Closed:
             outcome = await _record(session, body, "not_due", row.code)  # it closed a moment ago
+        except TransactionConflict as conflict:  # recorded for another dossier a moment ago
+            if conflict.new:
+                background.add_task(alert_payment_conflict, request.app, conflict.conflict)
+            return _answer(body, "conflict")
         await set_reference(session, body.MaGiaoDich, body.MaThamChieu)
     log.info(
         "payment_webhook.recorded",

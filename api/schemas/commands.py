@@ -24,6 +24,7 @@ from api.schemas.common import (
     Strict,
 )
 from domain import limits
+from domain.codes import agency_of, belongs_to
 from domain.digest import digest
 from domain.dossier import (
     Apology,
@@ -84,6 +85,14 @@ class DossierCreate(Strict):
     applicant: ApplicantIn
     received_at: EventTime
     channel: Channel
+
+    @model_validator(mode="after")
+    def _code_names_the_agency(self) -> DossierCreate:
+        if not belongs_to(self.code, self.agency_code):
+            raise ValueError(
+                f"the dossier code's agency part {agency_of(self.code)} is not agency_code {self.agency_code}"
+            )
+        return self
 
     def registration(self) -> DossierInput:
         """The dossier as received; its fingerprint is the digest of this body in normal form, so the

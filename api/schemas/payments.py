@@ -74,6 +74,6 @@ class PaymentCallbackAnswer(BaseModel):
     MoTaLoi: str = Field(examples=["Đã ghi nhận thanh toán"])
     MaGiaoDich: str
     KetQua: str = Field(
-        description="What happened here: applied, underpaid, not_due, failed or unknown_dossier",
+        description="What happened here: applied, underpaid, not_due, failed, unknown_dossier or conflict",
         examples=["applied"],
     )

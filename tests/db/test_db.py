@@ -75,3 +75,18 @@ async def test_migration_0004_goes_down_and_up_again(database_url: str) -> None:
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), SQLModel.metadata) == []
     engine.dispose()
+
+
+async def test_migration_0006_goes_down_and_up_again(database_url: str) -> None:
+    """0006 is reversible (the old dossier links come back empty), and up again builds the models' schema."""
+    await asyncio.to_thread(upgrade, database_url)
+    await asyncio.to_thread(downgrade, database_url, "0005")
+    engine = create_engine(sync_url(database_url))
+    with engine.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("zalo_links")}
+        assert "dossier_code" in columns
+        assert "rate_counters" not in inspect(conn).get_table_names()
+    await asyncio.to_thread(upgrade, database_url)
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), SQLModel.metadata) == []
+    engine.dispose()

@@ -171,6 +171,18 @@ def test_services_start_in_order_and_report_health(resolved: dict[str, Any]) -> 
     assert {p["host_ip"] for s in services.values() for p in s.get("ports", [])} == {"127.0.0.1"}
 
 
+def test_the_api_believes_forwarded_addresses_from_the_networks_gateway_only(
+    resolved: dict[str, Any],
+) -> None:
+    api = resolved["services"]["api"]
+    assert "--no-proxy-headers" in " ".join(api["command"])  # uvicorn itself believes nobody
+    [network] = resolved["networks"]["default"]["ipam"]["config"]
+    assert json.loads(api["environment"]["TRUSTED_PROXIES"]) == [network["gateway"]]
+    assert json.loads(resolved["services"]["worker"]["environment"]["TRUSTED_PROXIES"]) == [
+        network["gateway"]
+    ]
+
+
 def test_the_ui_decodes_through_the_api_codec(resolved: dict[str, Any]) -> None:
     services = resolved["services"]
     ui, api = services["temporal-ui"]["environment"], services["api"]["environment"]

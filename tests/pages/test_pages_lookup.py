@@ -10,7 +10,6 @@ import pytest
 from fastapi import FastAPI
 
 from db.engine import SessionFactory
-from pages.ratelimit import LookupLimiter, SlidingWindow
 from server import create_app
 from settings import Settings
 from tests.support.pages import hours_ago, seed_dossier
@@ -205,9 +204,11 @@ async def test_failures_are_rate_limited_per_address_with_a_vietnamese_429(
             assert found.status_code == 200
 
 
-async def test_guesses_spread_over_addresses_lock_the_code(
+async def test_guesses_spread_over_addresses_slow_the_code_down(
     settings: Settings, session_factory: SessionFactory
 ) -> None:
+    """Past the free failures, the code waits (even the right digits), for everyone: briefly
+    (tests/security/test_rate_limits.py shows the wait ends)."""
     settings = settings.model_copy(update={"lookup_max_failures_per_code": 2})
     code = await seed_dossier(session_factory)
     app = create_app(settings, session_factory=session_factory)
@@ -215,30 +216,4 @@ async def test_guesses_spread_over_addresses_lock_the_code(
         async with client_on(app, f"192.0.2.{n}") as client:
             answer = await client.get("/tra-cuu", params={"code": code, "phone_last4": digits})
     assert answer.status_code == 429
-
-
-def test_the_limiter_counts_failures_more_and_forgets_after_the_window() -> None:
-    now = [1000.0]
-    limiter = LookupLimiter(
-        60, per_address=5, failures_per_address=2, failures_per_code=10, clock=lambda: now[0]
-    )
-    for _ in range(4):
-        limiter.record("a", "X", found=True)
-    assert limiter.blocked("a", "X") is None
-    limiter.record("a", "X", found=True)
-    assert limiter.blocked("a", "X") == 60  # five lookups of any kind
-    limiter.record("b", "Y", found=False)
-    limiter.record("b", "Y", found=False)
-    assert limiter.blocked("b", "Z") is not None  # two failures already
-    now[0] += 61
-    assert limiter.blocked("a", "X") is None
-    assert limiter.blocked("b", "Y") is None
-
-
-def test_the_window_keeps_a_bounded_number_of_keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("pages.ratelimit.MAX_KEYS", 10)
-    window = SlidingWindow(60)
-    for n in range(25):
-        window.add(f"k{n}")
-    assert len(window._events) <= 10
-    assert window.count("k24") == 1
+    assert int(answer.headers["retry-after"]) <= settings.shared_key_ceiling_seconds

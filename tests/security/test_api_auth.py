@@ -91,13 +91,19 @@ async def test_no_key_a_bad_key_and_a_revoked_key_are_401(
 
 
 @pytest.mark.usefixtures("registered")
-async def test_another_agencys_key_is_403_and_changes_nothing(
+async def test_another_agencys_key_changes_nothing_and_learns_nothing(
     http: httpx.AsyncClient, keys: Keys, session_factory: SessionFactory
 ) -> None:
+    """Registering or syncing for another agency is 403 (decided from the body alone); reading or changing
+    another agency's dossier is the same 404 as for a code that exists nowhere (test_agency_scope.py)."""
     for method, path, body in requests():
         response = await http.request(method, path, json=body, headers=bearer(keys.h22))
         if path == "/api/v1/dossiers" and method == "GET":
             assert response.json()["items"] == []  # the list shows only the caller's agencies
+            continue
+        if path.startswith("/api/v1/dossiers/"):
+            assert response.status_code == 404, (method, path, response.text)
+            assert response.json()["type"] == "urn:dossier-tracker:problem:dossier-not-found"
             continue
         assert response.status_code == 403, (method, path, response.text)
         assert response.json()["type"] == "urn:dossier-tracker:problem:forbidden-agency"

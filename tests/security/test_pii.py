@@ -9,18 +9,15 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterator
 
 import httpx
 import pytest
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
-from pydantic import SecretStr
 from temporalio.api.common.v1 import Payload, Payloads, SearchAttributes
 from temporalio.api.history.v1 import History
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
@@ -29,14 +26,13 @@ from db.clients import create_client
 from db.engine import SessionFactory
 from server import create_app
 from settings import Settings
+from tests.support.encryption import CODEC_TOKEN, UI_ORIGIN, Encrypted, new_key, with_keys
 from tests.support.lifecycle import APPLICANT_NAME, full_lifecycle
 from tests.support.pages import hidden, seed_officer, sign_in
 from worker import build_worker
 from workflows.client import data_converter, payload_codec
 from workflows.codec import ENCODING, KEY_ID, EncryptionCodec, PayloadDecryptionError
 
-CODEC_TOKEN = "codec-token-for-tests"
-UI_ORIGIN = "http://temporal-ui.test"
 # Every way the applicant could appear in a stored payload: UTF-8, JSON-escaped, and the phone's forms.
 CLEAR_FORMS = [
     APPLICANT_NAME.encode(),
@@ -45,22 +41,6 @@ CLEAR_FORMS = [
     b"0905123456",
     b"905123456",
 ]
-
-
-def new_key() -> str:
-    return base64.b64encode(os.urandom(32)).decode()
-
-
-def with_keys(settings: Settings, keys: dict[str, str], active: str, **changes: Any) -> Settings:
-    """The test's settings with payload keys (validated the way the environment would be)."""
-    values = settings.model_dump() | changes
-    values["payload_keys"] = ",".join(f"{kid}:{key}" for kid, key in keys.items())
-    values["payload_key_id"] = active
-    values["codec_auth_token"] = changes.get("codec_auth_token", CODEC_TOKEN)
-    for name in ("secret_key", "payment_secret", "zalo_app_secret", "zalo_oa_secret", "zalo_refresh_token"):
-        values[name] = SecretStr(getattr(settings, name).get_secret_value())
-    values.pop("local_api_key", None)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 def payloads_in(message: Message) -> Iterator[Payload]:
@@ -107,40 +87,6 @@ def as_proto(history: WorkflowHistory) -> History:
 def clear_forms_in(history: WorkflowHistory) -> list[bytes]:
     raw = as_proto(history).SerializeToString()
     return [form for form in CLEAR_FORMS if form in raw]
-
-
-@dataclass
-class Encrypted:
-    settings: Settings
-    client: Client  # with the codec: the API and the worker
-    plain: Client  # without it: what Temporal's database and an unconfigured UI see
-    api: httpx.AsyncClient
-
-
-@pytest.fixture
-async def encrypted(
-    workflow_env: WorkflowEnvironment,
-    settings: Settings,
-    session_factory: SessionFactory,
-    fake_zalo: httpx.AsyncClient,
-) -> AsyncIterator[Encrypted]:
-    """API and worker with two payload keys (k2 active), on the test's database and task queue."""
-    secure = with_keys(settings, {"k1": new_key(), "k2": new_key()}, "k2", codec_cors_origins=[UI_ORIGIN])
-    service = workflow_env.client.service_client
-    client = Client(service, namespace=workflow_env.client.namespace, data_converter=data_converter(secure))
-    plain = Client(service, namespace=workflow_env.client.namespace, data_converter=DataConverter.default)
-    async with session_factory() as session:
-        key = await create_client(session, "tthc-h21", ["H21.65"])
-    app = create_app(secure, temporal=client, session_factory=session_factory)
-    async with (
-        build_worker(client, secure, session_factory, fake_zalo),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://api.test",
-            headers={"Authorization": f"Bearer {key}"},
-        ) as api,
-    ):
-        yield Encrypted(secure, client, plain, api)
 
 
 async def test_the_stored_history_holds_no_name_or_phone_in_clear(encrypted: Encrypted) -> None:

@@ -10,11 +10,11 @@ from typing import Any
 
 import httpx
 
-from activities import zns_templates
 from activities.notices import NoticeActivities
 from db.engine import SessionFactory
 from db.models import Dossier, Notice
 from db.zalo_tokens import ZaloTokenStore
+from domain import zns_templates
 from domain.notices import NoticeKind, notice_key
 from settings import Settings
 from zalo.client import ZaloClient
@@ -25,7 +25,7 @@ ICT = timezone(timedelta(hours=7))
 CODE = "H21.65-261123-0001"
 PHONE = "84905123456"
 FAKE_URL = "http://fake-zalo.test"
-TEMPLATE_IDS = {kind.value: str(400000 + i) for i, kind in enumerate(NoticeKind)}
+TEMPLATE_IDS = {key: str(400000 + i) for i, key in enumerate(zns_templates.TEMPLATES)}
 
 
 class Clock:

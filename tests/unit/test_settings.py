@@ -36,13 +36,13 @@ def test_production_refuses_placeholder_secrets_and_missing_zalo_credentials() -
     message = str(refused.value)
     assert "SECRET_KEY is a placeholder" in message
     assert "PAYMENT_SECRET is a placeholder" in message
-    assert "ZALO_APP_ID is missing (or set ZALO_MODE=fake explicitly)" in message
+    assert "ZALO_APP_ID is missing" in message
     assert "PAYLOAD_KEYS is missing" in message
 
 
 def test_production_refuses_sqlite() -> None:
     with pytest.raises(ValidationError, match="production runs on PostgreSQL"):
-        settings(app_env="production", secret_key="s" * 32, payment_secret="p" * 32, zalo_mode="fake")
+        settings(app_env="production", secret_key="s" * 32, payment_secret="p" * 32, **LIVE_ZALO)
 
 
 def test_production_starts_with_real_secrets_and_zalo_credentials() -> None:
@@ -57,16 +57,17 @@ def test_production_starts_with_real_secrets_and_zalo_credentials() -> None:
     assert production.effective_zalo_mode == "live"
 
 
-def test_production_may_run_the_fake_zalo_only_when_told_so() -> None:
-    production = settings(
-        app_env="production",
-        database_url=PG,
-        secret_key="s" * 32,
-        payment_secret="p" * 32,
-        payload_keys=KEY,
-        zalo_mode="fake",
-    )
-    assert production.effective_zalo_mode == "fake"
+def test_production_never_runs_the_fake_zalo() -> None:
+    with pytest.raises(ValidationError, match="ZALO_MODE=fake"):
+        settings(
+            app_env="production",
+            database_url=PG,
+            secret_key="s" * 32,
+            payment_secret="p" * 32,
+            payload_keys=KEY,
+            zalo_mode="fake",
+            **LIVE_ZALO,
+        )
 
 
 def test_every_knob_is_an_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,9 +21,11 @@ PACKAGES = ("domain", "activities", "workflows", "db", "api", "pages", "web", "a
 UNREAD = {
     "domain.dvcqg.SyncStep": "internal steps of a portal sync; people see the transitions they apply",
     "domain.dvcqg.Channel": "the portal's KenhThucHien codes, mapped to IntakeChannel on arrival",
-    "activities.zns_templates.ParamKind": "its values are the Vietnamese kinds Zalo's template form lists",
+    "domain.zns_templates.ParamKind": "its values are the Vietnamese kinds Zalo's template form lists",
     "db.desk.ListKind": "the desk's list slugs; their titles are pages/labels.LIST_TITLES_VI",
     "zalo.errors.ErrorClass": "how Zalo's codes are retried; people see NoticeFailure",
+    "domain.limits.Counted": "what the rate limits count; people see only the wait they are told",
+    "domain.linking.Asks": "what a citizen's OA message asks for; the replies are the linking texts",
 }
 
 

@@ -59,7 +59,7 @@ async def link_follower(session_factory: SessionFactory, user_id: str = "2512000
     async with session_factory() as session:
         session.add(ZaloUser(user_id=user_id, following=True))
         await session.flush()
-        session.add(ZaloLink(user_id=user_id, dossier_code=CODE))
+        session.add(ZaloLink(phone=PHONE, user_id=user_id))
         await session.commit()
     return user_id
 

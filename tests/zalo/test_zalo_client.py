@@ -10,9 +10,9 @@ import httpx
 import pytest
 import uvicorn
 
-from activities import zns_templates
 from db.engine import SessionFactory
 from db.zalo_tokens import ZaloTokenStore
+from domain import zns_templates
 from domain.notices import NoticeKind
 from tests.support.zalo import PHONE, TEMPLATE_IDS, Harness, make_settings, zalo_harness
 from zalo.client import ZaloClient, tracking_id_for
