@@ -332,3 +332,16 @@ def vn_money(amount: int | str | None, *, missing: str = "") -> str:
     value = int(amount)
     sign = "-" if value < 0 else ""
     return f"{sign}{abs(value):,}".replace(",", ".") + " đ"
+
+
+# ---------------------------------------------------------------- the agency directory
+
+# The fields of a directory entry, as the administrator's tool names them (db/agencies.py checks them).
+AGENCY_FIELDS: dict[str, str] = {
+    "code": "mã cơ quan",
+    "name": "tên cơ quan",
+    "address": "địa chỉ",
+    "hotline": "đường dây nóng",
+    "opening_hours": "giờ làm việc",
+    "oa_url": "địa chỉ Zalo OA",
+}
