@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 
 from admin import agencies as agencies_cli
-from db.agencies import agency_cards, list_agencies
+from db.agencies import agency_cards, list_agencies, remove_agency
 from db.engine import SessionFactory
 from db.migrate import upgrade
+from scripts.run_local import sample_directory
 from settings import Settings
 from tests.support.api import dossier_row
 
@@ -163,11 +164,12 @@ def test_an_administrator_loads_the_sample_into_a_migrated_database(tmp_path: Pa
     url = f"sqlite+aiosqlite:///{tmp_path / 'agencies.db'}"
     env = {**os.environ, "DATABASE_URL": url, "APP_ENV": "local"}
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "admin.agencies", *args],
             cwd=ROOT,
             env=env,
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=60,
@@ -184,8 +186,26 @@ def test_an_administrator_loads_the_sample_into_a_migrated_database(tmp_path: Pa
     loaded = run("load", "deploy/agencies.sample.json")
     assert loaded.returncode == 0, loaded.stderr
     assert "3 thêm mới" in loaded.stdout
+    # As docs/deployment.md loads the province's file into the container: through standard input.
+    edited = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    edited[0]["hotline"] = "0269 3845 000"
+    piped = run("load", "/dev/stdin", stdin=json.dumps(edited, ensure_ascii=False))
+    assert piped.returncode == 0, piped.stderr
+    assert "0 thêm mới, 1 cập nhật, 2 không đổi." in piped.stdout
     help_text = run("--help").stdout
     assert "Quản lý danh bạ cơ quan" in help_text
     for command in ("list", "set", "remove", "unknown", "load"):
         assert command in help_text
     assert "--opening-hours" in run("set", "--help").stdout
+
+
+async def test_make_run_loads_the_sample_only_into_an_empty_directory(
+    settings: Settings, session_factory: SessionFactory
+) -> None:
+    assert await sample_directory(settings.database_url) == 3
+    assert set(await directory(session_factory)) == {"H21.01", "H21.65", "H21.65.12"}
+    # An administrator's directory is theirs: a later start adds nothing back.
+    async with session_factory() as session:
+        assert await remove_agency(session, "H21.01")
+    assert await sample_directory(settings.database_url) == 0
+    assert set(await directory(session_factory)) == {"H21.65", "H21.65.12"}
