@@ -67,6 +67,7 @@ async def desk(
             "counts": counts,
             "filters": filters,
             "agencies": agencies,
+            "cards": await lists.agencies(agencies),
             "procedures": procedures,
             "query": urlencode(filters.query()),
         },
@@ -86,6 +87,7 @@ async def list_csv(
     list_kind = _list_kind(kind)
     lists = await _desk(session, settings, who)
     page = await lists.rows(list_kind, _filters(agency, procedure), page=1, size=CSV_MAX_ROWS)
+    await lists.agencies([], page.rows)
     header, lines = csv_table(list_kind, page.rows)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -109,7 +111,16 @@ def _cell(value: str) -> str:
 
 
 def csv_table(kind: ListKind, rows: list[Row]) -> tuple[list[str], list[list[str]]]:
-    header = ["Mã hồ sơ", "Cơ quan", "Mã thủ tục", "Tên thủ tục", "Trạng thái", "Ngày tiếp nhận", "Hạn trả"]
+    header = [
+        "Mã hồ sơ",
+        "Cơ quan",
+        "Tên cơ quan",
+        "Mã thủ tục",
+        "Tên thủ tục",
+        "Trạng thái",
+        "Ngày tiếp nhận",
+        "Hạn trả",
+    ]
     extra: list[str]
     if kind is ListKind.OVERDUE:
         extra = ["Quá hạn", "Mức báo cáo", "Đã xin lỗi"]
@@ -126,6 +137,7 @@ def csv_table(kind: ListKind, rows: list[Row]) -> tuple[list[str], list[list[str
         line = [
             row.code,
             row.agency_code,
+            row.agency_name,
             row.procedure_code,
             row.procedure_name,
             labels.status_vi(row.status),
@@ -182,6 +194,7 @@ async def work_list(
             "page": found,
             "filters": filters,
             "agencies": agencies,
+            "cards": await lists.agencies(agencies, found.rows),
             "procedures": procedures,
             "query": urlencode(filters.query()),
             "prev_query": urlencode(filters.query(page=found.page - 1)),
@@ -209,13 +222,15 @@ async def figures(
     span = min(max(int(months), 1), 24) if months.isdigit() else 6
     by_agency = await lists.on_time(filters, span)
     counts = await lists.queries.state_counts(filters)
+    agencies, procedures = await lists.queries.choices()
+    cards = await lists.agencies([*agencies, *by_agency])
     charts = [
         (
             agency_code,
             figures_,
             bar_chart(
                 f"dung-han-{index}",
-                f"Tỷ lệ giải quyết đúng hạn của {agency_code}",
+                f"Tỷ lệ giải quyết đúng hạn của {cards[agency_code].name} ({agency_code})",
                 "; ".join(
                     f"tháng {f.label}: "
                     + (
@@ -248,7 +263,6 @@ async def figures(
         [Bar(vocabulary.STATUS_SHORT[status], n, str(n)) for status, n in counts],
         max(biggest, 1),
     )
-    agencies, procedures = await lists.queries.choices()
     return render(
         request,
         "figures.html",
@@ -259,6 +273,7 @@ async def figures(
             "filters": filters,
             "months": span,
             "agencies": agencies,
+            "cards": cards,
             "procedures": procedures,
         },
     )
