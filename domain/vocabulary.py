@@ -345,3 +345,18 @@ AGENCY_FIELDS: dict[str, str] = {
     "opening_hours": "giờ làm việc",
     "oa_url": "địa chỉ Zalo OA",
 }
+
+
+# ---------------------------------------------------------------- failed notices on the desk
+
+# Whether an officer has dealt with a notice that could not be sent (the desk's failed-notice list).
+NOTICE_HANDLED = "Đã xử lý"
+NOTICE_UNHANDLED = "Chưa xử lý"
+
+
+def notice_handled(by: str | None, at: datetime | str | None) -> str:
+    """Who marked a failed notice handled and when, "Đã xử lý: lan.nt, 30/11/2026 09:15"; "" if nobody."""
+    if not by:
+        return ""
+    when = vn_datetime(at)
+    return f"{NOTICE_HANDLED}: {by}, {when}" if when else f"{NOTICE_HANDLED}: {by}"

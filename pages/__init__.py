@@ -1,5 +1,6 @@
 """The server-rendered pages, in Vietnamese and without JavaScript: the citizen lookup (/tra-cuu) and the
-officer desk (/can-bo): sign-in, work lists, figures, one dossier and its actions.
+officer desk (/can-bo): sign-in, work lists, figures, one dossier and its actions, failed notices marked
+handled.
 
 Routes read the projection through db/ and act through the gateway (workflows/gateway.py), exactly as
 the machine API does; whatever goes wrong in them answers a Vietnamese page (pages/render.py).
@@ -11,11 +12,11 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from pages import desk, dossier, login, lookup
+from pages import desk, dossier, login, lookup, notices
 from pages.render import STATIC_DIR, PageError, PageRoute
 
 router = APIRouter(include_in_schema=False)
-for module in (lookup, login, desk, dossier):
+for module in (lookup, login, desk, dossier, notices):
     router.include_router(module.router)
 
 _fallback = APIRouter(route_class=PageRoute, include_in_schema=False)

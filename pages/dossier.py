@@ -28,6 +28,7 @@ from pages import deadline
 from pages.auth import CheckedFormDep, SignedIn, SignedInDep
 from pages.forms import BY_SLUG, SPECS, ActionSpec, Payment, Prepared, defaults, prepare
 from pages.labels import vn_dt
+from pages.notices import notice_note
 from pages.render import PageError, PageRoute, Redirect, render
 from pages.timeline import notice_rows, timeline_rows
 from web.deps import GatewayDep, SessionDep, SettingsDep
@@ -112,6 +113,7 @@ async def dossier_page(
             "repeat": request.query_params.get("lap-lai") == "1",
             "note": NOTES.get(request.query_params.get("ghi-chu", ""), ""),
             "refused": refused,
+            "notice_note": notice_note(request),
         },
     )
 

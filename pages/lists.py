@@ -49,11 +49,13 @@ class Row:
     supplement_items: list[str] = field(default_factory=list)
     supplement_requested_at: datetime | None = None
     supplement_late: bool = False
+    notice_id: int | None = None
     notice_kind: str = ""
     notice_audience: str = ""
     notice_channel: str | None = None
     notice_error: str = ""
     notice_at: datetime | None = None
+    notice_handled: str = ""  # "Đã xử lý: <who>, <when>", or "" while nobody has dealt with it
 
 
 @dataclass
@@ -157,11 +159,13 @@ class Desk:
 
     def _notice_row(self, notice: Notice, dossier: Dossier) -> Row:
         row = self._dossier_row(dossier)
+        row.notice_id = notice.id
         row.notice_kind = notice.kind
         row.notice_audience = notice.audience
         row.notice_channel = notice.channel
         row.notice_error = vocabulary.notice_failure(notice.last_error)
         row.notice_at = notice.created_at
+        row.notice_handled = vocabulary.notice_handled(notice.handled_by, notice.handled_at)
         return row
 
     async def on_time(self, filters: Filters, months: int) -> dict[str, list[MonthFigure]]:

@@ -1,0 +1,83 @@
+"""Acting on a notice that could not be sent, from the desk's failed-notice list or a dossier's page.
+
+A POST form with the session's CSRF token marks the failure handled (who and when; the notice leaves the
+list, and `?da-xu-ly=1` shows it). Officers act only on notices of their own agencies (others get the 404
+of a notice that does not exist); viewers act on none. Repeated, the action changes nothing and says so.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import structlog
+from fastapi import APIRouter, Request, Response
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.desk import ListKind, mark_handled, notice_in_scope
+from db.models import Dossier, Notice
+from db.types import utcnow
+from domain.notices import NoticeStatus
+from pages import labels
+from pages.auth import CheckedFormDep, SignedIn, SignedInDep, safe_next
+from pages.render import PageError, PageRoute, Redirect
+from web.deps import SessionDep
+
+log = structlog.get_logger(__name__)
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+FAILED_LIST = f"/can-bo/danh-sach/{ListKind.FAILED_NOTICES.value}"
+NOTE_PARAM = "thong-bao"  # which note the page shows after an action (a fixed key, never text)
+STATUS_PARAM = "trang-thai"  # with a refused action: the notice's status, as stored
+
+# After an action: the kind of alert and what it says, by the key in the redirect.
+NOTES: dict[str, tuple[str, str]] = {
+    "da-xu-ly": ("ok", "Đã đánh dấu thông báo là đã xử lý."),
+    "da-xu-ly-truoc": ("info", "Thông báo này đã được đánh dấu đã xử lý trước đó; không có gì thay đổi."),
+    "khong-con-loi": ("info", "Thông báo này không còn ở trạng thái không gửi được; không cần đánh dấu."),
+}
+
+
+def notice_note(request: Request) -> tuple[str, str] | None:
+    """The note an action left for the page it returned to: (alert kind, text), or None."""
+    note = NOTES.get(request.query_params.get(NOTE_PARAM, ""))
+    if note is None:
+        return None
+    kind, text = note
+    status = request.query_params.get(STATUS_PARAM, "")
+    if status and status in NoticeStatus._value2member_map_:
+        text = f"{text.rstrip('.')} (hiện: «{labels.notice_status_vi(status)}»)."
+    return kind, text
+
+
+def _back(target: str | None, note: str, status: str = "") -> str:
+    """Where the form came from (a desk path only), with the note to show there."""
+    path = safe_next(target)
+    if path == "/can-bo":
+        path = FAILED_LIST
+    query = {NOTE_PARAM: note} | ({STATUS_PARAM: status} if status else {})
+    return f"{path}{'&' if '?' in path else '?'}{urlencode(query)}"
+
+
+async def _notice(session: AsyncSession, who: SignedIn, notice_id: int) -> tuple[Notice, Dossier]:
+    found = await notice_in_scope(session, who.officer, notice_id)
+    if found is None:
+        raise PageError(
+            404, "Không tìm thấy thông báo", "Không có thông báo nào như vậy trong phạm vi của ông/bà."
+        )
+    return found
+
+
+@router.post("/can-bo/thong-bao/{notice_id}/da-xu-ly")
+async def mark_notice_handled(
+    notice_id: int, form: CheckedFormDep, session: SessionDep, who: SignedInDep
+) -> Response:
+    """Record that the officer dealt with a failed notice; the first mark stands."""
+    who.require_action_rights()
+    notice, _ = await _notice(session, who, notice_id)
+    assert notice.id is not None
+    if await mark_handled(session, notice.id, who.officer.username, utcnow()):
+        log.info("officer.notice_handled", key=notice.key, username=who.officer.username)
+        raise Redirect(_back(form.get("next"), "da-xu-ly"))
+    current, _ = await _notice(session, who, notice_id)
+    raise Redirect(_back(form.get("next"), "da-xu-ly-truoc" if current.handled_at else "khong-con-loi"))
