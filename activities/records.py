@@ -39,6 +39,13 @@ from workflows.contracts import RecordRequest
 from zalo.config import OA_TEXT_MAX
 
 
+def officer_recipients(settings: Settings, agency_code: str, role: str) -> list[str]:
+    """The Zalo user ids OFFICER_ZALO_IDS names for `role` of the agency (or of every agency, `*`)."""
+    directory = settings.officer_zalo_ids
+    by_role = directory.get(agency_code) or directory.get(ALL_AGENCIES) or {}
+    return by_role.get(role, [])
+
+
 class RecordActivities:
     def __init__(self, session_factory: SessionFactory, settings: Settings) -> None:
         self._sessions = session_factory
@@ -91,6 +98,8 @@ class RecordActivities:
         kind = NoticeKind(order.kind)
         seq = request.entry.seq
         composed = self._compose(kind, order, row, card)
+        # An officer notice keeps the rung it was for: a resend resolves its recipients again by it.
+        stored = order.context if kind.audience is Audience.CITIZEN else {"role": order.role} | order.context
 
         def notice(key: str, recipient: str | None = None, error: str | None = None) -> Notice:
             status = NoticeStatus.SCHEDULED if order.scheduled_for else NoticeStatus.QUEUED
@@ -101,7 +110,7 @@ class RecordActivities:
                 kind=kind.value,
                 audience=kind.audience.value,
                 recipient=recipient,
-                context=order.context,
+                context=stored,
                 text=composed.text,
                 zns_params=composed.zns_params,
                 scheduled_for=order.scheduled_for,
@@ -111,7 +120,9 @@ class RecordActivities:
 
         if kind.audience is Audience.CITIZEN:
             return [notice(notice_key(request.workflow_id, seq, kind))]
-        recipients = self._officers(row.agency_code, order.role or OfficerRole.OFFICER.value)
+        recipients = officer_recipients(
+            self._settings, row.agency_code, order.role or OfficerRole.OFFICER.value
+        )
         if not recipients:
             # Visible on the officer pages as a failed notice rather than silently dropped.
             reason = failure(
@@ -136,11 +147,6 @@ class RecordActivities:
                 f"cannot compose the {kind.value} notice of {row.code}: {type(error).__name__}: {error}",
                 type="NoticeComposeError",
             ) from error
-
-    def _officers(self, agency_code: str, role: str) -> list[str]:
-        directory = self._settings.officer_zalo_ids
-        by_role = directory.get(agency_code) or directory.get(ALL_AGENCIES) or {}
-        return by_role.get(role, [])
 
     @staticmethod
     async def _add_payment(session: Any, code: str, payment: PaymentRecord) -> None:

@@ -1,6 +1,6 @@
 """The server-rendered pages, in Vietnamese and without JavaScript: the citizen lookup (/tra-cuu) and the
 officer desk (/can-bo): sign-in, work lists, figures, one dossier and its actions, failed notices marked
-handled.
+handled or sent again.
 
 Routes read the projection through db/ and act through the gateway (workflows/gateway.py), exactly as
 the machine API does; whatever goes wrong in them answers a Vietnamese page (pages/render.py).

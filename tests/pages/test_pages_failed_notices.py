@@ -18,7 +18,7 @@ from db.types import utcnow
 from domain.access import DeskRole
 from domain.vocabulary import vn_datetime
 from tests.support.api import Keys, bearer
-from tests.support.failed_notices import notice_row, refused_receipt_notice
+from tests.support.failed_notices import notice_row, refused_receipt_notice, zalo_accepts_again
 from tests.support.pages import seed_officer, sign_in
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -67,6 +67,7 @@ async def test_marking_a_failure_handled_records_who_and_when_and_moves_it_to_it
     assert failed.dossier_code in shown.text
     assert f"Đã xử lý: lan.nt, {vn_datetime(handled.handled_at)}" in shown.text
     assert f'action="/can-bo/thong-bao/{failed.id}/da-xu-ly"' not in shown.text  # marked once
+    assert f'action="/can-bo/thong-bao/{failed.id}/gui-lai"' in shown.text  # may still be resent
     export = await http.get(f"{FAILED_LIST}.csv", params={"da-xu-ly": "1"})
     table = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
     assert table[0][-1] == "Xử lý"
@@ -82,9 +83,19 @@ async def test_marking_a_failure_handled_records_who_and_when_and_moves_it_to_it
     assert same is not None
     assert (same.handled_by, same.handled_at) == ("lan.nt", handled.handled_at)
 
-    # The dossier's page tells the same.
+    # The dossier's page tells the same, and a resend from there (the cause fixed) starts it afresh.
     dossier_page = f"/can-bo/ho-so/{failed.dossier_code}"
     assert f"Đã xử lý: lan.nt, {vn_datetime(handled.handled_at)}" in (await http.get(dossier_page)).text
+    await zalo_accepts_again(fake_zalo)
+    resent = await http.post(
+        f"/can-bo/thong-bao/{failed.id}/gui-lai", data={"csrf_token": csrf, "next": dossier_page}
+    )
+    assert resent.headers["location"] == f"{dossier_page}?thong-bao=da-gui-lai"
+    after = await notice_row(session_factory, failed.dossier_code, "received")
+    assert after is not None
+    assert (after.status, after.handled_by, after.handled_at) == ("sent", None, None)
+    assert "Đã gửi lại thông báo." in (await http.get(resent.headers["location"])).text
+    assert (await mark(http, csrf, failed)).headers["location"] == f"{FAILED_LIST}?thong-bao=khong-con-loi"
 
 
 async def test_only_officers_of_the_dossiers_agency_act_on_its_notices(
@@ -97,9 +108,10 @@ async def test_only_officers_of_the_dossiers_agency_act_on_its_notices(
 
     other = await sign_in(http, "binh.tv")
     assert failed.dossier_code not in (await http.get(FAILED_LIST)).text
-    response = await http.post(f"/can-bo/thong-bao/{failed.id}/da-xu-ly", data={"csrf_token": other})
-    assert response.status_code == 404
-    assert "Không tìm thấy thông báo" in response.text
+    for action in ("da-xu-ly", "gui-lai"):
+        response = await http.post(f"/can-bo/thong-bao/{failed.id}/{action}", data={"csrf_token": other})
+        assert response.status_code == 404
+        assert "Không tìm thấy thông báo" in response.text
     missing = await http.post("/can-bo/thong-bao/999999/da-xu-ly", data={"csrf_token": other})
     assert missing.status_code == 404
 
