@@ -1,4 +1,5 @@
-"""The Temporal worker: runs DossierWorkflow and its activities. Start it with `python worker.py`."""
+"""The Temporal worker: runs DossierWorkflow, NoticeResendWorkflow and their activities. Start it with
+`python worker.py`."""
 
 from __future__ import annotations
 
@@ -18,11 +19,13 @@ from activities.calendar import CalendarActivities
 from activities.log_context import ActivityLogContext
 from activities.notices import NoticeActivities
 from activities.records import RecordActivities
+from activities.resend import ResendActivities
 from db.engine import SessionFactory, engine_for, make_session_factory
 from db.zalo_tokens import zalo_client
 from settings import Settings, configure_logging, get_settings
 from workflows.client import connect
 from workflows.dossier import DossierWorkflow
+from workflows.resend import NoticeResendWorkflow
 
 log = logging.getLogger("worker")
 
@@ -30,7 +33,7 @@ log = logging.getLogger("worker")
 def activities(
     settings: Settings, sessions: SessionFactory, http: httpx.AsyncClient
 ) -> list[Callable[..., Any]]:
-    """Every activity the dossier workflow calls (workflows/contracts.py names them), with its dependencies.
+    """Every activity the workflows call (workflows/contracts.py names them), with its dependencies.
 
     The Zalo client sends over `http`, which its owner closes; the client holds nothing else to close.
     """
@@ -38,6 +41,7 @@ def activities(
         *RecordActivities(sessions, settings).activity_functions(),
         *CalendarActivities(sessions, settings).activity_functions(),
         *NoticeActivities(sessions, zalo_client(sessions, settings, http), settings).activity_functions(),
+        *ResendActivities(sessions, settings).activity_functions(),
     ]
 
 
@@ -49,7 +53,8 @@ def build_worker(
     *,
     task_queue: str | None = None,
 ) -> Worker:
-    """The dossier worker; `http` is the Zalo connection (its owner closes it).
+    """The worker of the dossiers and their notices' resends; `http` is the Zalo connection (its owner
+    closes it).
 
     On shutdown it stops polling and gives running activities WORKER_GRACEFUL_SHUTDOWN_SECONDS to finish
     before it cancels them (docker-compose's stop_grace_period is longer, so SIGKILL never comes first).
@@ -57,7 +62,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=[DossierWorkflow],
+        workflows=[DossierWorkflow, NoticeResendWorkflow],
         activities=activities(settings, sessions, http),
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,

@@ -69,12 +69,14 @@ class _Deferred(Exception):
 
 
 def _rows_of(batch: NoticeBatch) -> tuple[ColumnElement[bool], ...]:
-    """The delivery-log rows of one (dossier, seq, kind): one per recipient."""
-    return (
+    """The delivery-log rows of one (dossier, seq, kind): one per recipient; only those of `batch.keys`
+    when it names some (a resend, workflows/resend.py)."""
+    rows = (
         col(Notice.dossier_code) == batch.dossier_code,
         col(Notice.seq) == batch.seq,
         col(Notice.kind) == batch.kind,
     )
+    return (*rows, col(Notice.key).in_(batch.keys)) if batch.keys else rows
 
 
 def _outcome(row: Notice) -> NoticeOutcome:

@@ -90,6 +90,8 @@ class RecordActivities:
         kind = NoticeKind(order.kind)
         seq = request.entry.seq
         composed = self._compose(kind, order, row, card)
+        # An officer notice keeps the rung it was for: a resend resolves its recipients again by it.
+        stored = order.context if kind.audience is Audience.CITIZEN else {"role": order.role} | order.context
 
         def notice(key: str, recipient: str | None = None, error: str | None = None) -> Notice:
             status = NoticeStatus.SCHEDULED if order.scheduled_for else NoticeStatus.QUEUED
@@ -100,7 +102,7 @@ class RecordActivities:
                 kind=kind.value,
                 audience=kind.audience.value,
                 recipient=recipient,
-                context=order.context,
+                context=stored,
                 text=composed.text,
                 zns_params=composed.zns_params,
                 scheduled_for=order.scheduled_for,
@@ -110,7 +112,7 @@ class RecordActivities:
 
         if kind.audience is Audience.CITIZEN:
             return [notice(notice_key(request.workflow_id, seq, kind))]
-        recipients = self._officers(row.agency_code, order.role or OfficerRole.OFFICER.value)
+        recipients = self._settings.officers_for(row.agency_code, order.role or OfficerRole.OFFICER.value)
         if not recipients:
             # Visible on the officer pages as a failed notice rather than silently dropped.
             reason = failure(
@@ -135,9 +137,6 @@ class RecordActivities:
                 f"cannot compose the {kind.value} notice of {row.code}: {type(error).__name__}: {error}",
                 type="NoticeComposeError",
             ) from error
-
-    def _officers(self, agency_code: str, role: str) -> list[str]:
-        return self._settings.officers_for(agency_code, role)
 
     @staticmethod
     async def _add_payment(session: Any, code: str, payment: PaymentRecord) -> None:

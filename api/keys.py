@@ -48,7 +48,7 @@ def require_admin(client: ClientDep) -> ApiClient:
         raise Problem(
             403,
             f"client '{client.name}' is not an administrator: only a key for all agencies (\"*\") "
-            "may change the calendar",
+            "may change the calendar or the agency directory",
             slug="forbidden-admin",
         )
     return client

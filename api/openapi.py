@@ -27,9 +27,9 @@ system registers dossiers and reports what happened to them here; the workflow k
 sends the citizen's Zalo notices and escalates overdue dossiers.
 
 Machine endpoints need `Authorization: Bearer <api key>`; a key acts only for its agencies (403
-otherwise), and one for all agencies (`*`) also administers the calendar. Every POST under `/api/` accepts
-`Idempotency-Key`: a retry with the same key and body gets the first answer again. Errors are RFC 9457
-problem details (`application/problem+json`), never a stack trace.
+otherwise), and one for all agencies (`*`) also administers the calendar and the agency directory.
+Every POST under `/api/` accepts `Idempotency-Key`: a retry with the same key and body gets the first
+answer again. Errors are RFC 9457 problem details (`application/problem+json`), never a stack trace.
 
 Times are ISO 8601 with an offset; the office's zone is Asia/Ho_Chi_Minh. The national-portal sync and
 the payment callback keep their Vietnamese field names and the portal's `yyyyMMddHHmmss` times.

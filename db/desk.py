@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,15 +31,24 @@ class ListKind(StrEnum):
     FAILED_NOTICES = "thong-bao-loi"
 
 
+# The failed-notice list's query parameter for the notices already handled (`?da-xu-ly=1`).
+HANDLED_PARAM = "da-xu-ly"
+
+
 @dataclass(frozen=True)
 class Filters:
     agency: str = ""
     procedure: str = ""
+    handled: bool = False  # the failed-notice list: those an officer marked handled, instead of the others
 
     def query(self, **extra: Any) -> dict[str, Any]:
         """As URL query parameters (empty ones and page 1 left out)."""
-        values = {"agency": self.agency, "procedure": self.procedure} | extra
-        return {k: v for k, v in values.items() if v not in ("", None, 1)}
+        values = {
+            "agency": self.agency,
+            "procedure": self.procedure,
+            HANDLED_PARAM: "1" if self.handled else "",
+        }
+        return {k: v for k, v in (values | extra).items() if v not in ("", None, 1)}
 
 
 def in_scope(officer: Officer) -> list[ColumnElement[bool]]:
@@ -86,7 +95,10 @@ class DeskQueries:
         elif kind is ListKind.SUPPLEMENT:
             clauses.append(col(Dossier.status) == DossierStatus.SUPPLEMENT_REQUIRED.value)
         else:
-            clauses.append(col(Notice.status) == NoticeStatus.FAILED_PERMANENT.value)
+            clauses += [
+                col(Notice.status) == NoticeStatus.FAILED_PERMANENT.value,
+                col(Notice.handled_at).is_not(None) if filters.handled else col(Notice.handled_at).is_(None),
+            ]
         return clauses
 
     async def count(self, kind: ListKind, filters: Filters) -> int:
@@ -110,7 +122,8 @@ class DeskQueries:
         return list(found.all())
 
     async def failed_notices(self, filters: Filters, offset: int, limit: int) -> list[tuple[Notice, Dossier]]:
-        """A page of notices that could not be sent, newest first, each with its dossier."""
+        """A page of notices that could not be sent (not yet handled, or with `filters.handled` those an
+        officer marked handled), newest first, each with its dossier."""
         found = await self.session.exec(
             select(Notice, Dossier)
             .join(Dossier)
@@ -154,3 +167,35 @@ class DeskQueries:
             )
         )
         return list(found.all())
+
+
+# ---------------------------------------------------------------- acting on a failed notice
+
+
+async def notice_in_scope(
+    session: AsyncSession, officer: Officer, notice_id: int
+) -> tuple[Notice, Dossier] | None:
+    """A notice and its dossier, if the dossier's agency is one the officer may see."""
+    found = await session.exec(
+        select(Notice, Dossier)
+        .join(Dossier)
+        .where(col(Notice.id) == notice_id, *in_scope(officer))
+        .execution_options(populate_existing=True)
+    )
+    return found.first()
+
+
+async def mark_handled(session: AsyncSession, notice_id: int, by: str, now: datetime) -> bool:
+    """Record who dealt with a failed notice and when (commits); False, changing nothing, when it is not
+    failed-permanent or was marked already (the first mark stands)."""
+    result = await session.exec(
+        update(Notice)
+        .where(
+            col(Notice.id) == notice_id,
+            col(Notice.status) == NoticeStatus.FAILED_PERMANENT.value,
+            col(Notice.handled_at).is_(None),
+        )
+        .values(handled_by=by, handled_at=now, updated_at=now)
+    )
+    await session.commit()
+    return result.rowcount == 1

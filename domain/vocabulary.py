@@ -332,3 +332,31 @@ def vn_money(amount: int | str | None, *, missing: str = "") -> str:
     value = int(amount)
     sign = "-" if value < 0 else ""
     return f"{sign}{abs(value):,}".replace(",", ".") + " đ"
+
+
+# ---------------------------------------------------------------- the agency directory
+
+# The fields of a directory entry, as the administrator's tool names them (db/agencies.py checks them).
+AGENCY_FIELDS: dict[str, str] = {
+    "code": "mã cơ quan",
+    "name": "tên cơ quan",
+    "address": "địa chỉ",
+    "hotline": "đường dây nóng",
+    "opening_hours": "giờ làm việc",
+    "oa_url": "địa chỉ Zalo OA",
+}
+
+
+# ---------------------------------------------------------------- failed notices on the desk
+
+# Whether an officer has dealt with a notice that could not be sent (the desk's failed-notice list).
+NOTICE_HANDLED = "Đã xử lý"
+NOTICE_UNHANDLED = "Chưa xử lý"
+
+
+def notice_handled(by: str | None, at: datetime | str | None) -> str:
+    """Who marked a failed notice handled and when, "Đã xử lý: lan.nt, 30/11/2026 09:15"; "" if nobody."""
+    if not by:
+        return ""
+    when = vn_datetime(at)
+    return f"{NOTICE_HANDLED}: {by}, {when}" if when else f"{NOTICE_HANDLED}: {by}"

@@ -1,5 +1,6 @@
 """The server-rendered pages, in Vietnamese and without JavaScript: the citizen lookup (/tra-cuu) and the
-officer desk (/can-bo): sign-in, work lists, figures, one dossier and its actions.
+officer desk (/can-bo): sign-in, work lists, figures, one dossier and its actions, failed notices marked
+handled or sent again.
 
 Routes read the projection through db/ and act through the gateway (workflows/gateway.py), exactly as
 the machine API does; whatever goes wrong in them answers a Vietnamese page (pages/render.py).
@@ -14,14 +15,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pages import desk, dossier, login, lookup
+from pages import desk, dossier, login, lookup, notices
 from pages.render import STATIC_DIR, STATUS_TEXT, PageError, PageRoute, error_page
 
 # Where machines call: their errors stay problem details whatever the client accepts.
 MACHINE_PREFIXES = ("/api/", "/webhooks/", "/codec/", "/metrics", "/healthz", "/readyz", "/docs", "/openapi")
 
 router = APIRouter(include_in_schema=False)
-for module in (lookup, login, desk, dossier):
+for module in (lookup, login, desk, dossier, notices):
     router.include_router(module.router)
 
 _fallback = APIRouter(route_class=PageRoute, include_in_schema=False)

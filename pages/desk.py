@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
+from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from db.calendar import office_calendar
-from db.desk import DeskQueries, Filters, ListKind
+from db.desk import HANDLED_PARAM, DeskQueries, Filters, ListKind
 from db.types import utcnow
 from domain import vocabulary
 from pages import labels
 from pages.auth import SignedInDep
 from pages.charts import Bar, bar_chart
 from pages.lists import CSV_MAX_ROWS, Desk, Row
+from pages.notices import notice_note
 from pages.render import PageError, PageRoute, render
 from web.deps import SessionDep, SettingsDep
 
@@ -26,8 +29,12 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 # ---------------------------------------------------------------- lists
 
 
-def _filters(agency: str, procedure: str) -> Filters:
-    return Filters(agency.strip().upper()[:40], procedure.strip()[:40])
+def _filters(agency: str, procedure: str, handled: str = "") -> Filters:
+    return Filters(agency.strip().upper()[:40], procedure.strip()[:40], handled=handled == "1")
+
+
+# `?da-xu-ly=1`: the failed-notice list shows the notices an officer marked handled.
+HandledQuery = Annotated[str, Query(alias=HANDLED_PARAM)]
 
 
 async def _desk(session: SessionDep, settings: SettingsDep, who: SignedInDep) -> Desk:
@@ -67,6 +74,7 @@ async def desk(
             "counts": counts,
             "filters": filters,
             "agencies": agencies,
+            "cards": await lists.agencies(agencies),
             "procedures": procedures,
             "query": urlencode(filters.query()),
         },
@@ -81,11 +89,13 @@ async def list_csv(
     kind: str,
     agency: str = "",
     procedure: str = "",
+    handled: HandledQuery = "",
 ) -> Response:
     """The list as a CSV file (UTF-8 with BOM, so Excel shows Vietnamese)."""
     list_kind = _list_kind(kind)
     lists = await _desk(session, settings, who)
-    page = await lists.rows(list_kind, _filters(agency, procedure), page=1, size=CSV_MAX_ROWS)
+    page = await lists.rows(list_kind, _filters(agency, procedure, handled), page=1, size=CSV_MAX_ROWS)
+    await lists.agencies([], page.rows)
     header, lines = csv_table(list_kind, page.rows)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -109,7 +119,16 @@ def _cell(value: str) -> str:
 
 
 def csv_table(kind: ListKind, rows: list[Row]) -> tuple[list[str], list[list[str]]]:
-    header = ["Mã hồ sơ", "Cơ quan", "Mã thủ tục", "Tên thủ tục", "Trạng thái", "Ngày tiếp nhận", "Hạn trả"]
+    header = [
+        "Mã hồ sơ",
+        "Cơ quan",
+        "Tên cơ quan",
+        "Mã thủ tục",
+        "Tên thủ tục",
+        "Trạng thái",
+        "Ngày tiếp nhận",
+        "Hạn trả",
+    ]
     extra: list[str]
     if kind is ListKind.OVERDUE:
         extra = ["Quá hạn", "Mức báo cáo", "Đã xin lỗi"]
@@ -120,12 +139,13 @@ def csv_table(kind: ListKind, rows: list[Row]) -> tuple[list[str], list[list[str
     elif kind is ListKind.SUPPLEMENT:
         extra = ["Ngày yêu cầu bổ sung", "Giấy tờ cần bổ sung", "Yêu cầu trễ"]
     else:
-        extra = ["Thông báo", "Người nhận", "Kênh", "Lỗi", "Thời điểm"]
+        extra = ["Thông báo", "Người nhận", "Kênh", "Lỗi", "Thời điểm", "Xử lý"]
     lines = []
     for row in rows:
         line = [
             row.code,
             row.agency_code,
+            row.agency_name,
             row.procedure_code,
             row.procedure_name,
             labels.status_vi(row.status),
@@ -151,6 +171,7 @@ def csv_table(kind: ListKind, rows: list[Row]) -> tuple[list[str], list[list[str
                 labels.channel_vi(row.notice_channel),
                 row.notice_error,
                 labels.vn_dt(row.notice_at),
+                row.notice_handled or vocabulary.NOTICE_UNHANDLED,
             ]
         lines.append(line)
     return header + extra, lines
@@ -166,13 +187,16 @@ async def work_list(
     agency: str = "",
     procedure: str = "",
     page: str = "1",
+    handled: HandledQuery = "",
 ) -> HTMLResponse:
-    """A work list: overdue, due within a working day, fee unpaid, supplement awaited, failed notices."""
+    """A work list: overdue, due within a working day, fee unpaid, supplement awaited, failed notices
+    (those not yet handled; with `?da-xu-ly=1` those an officer marked handled)."""
     list_kind = _list_kind(kind)
     lists = await _desk(session, settings, who)
-    filters = _filters(agency, procedure)
+    filters = _filters(agency, procedure, handled)
     found = await lists.rows(list_kind, filters, page=int(page) if page.isdigit() else 1)
     agencies, procedures = await lists.queries.choices()
+    query = urlencode(filters.query())
     return render(
         request,
         "list.html",
@@ -182,10 +206,15 @@ async def work_list(
             "page": found,
             "filters": filters,
             "agencies": agencies,
+            "cards": await lists.agencies(agencies, found.rows),
             "procedures": procedures,
-            "query": urlencode(filters.query()),
+            "query": query,
             "prev_query": urlencode(filters.query(page=found.page - 1)),
             "next_query": urlencode(filters.query(page=found.page + 1)),
+            "other_handled_query": urlencode(replace(filters, handled=not filters.handled).query()),
+            # Where a notice's action returns to: this list, as filtered.
+            "back": f"/can-bo/danh-sach/{list_kind.value}" + (f"?{query}" if query else ""),
+            "note": notice_note(request),
         },
     )
 
@@ -209,13 +238,15 @@ async def figures(
     span = min(max(int(months), 1), 24) if months.isdigit() else 6
     by_agency = await lists.on_time(filters, span)
     counts = await lists.queries.state_counts(filters)
+    agencies, procedures = await lists.queries.choices()
+    cards = await lists.agencies([*agencies, *by_agency])
     charts = [
         (
             agency_code,
             figures_,
             bar_chart(
                 f"dung-han-{index}",
-                f"Tỷ lệ giải quyết đúng hạn của {agency_code}",
+                f"Tỷ lệ giải quyết đúng hạn của {cards[agency_code].name} ({agency_code})",
                 "; ".join(
                     f"tháng {f.label}: "
                     + (
@@ -248,7 +279,6 @@ async def figures(
         [Bar(vocabulary.STATUS_SHORT[status], n, str(n)) for status, n in counts],
         max(biggest, 1),
     )
-    agencies, procedures = await lists.queries.choices()
     return render(
         request,
         "figures.html",
@@ -259,6 +289,7 @@ async def figures(
             "filters": filters,
             "months": span,
             "agencies": agencies,
+            "cards": cards,
             "procedures": procedures,
         },
     )

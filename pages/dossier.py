@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db.agencies import agency_card
 from db.calendar import office_calendar
 from db.dossiers import event_recorded, events_of, notices_of
 from db.models import Dossier
@@ -27,6 +28,7 @@ from pages import deadline
 from pages.auth import CheckedFormDep, SignedIn, SignedInDep
 from pages.forms import BY_SLUG, SPECS, ActionSpec, Payment, Prepared, defaults, prepare
 from pages.labels import vn_dt
+from pages.notices import notice_note
 from pages.render import PageError, PageRoute, Redirect, render
 from pages.timeline import notice_rows, timeline_rows
 from web.deps import GatewayDep, SessionDep, SettingsDep
@@ -73,6 +75,7 @@ async def dossier_page(
     events = await events_of(session, row.code)
     notices = await notices_of(session, row.code)
     calendar = await office_calendar(session, settings.office_hours())
+    agency = await agency_card(session, row.agency_code, settings.notice_office_name)
     status = DossierStatus(row.status)
     now = utcnow()
     actions = [SPECS[t] for t in allowed_transitions(status)] if who.may_act else []
@@ -95,6 +98,7 @@ async def dossier_page(
         "dossier.html",
         {
             "row": row,
+            "agency": agency,
             "status": status,
             "phone": mask_phone(row.applicant_phone),
             "detail": row.detail or {},
@@ -109,6 +113,7 @@ async def dossier_page(
             "repeat": request.query_params.get("lap-lai") == "1",
             "note": NOTES.get(request.query_params.get("ghi-chu", ""), ""),
             "refused": refused,
+            "notice_note": notice_note(request),
         },
     )
 

@@ -6,10 +6,12 @@ The rows come from db/desk.py; this module only turns them into what the list an
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from db.agencies import AgencyCard, agency_cards
 from db.desk import DeskQueries, Filters, ListKind
 from db.models import Dossier, Notice
 from domain import vocabulary
@@ -38,6 +40,7 @@ class Row:
     escalation_level: int
     apologized: bool
     temporal_ui: str
+    agency_name: str = ""  # from the agency directory (the neutral name for a code it lacks)
     late_by: str = ""
     left: str = ""
     fee_total_vnd: int | None = None
@@ -46,11 +49,13 @@ class Row:
     supplement_items: list[str] = field(default_factory=list)
     supplement_requested_at: datetime | None = None
     supplement_late: bool = False
+    notice_id: int | None = None
     notice_kind: str = ""
     notice_audience: str = ""
     notice_channel: str | None = None
     notice_error: str = ""
     notice_at: datetime | None = None
+    notice_handled: str = ""  # "Đã xử lý: <who>, <when>", or "" while nobody has dealt with it
 
 
 @dataclass
@@ -90,6 +95,19 @@ class Desk:
         self.settings = settings
         self.now = queries.now
         self.day = calendar.hours.day_length
+
+    async def agencies(self, codes: Iterable[str], rows: Iterable[Row] = ()) -> dict[str, AgencyCard]:
+        """The directory's card of every code given and every row's agency, in one query (a code it lacks
+        gets the neutral name); each row gets its agency's name."""
+        listed = list(rows)
+        cards = await agency_cards(
+            self.queries.session,
+            [*codes, *(row.agency_code for row in listed)],
+            self.settings.notice_office_name,
+        )
+        for row in listed:
+            row.agency_name = cards[row.agency_code].name
+        return cards
 
     async def rows(self, kind: ListKind, filters: Filters, page: int = 1, size: int = PAGE_SIZE) -> Page:
         total = await self.queries.count(kind, filters)
@@ -141,11 +159,13 @@ class Desk:
 
     def _notice_row(self, notice: Notice, dossier: Dossier) -> Row:
         row = self._dossier_row(dossier)
+        row.notice_id = notice.id
         row.notice_kind = notice.kind
         row.notice_audience = notice.audience
         row.notice_channel = notice.channel
         row.notice_error = vocabulary.notice_failure(notice.last_error)
         row.notice_at = notice.created_at
+        row.notice_handled = vocabulary.notice_handled(notice.handled_by, notice.handled_at)
         return row
 
     async def on_time(self, filters: Filters, months: int) -> dict[str, list[MonthFigure]]:

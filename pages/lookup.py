@@ -15,6 +15,7 @@ import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from db.agencies import AgencyCard, agency_card
 from db.dossiers import events_of, notices_of
 from db.models import Dossier, DossierEvent, Notice
 from domain import codes, vocabulary
@@ -23,7 +24,7 @@ from domain.limits import Counted
 from domain.status import DossierStatus, EventKind
 from pages.render import PageRoute, render
 from pages.timeline import notice_rows, timeline_rows
-from web.deps import SessionDep
+from web.deps import SessionDep, SettingsDep
 from web.ratelimit import Limiter, client_address
 
 log = structlog.get_logger(__name__)
@@ -40,8 +41,16 @@ def _safe_url(url: Any) -> str | None:
     return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
 
 
-def citizen_view(row: Dossier, events: list[DossierEvent], notices: list[Notice]) -> dict[str, Any]:
-    """What the citizen may see of their dossier: never the name or the phone number."""
+def _tel(hotline: str) -> str:
+    """A hotline as a `tel:` link target: its digits (and a leading +)."""
+    return re.sub(r"[^0-9+]", "", hotline)
+
+
+def citizen_view(
+    row: Dossier, events: list[DossierEvent], notices: list[Notice], agency: AgencyCard
+) -> dict[str, Any]:
+    """What the citizen may see of their dossier: never the name or the phone number. `agency` is the
+    directory's card of the agency that holds it (the neutral name when the directory lacks it)."""
     status = DossierStatus(row.status)
     detail = row.detail or {}
     fee = detail.get("fee")
@@ -71,6 +80,9 @@ def citizen_view(row: Dossier, events: list[DossierEvent], notices: list[Notice]
         "apology": next((e.detail for e in reversed(events) if e.kind == EventKind.APOLOGY), None),
         "timeline": timeline_rows(events, citizen=True),
         "notices": notice_rows(notices, citizen=True),
+        "agency": agency,
+        "agency_tel": _tel(agency.hotline),
+        "agency_oa": _safe_url(agency.oa_url),
     }
 
 
@@ -80,7 +92,11 @@ def _form(code: str = "", digits: str = "", **extra: Any) -> dict[str, Any]:
 
 @router.get("/tra-cuu", response_class=HTMLResponse)
 async def lookup(
-    request: Request, session: SessionDep, code: str | None = None, phone_last4: str | None = None
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    code: str | None = None,
+    phone_last4: str | None = None,
 ) -> HTMLResponse:
     """Citizen lookup: the form, or the dossier for a code and the last 4 digits of the phone."""
     if code is None and phone_last4 is None:
@@ -125,7 +141,9 @@ async def lookup(
     await limiter.forgive(*misses)
     events = await events_of(session, wanted)
     notices = await notices_of(session, wanted)
-    return render(request, "lookup.html", _form(wanted, digits, dossier=citizen_view(row, events, notices)))
+    agency = await agency_card(session, row.agency_code, settings.notice_office_name)
+    view = citizen_view(row, events, notices, agency)
+    return render(request, "lookup.html", _form(wanted, digits, dossier=view))
 
 
 @router.get("/tra-cuu/{code}", response_class=HTMLResponse)

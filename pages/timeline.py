@@ -25,6 +25,7 @@ class TimelineRow:
 
 @dataclass
 class NoticeRow:
+    id: int | None
     kind: str
     label: str
     audience: str
@@ -38,6 +39,7 @@ class NoticeRow:
     delivered_at: datetime | None = None
     last_error: str | None = None
     attempts: int = 0
+    handled: str = ""  # for officers: who marked the failure handled, and when
 
 
 def _fee_total(detail: dict[str, Any]) -> str:
@@ -134,6 +136,7 @@ def notice_rows(notices: list[Notice], *, citizen: bool) -> list[NoticeRow]:
             continue
         rows.append(
             NoticeRow(
+                id=notice.id,
                 kind=notice.kind,
                 label=labels.notice_kind_vi(notice.kind),
                 audience=notice.audience,
@@ -148,6 +151,7 @@ def notice_rows(notices: list[Notice], *, citizen: bool) -> list[NoticeRow]:
                 # Zalo's error text can quote the recipient: citizens never see it.
                 last_error=None if citizen else vocabulary.notice_failure(notice.last_error),
                 attempts=notice.attempts,
+                handled="" if citizen else vocabulary.notice_handled(notice.handled_by, notice.handled_at),
             )
         )
     return rows

@@ -1,7 +1,9 @@
 """`make run`: the whole system on one machine, supervised from one terminal; Ctrl-C stops it all.
 
 Starts the Temporal dev server (state in .data/temporal.db, search attributes registered, UI), the fake
-Zalo server, the worker and the API (SQLite in .data/), prints the URLs and the local API key.
+Zalo server, the worker and the API (SQLite in .data/), prints the URLs and the local API key. A database
+whose agency directory is empty gets deploy/agencies.sample.json, so local notices and pages name real
+agencies.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from db.agencies import directory_is_empty, load_agencies, read_directory
+from db.engine import make_engine, make_session_factory
 from db.migrate import upgrade
 from domain import zns_templates
 from domain.codes import ALL_AGENCIES
@@ -25,6 +29,7 @@ from workflows.search_attributes import cli_flags
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+SAMPLE_AGENCIES = ROOT / "deploy" / "agencies.sample.json"
 
 LOCAL_OFFICERS = {
     ALL_AGENCIES: {
@@ -147,6 +152,20 @@ def local_officer_password(data: Path) -> str:
     return path.read_text().strip()
 
 
+async def sample_directory(database_url: str, path: Path = SAMPLE_AGENCIES) -> int:
+    """Load the sample agency directory into a database whose directory is empty; how many agencies it
+    loaded (0 when the directory already had entries: an administrator's changes are kept)."""
+    engine = make_engine(database_url)
+    try:
+        async with make_session_factory(engine)() as session:
+            if not await directory_is_empty(session):
+                return 0
+            entries = await asyncio.to_thread(read_directory, path)
+            return (await load_agencies(session, entries)).created
+    finally:
+        await engine.dispose()
+
+
 async def run(args: argparse.Namespace) -> int:
     ports = {
         "Temporal server": args.temporal_port,
@@ -179,6 +198,11 @@ async def run(args: argparse.Namespace) -> int:
     }
     env.setdefault("OFFICER_ZALO_IDS", json.dumps(LOCAL_OFFICERS))
     await asyncio.to_thread(upgrade, database_url)
+    if loaded := await sample_directory(database_url):
+        print(
+            f"make run: agency directory: {loaded} agencies from {SAMPLE_AGENCIES.relative_to(ROOT)}",
+            flush=True,
+        )
 
     python = str(BIN / "python")
     temporal = Child(

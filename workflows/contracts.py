@@ -1,10 +1,11 @@
-"""What the dossier workflow exchanges with its activities and its callers: names, signatures, dataclasses.
+"""What the workflows exchange with their activities and their callers: names, signatures, dataclasses.
 
-The workflow (workflows/dossier.py) imports this module and `domain/`, nothing that does I/O. It calls
-the activity signatures at the end of this module; their implementations live in activities/ under the
-same names and the worker registers them (a signature's body never runs). The gateway
-(workflows/gateway.py) calls the workflow by the names below. Every name and field is in running
-workflows' histories: add fields with defaults, never rename or remove one.
+The dossier workflow (workflows/dossier.py) imports this module and `domain/`, nothing that does I/O; the
+notice resend workflow (workflows/resend.py) imports only this module. They call the activity signatures
+at the end of this module; their implementations live in activities/ under the same names and the worker
+registers them (a signature's body never runs). The gateway (workflows/gateway.py) calls the workflows by
+the names below. Every name and field is in running workflows' histories: add fields with defaults, never
+rename or remove one.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from temporalio import activity
 
 from domain.dossier import DossierInput, PaymentRecord, TimelineEntry
-from domain.notices import NoticeOrder
+from domain.notices import NoticeOrder, NoticeStatus
 from domain.status import Transition
 
 # ---------------------------------------------------------------- the workflow, as callers see it
@@ -30,6 +31,16 @@ PAYMENT_SIGNAL = Transition.PAYMENT_RECEIVED.value
 # The transitions that are updates of their own name.
 UPDATES: tuple[Transition, ...] = tuple(t for t in Transition if t is not Transition.PAYMENT_RECEIVED)
 
+# The workflow that sends one failed notice again (an officer asked for it on the desk).
+RESEND_WORKFLOW = "NoticeResendWorkflow"
+RESEND_WORKFLOW_ID_PREFIX = "notice-resend-"
+
+
+def resend_workflow_id(notice_key: str) -> str:
+    """The resend workflow of a notice row, `notice-resend-<notice key>`: one at a time per notice."""
+    return f"{RESEND_WORKFLOW_ID_PREFIX}{notice_key}"
+
+
 # ---------------------------------------------------------------- activities
 
 RECORD = "records.record"
@@ -38,6 +49,7 @@ CALENDAR_SHIFT = "calendar.shift"
 CALENDAR_WORKING_SECONDS = "calendar.working_seconds_between"
 NOTICE_SEND = "notices.send"
 NOTICE_MARK_FAILED = "notices.mark_failed"
+NOTICE_REQUEUE = "notices.requeue"
 # Refused by the calendar at once (no retry): a naive datetime, a negative day count.
 INVALID_CALENDAR_REQUEST = "InvalidCalendarRequest"
 
@@ -103,6 +115,8 @@ class NoticeBatch:
     kind: str  # NoticeKind value
     # The workflow's now (activities see the wall clock; a workflow may run on a virtual one).
     workflow_time: datetime
+    # Only these rows (a resend); empty: every row of (dossier, seq, kind).
+    keys: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -113,7 +127,45 @@ class NoticeOutcome:
     error: str | None
 
 
-# ---------------------------------------------------------------- the activity signatures the workflow calls
+@dataclass
+class ResendRequest:
+    """Send a failed notice row again, once its cause is fixed."""
+
+    key: str  # the notice row's key
+    by: str  # who asked (an officer's user name), for the log
+
+
+@dataclass
+class Requeued:
+    """What `notices.requeue` did. Requeued: the rows to send (the row itself, or for an officer notice
+    that had no recipient, one row per officer named now). Not requeued: the row's status and error as
+    they are (it was not failed-permanent, or still has nobody to go to)."""
+
+    requeued: bool
+    status: str  # NoticeStatus value ("" for a key no row has)
+    error: str | None
+    dossier_code: str = ""
+    seq: int = 0
+    kind: str = ""
+    keys: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ResendResult:
+    """How a resend ended: `status` and `error` of the row asked for, after the send (or as found)."""
+
+    key: str
+    requeued: bool
+    status: str  # NoticeStatus value
+    error: str | None
+    outcomes: list[NoticeOutcome] = field(default_factory=list)
+
+
+# A row given up again after its resend (the send's retry budget was spent).
+GAVE_UP = NoticeStatus.FAILED_PERMANENT.value
+
+
+# ---------------------------------------------------------------- the activity signatures the workflows call
 
 _ELSEWHERE = "a contract: the worker runs the implementation registered under this name (activities/)"
 
@@ -154,6 +206,13 @@ async def notice_mark_failed(batch: NoticeBatch, reason: str) -> None:
     raise NotImplementedError(_ELSEWHERE)
 
 
+@activity.defn(name=NOTICE_REQUEUE)
+async def notice_requeue(request: ResendRequest) -> Requeued:
+    """Put a failed-permanent notice row back in the queue (attempts from zero), its recipient resolved
+    again if it had none; nothing for a row in any other state."""
+    raise NotImplementedError(_ELSEWHERE)
+
+
 SIGNATURES = (
     record,
     calendar_due_at,
@@ -161,4 +220,5 @@ SIGNATURES = (
     calendar_working_seconds,
     notice_send,
     notice_mark_failed,
+    notice_requeue,
 )

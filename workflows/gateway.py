@@ -15,10 +15,15 @@ comes back into its own answer: a problem detail, a Vietnamese page. The gateway
 
 A payment is the `record_payment` update: it answers once the workflow has recorded the payment (and the
 `payments` row exists), so nothing polls.
+
+Besides the dossiers' commands, the desk asks here for a failed notice to be sent again: the gateway starts
+NoticeResendWorkflow (`notice-resend-<notice key>`, workflows/resend.py), which the worker runs, since only
+the worker holds a Zalo client.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -28,6 +33,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
+    WorkflowFailureError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
@@ -65,6 +71,8 @@ from workflows.client import TemporalConnection
 
 # How long a request waits for the workflow's answer before it says "unavailable, retry the same call".
 UPDATE_TIMEOUT = timedelta(seconds=30)
+# How long the desk waits for a resend's outcome before it says "being sent" (the send goes on).
+RESEND_WAIT = timedelta(seconds=5)
 
 T = TypeVar("T")
 
@@ -200,6 +208,35 @@ class Gateway:
         answer = await self.update(input, contracts.RECORD_PAYMENT, payment, PaymentAnswer)
         assert answer is not None  # a payment is never refused as a duplicate: its record answers
         return Paid(answer.record.outcome, answer.applied_now)
+
+    async def resend_notice(
+        self, session: AsyncSession, key: str, by: str, wait: timedelta | None = None
+    ) -> contracts.ResendResult | None:
+        """Send a failed notice row again through the worker; its outcome, or None while it is still being
+        sent after `wait` (RESEND_WAIT; retries go on in the workflow). A resend of this notice already
+        running is joined, not doubled; one of a row that is not failed-permanent answers `requeued=False`
+        with its status."""
+        await _let_go(session)
+        temporal = await self.client()
+        try:
+            handle = await temporal.start_workflow(
+                contracts.RESEND_WORKFLOW,
+                contracts.ResendRequest(key, by),
+                id=contracts.resend_workflow_id(key),
+                task_queue=self._settings.task_queue,
+                result_type=contracts.ResendResult,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+                static_summary=f"resend notice {key} (asked by {by})",
+            )
+        except RPCError as err:
+            raise Unavailable(_unavailable_detail(err)) from err
+        try:
+            return await asyncio.wait_for(handle.result(), (wait or RESEND_WAIT).total_seconds())
+        except TimeoutError:
+            return None
+        except WorkflowFailureError as err:
+            raise UpdateFailed("the notice resend workflow failed; it has been logged") from err
 
     # ---------------------------------------------------------------- how
 

@@ -139,11 +139,14 @@ async def test_make_run_serves_a_dossier_end_to_end(stack: Stack, tmp_path: Path
         received = (await http.get(f"http://127.0.0.1:{stack.ports['zalo']}/_fake/messages")).json()
         assert code in str(received)
         assert vn_datetime(due_after(t(0))) in str(received)
+        # `make run` loaded the sample agency directory: the notice names the agency and its hotline.
+        assert "UBND huyện Chư Păh – 0269 3845 123" in str(received)
 
         # The pages: the citizen finds the dossier; the local officer signs in with the printed password.
         lookup = await http.get("/tra-cuu", params={"code": code, "phone_last4": "3456"})
         assert lookup.status_code == 200
         assert "Đã tiếp nhận, đang giải quyết" in lookup.text
+        assert "<dt>Cơ quan giải quyết</dt><dd>UBND huyện Chư Păh</dd>" in lookup.text
         password = (tmp_path / "data" / "local_officer_password").read_text().strip()
         form = await http.get("/can-bo/dang-nhap")
         signed_in = await http.post(

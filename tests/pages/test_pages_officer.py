@@ -343,11 +343,12 @@ async def test_the_csv_export_opens_in_excel_and_cannot_run_formulas(
     assert response.headers["content-disposition"].startswith('attachment; filename="qua-han-')
     assert response.content.startswith(b"\xef\xbb\xbf")  # the BOM that makes Excel read UTF-8
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert rows[0][:4] == ["Mã hồ sơ", "Cơ quan", "Mã thủ tục", "Tên thủ tục"]
+    assert rows[0][:5] == ["Mã hồ sơ", "Cơ quan", "Tên cơ quan", "Mã thủ tục", "Tên thủ tục"]
     assert len(rows) == 2
     assert rows[1][0] == code
-    assert rows[1][3] == '\'=HYPERLINK("http://x")'
-    assert rows[1][4] == "Đã tiếp nhận, đang giải quyết"
+    assert rows[1][2] == "Bộ phận Một cửa"  # no directory here: the neutral name
+    assert rows[1][4] == '\'=HYPERLINK("http://x")'
+    assert rows[1][5] == "Đã tiếp nhận, đang giải quyết"
 
 
 async def test_hostile_text_is_escaped_on_the_officer_pages(
@@ -413,12 +414,14 @@ async def test_figures_show_the_on_time_rate_as_an_svg_chart(
     html = page.text
     assert '<svg class="chart"' in html
     assert 'role="img"' in html
-    assert "Tỷ lệ giải quyết đúng hạn của H21.65" in html
+    # The directory has no H21.65 here: the agency is named neutrally, with its code.
+    assert "Tỷ lệ giải quyết đúng hạn của Bộ phận Một cửa (H21.65)" in html
     assert "67% (2/3)" in html
     assert "100% (1/1)" in html  # the rejection before any due time counts as on time
     assert 'aria-labelledby="theo-trang-thai-title theo-trang-thai-desc"' in html
     filtered = await desk.get("/can-bo/thong-ke", params={"agency": "H22.01", "months": "12"})
-    assert "H21.65</h3>" not in filtered.text
+    assert "H21.65</small></h3>" not in filtered.text
+    assert "H22.01</small></h3>" in filtered.text
     assert "12 tháng</option>" in filtered.text
 
 
