@@ -11,14 +11,28 @@ rename or remove one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import activity
+from temporalio.common import RetryPolicy
 
 from domain.dossier import DossierInput, PaymentRecord, TimelineEntry
 from domain.notices import NoticeOrder, NoticeStatus
 from domain.status import Transition
+
+# ---------------------------------------------------------------- how long activities are tried
+
+# The database's small steps (the record, a failed notice marked, a notice requeued).
+DB_STEP_TIMEOUT = timedelta(seconds=30)
+DB_STEP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+# A notice send, by both workflows: Zalo may be down (or it is night) for a while, so it is tried for two
+# days, then the notice is recorded as failed.
+NOTICE_SEND_TIMEOUT = timedelta(seconds=60)
+NOTICE_GIVE_UP_AFTER = timedelta(days=2)
+NOTICE_SEND_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5), backoff_coefficient=2.0, maximum_interval=timedelta(minutes=10)
+)
 
 # ---------------------------------------------------------------- the workflow, as callers see it
 

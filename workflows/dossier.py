@@ -77,16 +77,8 @@ PATCH_CLEAR_OVERDUE = "clear-overdue-when-handled"
 PATCH_SUPPLEMENT_NOTICE = "supplement-received-notice"
 PATCH_NOTICES_BY_AUDIENCE = "notices-by-audience"
 
-RECORD_TIMEOUT = timedelta(seconds=30)
-RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 CALENDAR_TIMEOUT = timedelta(seconds=10)
 CALENDAR_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=20))
-NOTICE_TIMEOUT = timedelta(seconds=60)
-# Zalo may be down for a while: keep trying for two days, then record the notice as failed.
-NOTICE_GIVE_UP_AFTER = timedelta(days=2)
-NOTICE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=5), backoff_coefficient=2.0, maximum_interval=timedelta(minutes=10)
-)
 
 
 def refuse(refusal: Refusal, message: str, *details: Any) -> ApplicationError:
@@ -699,16 +691,16 @@ class DossierWorkflow:
             await workflow.execute_local_activity(
                 contracts.record,
                 request,
-                start_to_close_timeout=RECORD_TIMEOUT,
-                retry_policy=RECORD_RETRY,
+                start_to_close_timeout=contracts.DB_STEP_TIMEOUT,
+                retry_policy=contracts.DB_STEP_RETRY,
                 summary=summary,
             )
         else:
             await workflow.execute_activity(
                 contracts.record,
                 request,
-                start_to_close_timeout=RECORD_TIMEOUT,
-                retry_policy=RECORD_RETRY,
+                start_to_close_timeout=contracts.DB_STEP_TIMEOUT,
+                retry_policy=contracts.DB_STEP_RETRY,
                 summary=summary,
             )
         self.s.outbox.extend(OutboxItem(entry.seq, order.kind, send_at) for order in notices)
@@ -758,17 +750,17 @@ class DossierWorkflow:
                 await workflow.execute_activity(
                     contracts.notice_send,
                     batch,
-                    start_to_close_timeout=NOTICE_TIMEOUT,
-                    schedule_to_close_timeout=NOTICE_GIVE_UP_AFTER,
-                    retry_policy=NOTICE_RETRY,
+                    start_to_close_timeout=contracts.NOTICE_SEND_TIMEOUT,
+                    schedule_to_close_timeout=contracts.NOTICE_GIVE_UP_AFTER,
+                    retry_policy=contracts.NOTICE_SEND_RETRY,
                     summary=f"notice {item.kind} #{item.seq}",
                 )
             except ActivityError as err:
                 await workflow.execute_activity(
                     contracts.notice_mark_failed,
                     args=[batch, str(err.cause or err)],
-                    start_to_close_timeout=RECORD_TIMEOUT,
-                    retry_policy=RECORD_RETRY,
+                    start_to_close_timeout=contracts.DB_STEP_TIMEOUT,
+                    retry_policy=contracts.DB_STEP_RETRY,
                     summary=f"notice {item.kind} #{item.seq}: give up",
                 )
             self.s.outbox.remove(item)

@@ -12,24 +12,12 @@ workflow sandbox.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     # `import a.b as c`: only a dotted import passes the workflow's own package through the sandbox.
     import workflows.contracts as contracts
-
-REQUEUE_TIMEOUT = timedelta(seconds=30)
-REQUEUE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
-# As the dossier workflow's sends: Zalo may be down (or it is night) for a while.
-SEND_TIMEOUT = timedelta(seconds=60)
-SEND_GIVE_UP_AFTER = timedelta(days=2)
-SEND_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=5), backoff_coefficient=2.0, maximum_interval=timedelta(minutes=10)
-)
 
 
 @workflow.defn(name=contracts.RESEND_WORKFLOW)
@@ -39,8 +27,8 @@ class NoticeResendWorkflow:
         requeued = await workflow.execute_activity(
             contracts.notice_requeue,
             request,
-            start_to_close_timeout=REQUEUE_TIMEOUT,
-            retry_policy=REQUEUE_RETRY,
+            start_to_close_timeout=contracts.DB_STEP_TIMEOUT,
+            retry_policy=contracts.DB_STEP_RETRY,
             summary=f"requeue {request.key}",
         )
         if not requeued.requeued:
@@ -52,9 +40,9 @@ class NoticeResendWorkflow:
             outcomes = await workflow.execute_activity(
                 contracts.notice_send,
                 batch,
-                start_to_close_timeout=SEND_TIMEOUT,
-                schedule_to_close_timeout=SEND_GIVE_UP_AFTER,
-                retry_policy=SEND_RETRY,
+                start_to_close_timeout=contracts.NOTICE_SEND_TIMEOUT,
+                schedule_to_close_timeout=contracts.NOTICE_GIVE_UP_AFTER,
+                retry_policy=contracts.NOTICE_SEND_RETRY,
                 summary=f"send {request.key} again",
             )
         except ActivityError as err:
@@ -62,8 +50,8 @@ class NoticeResendWorkflow:
             await workflow.execute_activity(
                 contracts.notice_mark_failed,
                 args=[batch, reason],
-                start_to_close_timeout=REQUEUE_TIMEOUT,
-                retry_policy=REQUEUE_RETRY,
+                start_to_close_timeout=contracts.DB_STEP_TIMEOUT,
+                retry_policy=contracts.DB_STEP_RETRY,
                 summary=f"give up {request.key}",
             )
             return contracts.ResendResult(request.key, True, contracts.GAVE_UP, reason)
