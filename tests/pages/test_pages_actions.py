@@ -19,8 +19,9 @@ from domain.timefmt import to_office
 from server import create_app
 from settings import Settings
 from tests.conftest import eventually
+from tests.support.api import registration
 from tests.support.builders import CALENDAR, WORKING_DAY, Moments, new_code
-from tests.support.pages import hidden, seed_officer, sign_in
+from tests.support.pages import review, seed_officer, sign_in
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -54,15 +55,7 @@ async def desk(
 async def register(desk: Desk, received_at: datetime | None = None) -> str:
     code = new_code()
     response = await desk.api.post(
-        "/api/v1/dossiers",
-        json={
-            "code": code,
-            "procedure": {"code": "1.001234", "name": "Cấp giấy phép xây dựng", "working_days": 15},
-            "agency_code": "H21.65",
-            "applicant": {"name": "Nguyễn Văn A", "phone": "0905123456", "zalo_user_id": None},
-            "received_at": (received_at or Moments()(0)).isoformat(),
-            "channel": "counter",
-        },
+        "/api/v1/dossiers", json=registration(code, received_at, channel="counter")
     )
     assert response.status_code == 201, response.text
     return code
@@ -70,17 +63,7 @@ async def register(desk: Desk, received_at: datetime | None = None) -> str:
 
 async def fill(desk: Desk, code: str, slug: str, **fields: str) -> tuple[httpx.Response, dict[str, str]]:
     """Open the action's form, fill it in and ask for the review; returns the review page and the form."""
-    form = await desk.web.get(f"/can-bo/ho-so/{code}/xu-ly/{slug}")
-    assert form.status_code == 200, form.text
-    data = {
-        "csrf_token": desk.csrf,
-        "event_id": hidden(form.text, "event_id"),
-        "at": to_office(utcnow()).strftime("%Y-%m-%dT%H:%M:%S"),
-        "step": "review",
-        **fields,
-    }
-    review = await desk.web.post(f"/can-bo/ho-so/{code}/xu-ly/{slug}", data=data)
-    return review, data
+    return await review(desk.web, desk.csrf, code, slug, **fields)
 
 
 async def test_an_officer_requests_a_supplement_with_a_confirmation_step(

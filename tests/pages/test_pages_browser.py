@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -24,6 +25,7 @@ from db.types import utcnow
 from server import create_app
 from settings import Settings
 from tests.conftest import eventually
+from tests.support.api import registration
 from tests.support.builders import CALENDAR, WORKING_DAY, Moments, new_code
 from tests.support.pages import PASSWORD, seed_officer
 
@@ -92,18 +94,10 @@ async def browser(artifacts: Path) -> AsyncIterator[Browser]:
         await launched.close()
 
 
-async def register(site: Site, received_at: object = None) -> str:
+async def register(site: Site, received_at: datetime | None = None) -> str:
     code = new_code()
     response = await site.api.post(
-        "/api/v1/dossiers",
-        json={
-            "code": code,
-            "procedure": {"code": "1.001234", "name": "Cấp giấy phép xây dựng", "working_days": 15},
-            "agency_code": "H21.65",
-            "applicant": {"name": "Nguyễn Văn A", "phone": "0905123456", "zalo_user_id": None},
-            "received_at": (received_at or Moments()(0)).isoformat(),  # type: ignore[attr-defined]
-            "channel": "counter",
-        },
+        "/api/v1/dossiers", json=registration(code, received_at, channel="counter")
     )
     assert response.status_code == 201, response.text
     return code

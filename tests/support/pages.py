@@ -12,7 +12,9 @@ import httpx
 from db.engine import SessionFactory
 from db.models import Dossier, DossierEvent, Notice
 from db.officers import create_officer
+from db.types import utcnow
 from domain.access import DeskRole
+from domain.timefmt import to_office
 from tests.support.builders import due_after
 
 _serial = count(5000)
@@ -135,14 +137,28 @@ async def sign_in(client: httpx.AsyncClient, username: str = "lan.nt", password:
     return hidden(desk.text, "csrf_token")
 
 
-async def act(client: httpx.AsyncClient, csrf: str, code: str, slug: str, **fields: str) -> httpx.Response:
-    """An officer's action as the desk does it: open the form, send it for review, confirm."""
+async def review(
+    client: httpx.AsyncClient, csrf: str, code: str, slug: str, **fields: str
+) -> tuple[httpx.Response, dict[str, str]]:
+    """An officer opens the action's form, fills it in (the time: now, unless given) and asks for the
+    review; the review page and the form's fields."""
     path = f"/can-bo/ho-so/{code}/xu-ly/{slug}"
     form = await client.get(path)
     assert form.status_code == 200, form.text
-    data = {"csrf_token": csrf, "event_id": hidden(form.text, "event_id"), **fields}
-    review = await client.post(path, data=data | {"step": "review"})
-    assert review.status_code == 200, review.text
-    done = await client.post(path, data=data | {"step": "confirm"})
+    data = {
+        "csrf_token": csrf,
+        "event_id": hidden(form.text, "event_id"),
+        "at": to_office(utcnow()).strftime("%Y-%m-%dT%H:%M:%S"),
+        "step": "review",
+        **fields,
+    }
+    return await client.post(path, data=data), data
+
+
+async def act(client: httpx.AsyncClient, csrf: str, code: str, slug: str, **fields: str) -> httpx.Response:
+    """An officer's action as the desk does it: the form, its review, then the confirmation."""
+    page, data = await review(client, csrf, code, slug, **fields)
+    assert page.status_code == 200, page.text
+    done = await client.post(f"/can-bo/ho-so/{code}/xu-ly/{slug}", data=data | {"step": "confirm"})
     assert done.status_code == 303, done.text
     return done
