@@ -21,10 +21,12 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from db.agencies import AgencyCard
 from domain import vocabulary, zns_templates
 from domain.dossier import COUNTER_RECEIPT_PREFIX
 from domain.dvcqg import is_sync_event_id
 from domain.notices import Audience, NoticeKind
+from zalo.config import OA_TEXT_MAX
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates" / "notices"
 
@@ -112,11 +114,14 @@ class Composed:
     zns_params: dict[str, str] | None
 
 
-def compose(kind: NoticeKind, context: Mapping[str, Any], *, text_max: int, lookup_url: str) -> Composed:
-    """The notice's text (cut at `text_max` with a link to the full record) and ZNS parameters.
-
-    `context` is the workflow's, plus `agency` (the directory's card), and for a citizen
-    `applicant_name` and `lookup_url`."""
-    text = fit_text(render_notice(kind, context), text_max, tail="\nXem đầy đủ: " + lookup_url)
-    params = zns_templates.params_for(kind, context) if kind.audience is Audience.CITIZEN else None
+def compose(
+    kind: NoticeKind, context: Mapping[str, Any], *, agency: AgencyCard, applicant_name: str, lookup_url: str
+) -> Composed:
+    """The notice's OA text (cut at Zalo's limit with a link to the full record) and ZNS parameters, from the
+    workflow's `context`, the agency's card and, for a citizen, their name and the lookup link."""
+    full: dict[str, Any] = {**context, "agency": agency.context()}
+    if kind.audience is Audience.CITIZEN:
+        full |= {"applicant_name": applicant_name, "lookup_url": lookup_url}
+    text = fit_text(render_notice(kind, full), OA_TEXT_MAX, tail="\nXem đầy đủ: " + lookup_url)
+    params = zns_templates.params_for(kind, full) if kind.audience is Audience.CITIZEN else None
     return Composed(text, params)

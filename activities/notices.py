@@ -40,7 +40,6 @@ from settings import Settings
 from workflows import contracts
 from workflows.contracts import NoticeBatch, NoticeOutcome
 from zalo.client import ZaloClient, tracking_id_for
-from zalo.config import OA_TEXT_MAX
 from zalo.errors import KNOWN_CODES, OA_UNREACHABLE_CODES, ErrorClass, ZaloError
 
 log = structlog.get_logger(__name__)
@@ -295,11 +294,13 @@ class NoticeActivities:
         notices were composed there (a deploy in between)."""
         if row.text is not None and (row.zns_params is not None or kind.audience is Audience.OFFICER):
             return Composed(row.text, row.zns_params)
-        lookup_url = self.settings.lookup_url(row.dossier_code)
-        context: dict[str, Any] = {**row.context, "agency": card.context()}
-        if kind.audience is Audience.CITIZEN:
-            context |= {"applicant_name": dossier.applicant_name, "lookup_url": lookup_url}
-        return compose(kind, context, text_max=OA_TEXT_MAX, lookup_url=lookup_url)
+        return compose(
+            kind,
+            row.context,
+            agency=card,
+            applicant_name=dossier.applicant_name,
+            lookup_url=self.settings.lookup_url(row.dossier_code),
+        )
 
     async def _deliver(self, row: Notice, plan: _Plan, composed: Composed) -> tuple[str, str]:
         """Send as planned (OA, or ZNS when the OA cannot reach the user); (channel, message id)."""

@@ -35,7 +35,6 @@ from domain.notices import (
 from settings import Settings
 from workflows import contracts
 from workflows.contracts import RecordRequest
-from zalo.config import OA_TEXT_MAX
 
 
 class RecordActivities:
@@ -126,12 +125,14 @@ class RecordActivities:
 
     def _compose(self, kind: NoticeKind, order: NoticeOrder, row: Dossier, card: AgencyCard) -> Composed:
         """The notice's text and ZNS parameters from the workflow's context and what the database knows."""
-        lookup_url = self._settings.lookup_url(row.code)
-        context: dict[str, Any] = {**order.context, "agency": card.context()}
-        if kind.audience is Audience.CITIZEN:
-            context |= {"applicant_name": row.applicant_name, "lookup_url": lookup_url}
         try:
-            return compose(kind, context, text_max=OA_TEXT_MAX, lookup_url=lookup_url)
+            return compose(
+                kind,
+                order.context,
+                agency=card,
+                applicant_name=row.applicant_name,
+                lookup_url=self._settings.lookup_url(row.code),
+            )
         except Exception as error:  # a template or context bug: visible in the workflow, retried until fixed
             raise ApplicationError(
                 f"cannot compose the {kind.value} notice of {row.code}: {type(error).__name__}: {error}",
