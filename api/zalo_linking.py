@@ -34,7 +34,7 @@ from domain.status import DossierStatus
 from domain.zns_templates import LINK_ALERT, LINK_CODE, ZnsTemplate
 from settings import Settings
 from web.ratelimit import Limiter
-from zalo.client import ZaloClient
+from zalo.client import ZaloClient, tracking_id_for
 from zalo.errors import ZaloError
 
 log = structlog.get_logger(__name__)
@@ -114,8 +114,8 @@ def status_text(settings: Settings, dossier: Dossier) -> str:
 
 
 def tracking_id(template: ZnsTemplate, reference: str) -> str:
-    """A ZNS tracking id (at most 48 characters) for one message of this template."""
-    return f"{template.key[:10]}-" + hashlib.sha256(reference.encode()).hexdigest()[:32]
+    """The ZNS tracking id of one message of this template (the notices' own scheme, keyed apart)."""
+    return tracking_id_for(f"{template.key}:{reference}")
 
 
 def wait_text(seconds: int) -> str:
