@@ -15,9 +15,10 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.calendar import OfficeHours
-from domain.codes import workflow_id
+from domain.codes import ALL_AGENCIES, workflow_id
 from domain.dossier import DossierPolicy
 from domain.limits import Backoff, Counted
+from domain.notices import OfficerRole
 from domain.zns_templates import fake_template_id
 
 PLACEHOLDER = "change-me"
@@ -268,9 +269,9 @@ class Settings(BaseSettings):
         """The citizen lookup page of a dossier (notices link to it)."""
         return f"{self.public_base_url.rstrip('/')}/tra-cuu?code={code}"
 
-    def officers_for(self, agency_code: str, role: str = "officer") -> list[str]:
+    def officers_for(self, agency_code: str, role: str = OfficerRole.OFFICER.value) -> list[str]:
         """The Zalo user ids of an agency's officers in `role` (OFFICER_ZALO_IDS; "*" for any agency)."""
-        by_role = self.officer_zalo_ids.get(agency_code) or self.officer_zalo_ids.get("*") or {}
+        by_role = self.officer_zalo_ids.get(agency_code) or self.officer_zalo_ids.get(ALL_AGENCIES) or {}
         return list(by_role.get(role, []))
 
     def temporal_ui_link(self, code: str) -> str:
