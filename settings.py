@@ -117,8 +117,10 @@ class Settings(BaseSettings):
     zns_template_ids: dict[str, str] = Field(default_factory=dict)
     # Refresh the access token (~25 h life) this long before it expires.
     zalo_token_refresh_margin_seconds: int = 3600
-    # How long a send attempt owns a notice row; a newer attempt waits it out before it sends again.
-    zalo_send_lease_seconds: float = 120.0
+    # How long a send attempt owns a notice row; a newer attempt waits it out before it sends again. It
+    # covers one attempt's own work (an OA call, then perhaps a ZNS fallback, each up to the timeout above),
+    # so it is what a worker killed mid-send delays that notice by: at least 2 × ZALO_TIMEOUT_SECONDS + 5.
+    zalo_send_lease_seconds: float = 30.0
     # A Zalo error code Zalo does not document is retried this many times, then recorded as final.
     zalo_unknown_code_attempts: int = Field(default=5, ge=1)
     # A signed webhook event older than this (or this far ahead of our clock) is refused: a captured
@@ -148,7 +150,7 @@ class Settings(BaseSettings):
     # Idempotency-Key on the machine API's POSTs: how long an answer is replayed, and how long a request
     # may hold its key before a retry may take it over (it crashed; longer than any request waits).
     idempotency_key_ttl_hours: float = Field(default=24.0, gt=0)
-    idempotency_pending_timeout_seconds: float = Field(default=120.0, gt=0)
+    idempotency_pending_timeout_seconds: float = Field(default=30.0, gt=0)
 
     # The office calendar, in office time (UTC+7, domain/timefmt.py).
     office_periods: list[tuple[time, time]] = Field(
@@ -304,6 +306,14 @@ class Settings(BaseSettings):
         if value and not re.match(r"^[^:\s]+:\d{1,5}$", value):
             raise ValueError("WORKER_METRICS_BIND_ADDRESS is host:port, e.g. 0.0.0.0:9464")
         return value
+
+    @model_validator(mode="after")
+    def _check_send_lease(self) -> Settings:
+        if self.zalo_send_lease_seconds < 2 * self.zalo_timeout_seconds + 5:
+            raise ValueError(
+                "ZALO_SEND_LEASE_SECONDS must cover a send attempt: at least 2 × ZALO_TIMEOUT_SECONDS + 5"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_temporal_tls(self) -> Settings:

@@ -23,8 +23,10 @@ from activities.resend import ResendActivities
 from db.engine import SessionFactory, engine_for, make_session_factory
 from db.zalo_tokens import zalo_client
 from settings import Settings, configure_logging, get_settings
-from workflows.client import connect
+from workflows import contracts
+from workflows.client import TemporalConnection, connect
 from workflows.dossier import DossierWorkflow
+from workflows.gateway import Gateway
 from workflows.resend import NoticeResendWorkflow
 
 log = logging.getLogger("worker")
@@ -69,6 +71,7 @@ def build_worker(
         max_concurrent_local_activities=settings.worker_max_concurrent_local_activities,
         max_cached_workflows=settings.worker_max_cached_workflows,
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
+        sticky_queue_schedule_to_start_timeout=contracts.STICKY_QUEUE_TIMEOUT,
         interceptors=[ActivityLogContext()],
     )
 
@@ -99,7 +102,8 @@ async def main() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with httpx.AsyncClient(timeout=settings.zalo_timeout_seconds) as http:
-        worker = build_worker(client, settings, make_session_factory(engine), http)
+        sessions = make_session_factory(engine)
+        worker = build_worker(client, settings, sessions, http)
         log.info(
             "worker polling task queue %s on %s (metrics: %s, payload encryption: %s)",
             settings.task_queue,
@@ -107,8 +111,11 @@ async def main() -> None:
             settings.worker_metrics_bind_address or "off",
             settings.payload_encryption_key_id or "off",
         )
+        gateway = Gateway(TemporalConnection(settings, client), settings)
+        reconciler = asyncio.create_task(gateway.reconcile_forever(sessions, stop))
         async with worker:
             await stop.wait()
+            await reconciler
             log.info(
                 "shutting down: finishing running activities (up to %.0f s)",
                 settings.worker_graceful_shutdown_seconds,

@@ -27,6 +27,7 @@ from sqlmodel import col, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.heartbeat import heartbeating
 from activities.notice_text import Composed, compose
 from db.agencies import AgencyCard, agency_card
 from db.engine import SessionFactory
@@ -105,7 +106,12 @@ class NoticeActivities:
 
     @activity.defn(name=contracts.NOTICE_SEND)
     async def send(self, batch: NoticeBatch) -> list[NoticeOutcome]:
-        """Send every pending row of (dossier, seq, kind); permanent failures are recorded and returned."""
+        """Send every pending row of (dossier, seq, kind); permanent failures are recorded and returned.
+        It heartbeats throughout: a worker that dies mid-send is known within NOTICE_SEND_HEARTBEAT."""
+        async with heartbeating(contracts.NOTICE_SEND_HEARTBEAT / 3):
+            return await self._send(batch)
+
+    async def _send(self, batch: NoticeBatch) -> list[NoticeOutcome]:
         kind = NoticeKind(batch.kind)
         now = self.clock()
         if self.settings.notice_quiet_hours_guard and in_quiet_hours(

@@ -24,11 +24,20 @@ from domain.status import Transition
 # ---------------------------------------------------------------- how long activities are tried
 
 # The database's small steps (the record, a failed notice marked, a notice requeued).
+# What a worker killed with work in hand costs the callers waiting on it (`make chaos` measures it): a
+# workflow task it held goes to another worker after WORKFLOW_TASK_TIMEOUT (a task running local
+# activities past it is extended by the SDK, so this bounds a dead worker, not slow work); a task queued
+# for its sticky queue moves to the shared queue after STICKY_QUEUE_TIMEOUT.
+WORKFLOW_TASK_TIMEOUT = timedelta(seconds=5)
+STICKY_QUEUE_TIMEOUT = timedelta(seconds=3)
 DB_STEP_TIMEOUT = timedelta(seconds=30)
 DB_STEP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 # A notice send, by both workflows: Zalo may be down (or it is night) for a while, so it is tried for two
 # days, then the notice is recorded as failed.
 NOTICE_SEND_TIMEOUT = timedelta(seconds=60)
+# The send heartbeats (activities/heartbeat.py): a worker killed mid-send is known after this, and the
+# send is retried elsewhere (it waits out the row's claim, ZALO_SEND_LEASE_SECONDS, before sending again).
+NOTICE_SEND_HEARTBEAT = timedelta(seconds=10)
 NOTICE_GIVE_UP_AFTER = timedelta(days=2)
 NOTICE_SEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5), backoff_coefficient=2.0, maximum_interval=timedelta(minutes=10)

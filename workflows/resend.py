@@ -41,6 +41,7 @@ class NoticeResendWorkflow:
                 contracts.notice_send,
                 batch,
                 start_to_close_timeout=contracts.NOTICE_SEND_TIMEOUT,
+                heartbeat_timeout=contracts.NOTICE_SEND_HEARTBEAT,
                 schedule_to_close_timeout=contracts.NOTICE_GIVE_UP_AFTER,
                 retry_policy=contracts.NOTICE_SEND_RETRY,
                 summary=f"send {request.key} again",

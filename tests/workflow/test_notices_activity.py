@@ -261,10 +261,11 @@ async def test_quiet_hours_guard_waits_for_six_without_calling_zalo(h: Harness) 
 
 async def test_a_live_claim_by_another_attempt_is_waited_out(h: Harness) -> None:
     await add_notice(h.session_factory, NoticeKind.RECEIVED)
-    # Another attempt claimed the row 30 s ago and may be talking to Zalo right now.
+    # Another attempt claimed the row 10 s ago and may be talking to Zalo right now.
+    lease = timedelta(seconds=h.settings.zalo_send_lease_seconds)
     async with h.session_factory() as session:
         [row] = await notices(h.session_factory)
-        row.sending_since = h.clock.now - timedelta(seconds=30)
+        row.sending_since = h.clock.now - timedelta(seconds=10)
         row.attempts = 1
         session.add(row)
         await session.commit()
@@ -273,11 +274,11 @@ async def test_a_live_claim_by_another_attempt_is_waited_out(h: Harness) -> None
         await send(h)
 
     assert raised.value.type == "NoticeInFlight"
-    assert raised.value.next_retry_delay == timedelta(seconds=90)
+    assert raised.value.next_retry_delay == lease - timedelta(seconds=10)
     assert h.fake.messages == []
 
     # That attempt died without recording anything; after the lease the row is sent (the documented window).
-    h.clock.advance(seconds=91)
+    h.clock.advance(seconds=lease.total_seconds() - 9)
     [outcome] = await send(h)
     assert outcome.status == "sent"
     [row] = await notices(h.session_factory)
@@ -410,7 +411,7 @@ async def test_no_answer_after_sending_waits_for_a_receipt_instead_of_resending(
     h.zalo.send_zns = real_send_zns  # type: ignore[method-assign]
 
     assert raised.value.type == "ZaloTransient"
-    assert raised.value.next_retry_delay == timedelta(seconds=120)
+    assert raised.value.next_retry_delay == timedelta(seconds=h.settings.zalo_send_lease_seconds)
     [row] = await notices(h.session_factory)
     assert (row.status, row.sending_since, row.attempts) == ("failed-retrying", h.clock.now, 1)
 
