@@ -514,9 +514,11 @@ class DossierWorkflow:
             outcome=outcome,
             due_at=iso(self.s.due_at),
         )
-        await self._record(entry, notices, payment=record)
-        # Known only once recorded: whoever learns of it can read the `payments` row.
+        # Known before it is recorded: a retry that arrives meanwhile (the record may take a while, or
+        # be re-run by another worker after a crash) passes the validator as a known transaction, waits
+        # for the lock, and answers this record, never "no fee is due" for the state this payment made.
         self.s.payments[payment.transaction_id] = record
+        await self._record(entry, notices, payment=record)
         self._changed()
         return record
 
@@ -751,6 +753,7 @@ class DossierWorkflow:
                     contracts.notice_send,
                     batch,
                     start_to_close_timeout=contracts.NOTICE_SEND_TIMEOUT,
+                    heartbeat_timeout=contracts.NOTICE_SEND_HEARTBEAT,
                     schedule_to_close_timeout=contracts.NOTICE_GIVE_UP_AFTER,
                     retry_policy=contracts.NOTICE_SEND_RETRY,
                     summary=f"notice {item.kind} #{item.seq}",
