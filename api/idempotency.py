@@ -9,7 +9,9 @@ answer is stored under the calling client and the key. Afterwards the same key:
 - while the first request still runs is a 409 problem (`idempotency-key-in-progress`, `Retry-After`).
 
 Answers that say "try again" are not stored and free the key for the retry: 5xx (the workflow engine did
-not answer, an unexpected error) and a 422 from the request schema (nothing ran). Keys expire after
+not answer, an unexpected error) and a 422 from the request schema (nothing ran). The answer is stored, or
+the key freed, *before* it leaves: a client retrying the instant it reads a 503 finds the key free, never
+"in progress" for a request that has ended. Keys expire after
 `IDEMPOTENCY_KEY_TTL_HOURS`; a claim held longer than `IDEMPOTENCY_PENDING_TIMEOUT_SECONDS` belongs to a
 request that died and may be taken over. Requests without a valid API key pass through untouched (the
 route answers 401), and so do webhooks, which are idempotent on their own transaction ids.
@@ -32,9 +34,9 @@ from sqlmodel import col, select
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.problems import problem_response
+from api.problems import database_unavailable, problem_response
 from db.clients import find_client
-from db.engine import SessionFactory
+from db.engine import SessionFactory, is_unavailable
 from db.models import ApiClient, IdempotencyKey
 from db.types import utcnow
 from db.upsert import insert_ignoring_conflict
@@ -128,9 +130,30 @@ class IdempotencyMiddleware:
         settings: Settings = state.settings
         sessions: SessionFactory = state.session_factory
         token = _bearer(headers) if key is not None else None
-        client = await self._client(sessions, token) if token else None
-        if key is None or client is None or client.id is None:
+        if key is None or token is None:
             await self.app(scope, receive, send)  # no key, or the route answers 401
+            return
+        try:
+            await self._keyed(scope, receive, send, settings, sessions, token, key)
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            log.warning("idempotency.database_unavailable", path=scope["path"], error=type(error).__name__)
+            await database_unavailable()(scope, receive, send)
+
+    async def _keyed(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        settings: Settings,
+        sessions: SessionFactory,
+        token: str,
+        key: str,
+    ) -> None:
+        client = await self._client(sessions, token)
+        if client is None or client.id is None:
+            await self.app(scope, receive, send)  # the route answers 401
             return
         if not _KEY.match(key):
             problem = problem_response(
@@ -141,15 +164,27 @@ class IdempotencyMiddleware:
             )
             await problem(scope, receive, send)
             return
+        await self._guarded(scope, receive, send, settings, sessions, client.id, key)
+
+    async def _guarded(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        settings: Settings,
+        sessions: SessionFactory,
+        client_id: int,
+        key: str,
+    ) -> None:
         body = await _read_body(receive, settings.max_api_body_bytes)
         if body is None:
             too_big = problem_response(413, f"a request body has at most {settings.max_api_body_bytes} bytes")
             await too_big(scope, receive, send)
             return
         digest = request_hash(scope["method"], scope["path"], scope.get("query_string", b""), body)
-        claim = await self._claim(sessions, settings, client.id, key, scope["method"], scope["path"], digest)
+        claim = await self._claim(sessions, settings, client_id, key, scope["method"], scope["path"], digest)
         if isinstance(claim, _Replay):
-            log.info("idempotency.replayed", client=client.name, path=scope["path"], status=claim.row.status)
+            log.info("idempotency.replayed", client_id=client_id, path=scope["path"], status=claim.row.status)
             await _send_stored(claim.row, send)
         elif isinstance(claim, _Mismatch):
             mismatch = problem_response(
@@ -267,7 +302,7 @@ class IdempotencyMiddleware:
     async def _run(
         self, scope: Scope, body: bytes, receive: Receive, send: Send, sessions: SessionFactory, row_id: int
     ) -> None:
-        """Run the route with the buffered body, pass its answer on, then store it or free the key."""
+        """Run the route with the buffered body; store its answer or free the key, then pass it on."""
         started: dict[str, Any] = {}
         chunks: list[bytes] = []
         body_given = False
@@ -284,7 +319,6 @@ class IdempotencyMiddleware:
                 started.update(message)
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
-            await send(message)
 
         try:
             await self.app(scope, replay_body, capture)
@@ -295,15 +329,24 @@ class IdempotencyMiddleware:
         status = int(started.get("status", 500))
         content = b"".join(chunks)
         with anyio.CancelScope(shield=True):
-            if _storable(status, content):
-                kept = {
-                    name.decode("latin-1"): value.decode("latin-1")
-                    for name, value in started.get("headers", [])
-                    if name.decode("latin-1").lower() in _KEPT_HEADERS
-                }
-                await _store(sessions, row_id, status, kept, content)
-            else:
-                await _release(sessions, row_id)
+            try:
+                if _storable(status, content):
+                    kept = {
+                        name.decode("latin-1"): value.decode("latin-1")
+                        for name, value in started.get("headers", [])
+                        if name.decode("latin-1").lower() in _KEPT_HEADERS
+                    }
+                    await _store(sessions, row_id, status, kept, content)
+                else:
+                    await _release(sessions, row_id)
+            except Exception as error:
+                if not is_unavailable(error):
+                    raise
+                # The answer still goes out; the key stays claimed until IDEMPOTENCY_PENDING_TIMEOUT_SECONDS,
+                # then a retry runs again and the gateway recognises what was applied.
+                log.warning("idempotency.not_recorded", path=scope["path"], error=type(error).__name__)
+        await send({**started, "type": "http.response.start", "status": status})
+        await send({"type": "http.response.body", "body": content, "more_body": False})
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:

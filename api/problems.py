@@ -2,7 +2,8 @@
 
 The gateway's errors (workflows/gateway.py) are answered here, once, for every route: a refusal with the
 status its kind calls for (409 with the current state and what is allowed, 422), a closed dossier 409,
-an engine that did not answer 503 with `Retry-After`.
+an engine that did not answer 503 with `Retry-After`, and so is a database that is not there (restarting,
+unreachable, out of connections): nothing was applied, the same call may be sent again.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from db.engine import is_unavailable
 from domain.refusals import Refusal
 from domain.status import allowed_transitions
 from web.problem import PROBLEM_JSON, problem_body
@@ -83,6 +87,16 @@ def gateway_problem(error: GatewayError) -> Problem:
     return Problem(500, str(error))
 
 
+def database_unavailable() -> JSONResponse:
+    """The answer while the database cannot take a request: retry the same call shortly."""
+    return problem_response(
+        503,
+        "the database is not available right now; nothing was applied: retry the same request",
+        slug="database-unavailable",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 def problem_response(
     status: int,
     detail: str,
@@ -131,6 +145,16 @@ def install_problem_handlers(app: FastAPI) -> None:
             title="Invalid request",
             errors=errors,
         )
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(PoolTimeout)
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        if is_unavailable(exc):
+            log.warning(
+                "database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__
+            )
+            return database_unavailable()
+        return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -65,3 +65,22 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 def make_session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether a database error means "not now" rather than a bug: the server restarting or unreachable, a
+    dropped connection, a pool with no connection free in time, SQLite busy past its timeout. The API
+    answers those 503 with Retry-After, like an engine that did not answer."""
+    if isinstance(error, exc.DBAPIError):
+        if error.connection_invalidated or isinstance(error, exc.InterfaceError):
+            return True
+        if not isinstance(error, exc.OperationalError):
+            return False
+        if type(error.orig).__module__.startswith("sqlite3"):
+            # SQLite calls everything operational, a missing table included: only contention is "not now".
+            return any(word in str(error.orig).lower() for word in _SQLITE_BUSY)
+        return True  # PostgreSQL: the connection failed, the server is shutting down or starting
+    return isinstance(error, exc.TimeoutError)  # the pool's own timeout
+
+
+_SQLITE_BUSY = ("locked", "busy", "unable to open")
