@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import Dossier, Notice, Officer
 from domain.codes import ALL_AGENCIES
+from domain.limits import NOT_STARTED_LISTED_AFTER
 from domain.notices import NoticeStatus
 from domain.status import DossierStatus
 
@@ -29,6 +30,7 @@ class ListKind(StrEnum):
     FEE_DUE = "cho-nop-phi"
     SUPPLEMENT = "cho-bo-sung"
     FAILED_NOTICES = "thong-bao-loi"
+    NOT_STARTED = "chua-khoi-dong"  # registrations whose workflow the reconciliation could not start
 
 
 # The failed-notice list's query parameter for the notices already handled (`?da-xu-ly=1`).
@@ -94,6 +96,11 @@ class DeskQueries:
             clauses.append(col(Dossier.status) == DossierStatus.FEE_DUE.value)
         elif kind is ListKind.SUPPLEMENT:
             clauses.append(col(Dossier.status) == DossierStatus.SUPPLEMENT_REQUIRED.value)
+        elif kind is ListKind.NOT_STARTED:
+            clauses += [
+                col(Dossier.last_seq) == 0,
+                col(Dossier.created_at) < self.now - NOT_STARTED_LISTED_AFTER,
+            ]
         else:
             clauses += [
                 col(Notice.status) == NoticeStatus.FAILED_PERMANENT.value,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -56,3 +58,15 @@ async def events_with_prefix(session: AsyncSession, code: str, prefix: str) -> b
         .limit(1)
     )
     return found.first() is not None
+
+
+async def stranded_registrations(session: AsyncSession, before: datetime, limit: int = 100) -> list[Dossier]:
+    """Registered rows whose workflow never reported anything (its start was lost: the engine was down
+    and the caller gave up), written before `before`; the oldest first."""
+    found = await session.exec(
+        select(Dossier)
+        .where(col(Dossier.last_seq) == 0, col(Dossier.created_at) < before)
+        .order_by(col(Dossier.created_at), col(Dossier.code))
+        .limit(limit)
+    )
+    return list(found.all())

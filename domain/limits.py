@@ -31,6 +31,14 @@ EVENT_ID_PATTERN = r"^[0-9A-Za-z._:\-]+$"
 EVENT_ID_MAX = 100
 
 
+# A registration row still without a workflow STRANDED_AFTER after it was written lost its start (the
+# engine was down and the caller gave up): the worker's reconciliation, every RECONCILE_EVERY, starts it.
+# The desk lists those still not started after two more passes: the reconciliation could not start them.
+STRANDED_AFTER = timedelta(minutes=2)
+RECONCILE_EVERY = timedelta(minutes=1)
+NOT_STARTED_LISTED_AFTER = STRANDED_AFTER + 2 * RECONCILE_EVERY
+
+
 def is_plausible(at: datetime) -> bool:
     """True when an aware `at` lies between EARLIEST and LATEST."""
     try:

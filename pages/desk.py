@@ -138,6 +138,8 @@ def csv_table(kind: ListKind, rows: list[Row]) -> tuple[list[str], list[list[str
         extra = ["Số tiền (đồng)", "Đã nộp (đồng)", "Hạn nộp"]
     elif kind is ListKind.SUPPLEMENT:
         extra = ["Ngày yêu cầu bổ sung", "Giấy tờ cần bổ sung", "Yêu cầu trễ"]
+    elif kind is ListKind.NOT_STARTED:
+        extra = ["Ghi nhận lúc"]
     else:
         extra = ["Thông báo", "Người nhận", "Kênh", "Lỗi", "Thời điểm", "Xử lý"]
     lines = []
@@ -164,6 +166,8 @@ def csv_table(kind: ListKind, rows: list[Row]) -> tuple[list[str], list[list[str
                 "; ".join(row.supplement_items),
                 "Có" if row.supplement_late else "Không",
             ]
+        elif kind is ListKind.NOT_STARTED:
+            line += [labels.vn_dt(row.created_at)]
         else:
             line += [
                 labels.notice_kind_vi(row.notice_kind),

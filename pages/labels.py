@@ -21,6 +21,7 @@ LIST_TITLES_VI: dict[ListKind, str] = {
     ListKind.FEE_DUE: "Hồ sơ chờ nộp phí, lệ phí",
     ListKind.SUPPLEMENT: "Hồ sơ chờ bổ sung",
     ListKind.FAILED_NOTICES: "Thông báo không gửi được",
+    ListKind.NOT_STARTED: "Hồ sơ chưa khởi động được quy trình",
 }
 LIST_EMPTY_VI: dict[ListKind, str] = {
     ListKind.OVERDUE: "Không có hồ sơ nào quá hạn.",
@@ -28,6 +29,7 @@ LIST_EMPTY_VI: dict[ListKind, str] = {
     ListKind.FEE_DUE: "Không có hồ sơ nào đang chờ nộp phí, lệ phí.",
     ListKind.SUPPLEMENT: "Không có hồ sơ nào đang chờ bổ sung.",
     ListKind.FAILED_NOTICES: "Không có thông báo nào bị lỗi.",
+    ListKind.NOT_STARTED: "Mọi hồ sơ đã tiếp nhận đều đã khởi động quy trình giải quyết.",
 }
 
 # Internal reminders and escalations: the citizen sees that the dossier is late, not whom we told.

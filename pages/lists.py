@@ -56,6 +56,7 @@ class Row:
     notice_error: str = ""
     notice_at: datetime | None = None
     notice_handled: str = ""  # "Đã xử lý: <who>, <when>", or "" while nobody has dealt with it
+    created_at: datetime | None = None  # when the registration row was written (the not-started list)
 
 
 @dataclass
@@ -135,6 +136,7 @@ class Desk:
             escalation_level=dossier.escalation_level,
             apologized=dossier.apologized,
             temporal_ui=self.settings.temporal_ui_link(dossier.code),
+            created_at=dossier.created_at,
         )
         if dossier.due_at is not None:
             if dossier.due_at <= self.now:

@@ -11,7 +11,12 @@ comes back into its own answer: a problem detail, a Vietnamese page. The gateway
   after the dossier ended, the event's id or the payment's transaction id is found in the database;
 - it maps every refusal and failure to one of the errors below, never to HTTP;
 - it lets go of the caller's database connection before it waits on the workflow (under load the pool
-  would otherwise run dry while workflows answer).
+  would otherwise run dry while workflows answer);
+- it names every update after what it carries (`<update>:<event_id>:<body digest>`, `record_payment:<
+  transaction id>`), so a retry that arrives while the first call is still running joins that call on the
+  server instead of racing it, and a retry after it finished gets its outcome again;
+- it waits at most REQUEST_DEADLINE for all of it (connecting included): past that, Unavailable ("retry
+  with the same event_id"), whatever the engine was doing.
 
 A payment is the `record_payment` update: it answers once the workflow has recorded the payment (and the
 `payments` row exists), so nothing polls.
@@ -24,8 +29,10 @@ the worker holds a Zalo client.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
@@ -46,10 +53,12 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from db.dossiers import dossier_row, event_recorded
+from db.dossiers import dossier_row, event_recorded, stranded_registrations
+from db.engine import SessionFactory
 from db.models import Dossier, PaymentConflict
 from db.payments import held_elsewhere, payment_of, record_conflict
-from domain import details
+from db.types import utcnow
+from domain import details, rules
 from domain.codes import workflow_id
 from domain.dossier import (
     Applicant,
@@ -62,6 +71,7 @@ from domain.dossier import (
     Procedure,
     Register,
 )
+from domain.limits import RECONCILE_EVERY, STRANDED_AFTER
 from domain.refusals import Refusal
 from domain.status import DossierStatus, Transition
 from settings import Settings
@@ -69,12 +79,16 @@ from workflows import contracts
 from workflows import search_attributes as sa
 from workflows.client import TemporalConnection
 
-# How long a request waits for the workflow's answer before it says "unavailable, retry the same call".
-UPDATE_TIMEOUT = timedelta(seconds=30)
+# The one deadline of a request's wait on the workflow engine (connecting, the update, its answer): past
+# it the request answers 503 "retry with the same event_id". Shorter than common client timeouts (30 s),
+# so a client always gets our answer rather than its own timeout. docs/api.md documents it.
+REQUEST_DEADLINE = timedelta(seconds=20)
 # How long the desk waits for a resend's outcome before it says "being sent" (the send goes on).
 RESEND_WAIT = timedelta(seconds=5)
+DID_NOT_ANSWER = "the dossier workflow did not answer in time; retry with the same event_id"
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class GatewayError(Exception):
@@ -139,6 +153,14 @@ class Paid:
     applied_now: bool
 
 
+@dataclass(frozen=True)
+class Reconciled:
+    """What a reconciliation did: the codes it started, and those it could not (with why)."""
+
+    started: list[str]
+    failed: dict[str, str]
+
+
 class Gateway:
     """Built once per process (the API's app state) over a lazily connected Temporal client."""
 
@@ -169,10 +191,15 @@ class Gateway:
                 f"dossier {registration.code} is already registered with another body",
             )
         if created or row.due_at is None:
-            input = self.input_of(row)
-            await _let_go(session)
-            await self.update(input, contracts.REGISTER, Register(row.fingerprint), Outcome)
+            await self.start(session, row)
         return created
+
+    async def start(self, session: AsyncSession, row: Dossier) -> None:
+        """Start a registered dossier's workflow (or join it when it runs): its clock and first notices.
+        The registration route calls it, and so does the reconciliation of rows whose start was lost."""
+        input = self.input_of(row)
+        await _let_go(session)
+        await self.update(input, contracts.REGISTER, Register(row.fingerprint), Outcome)
 
     async def apply(
         self, session: AsyncSession, row: Dossier, transition: Transition, command: Command
@@ -184,7 +211,14 @@ class Gateway:
             return Applied(None)  # a repeat after the workflow has ended
         input = self.input_of(row)
         await _let_go(session)
-        return Applied(await self.update(input, transition.value, command, Outcome))
+        try:
+            return Applied(await self.update(input, transition.value, command, Outcome))
+        except Unavailable:
+            # The engine did not answer, but the projection may know this event: then it was applied, and
+            # a retry of it is answered as the repeat it is (the workflow stays the judge while it answers).
+            if await event_recorded(session, row.code, command.event_id):
+                return Applied(None)
+            raise
 
     async def pay(self, session: AsyncSession, row: Dossier, payment: PaymentReceived) -> Paid:
         """Record a payment once it is applied (or refused); a known transaction id changes nothing.
@@ -217,26 +251,70 @@ class Gateway:
         running is joined, not doubled; one of a row that is not failed-permanent answers `requeued=False`
         with its status."""
         await _let_go(session)
-        temporal = await self.client()
         try:
-            handle = await temporal.start_workflow(
-                contracts.RESEND_WORKFLOW,
-                contracts.ResendRequest(key, by),
-                id=contracts.resend_workflow_id(key),
-                task_queue=self._settings.task_queue,
-                result_type=contracts.ResendResult,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-                static_summary=f"resend notice {key} (asked by {by})",
-            )
+            async with asyncio.timeout(REQUEST_DEADLINE.total_seconds()):
+                temporal = await self.client()
+                handle = await temporal.start_workflow(
+                    contracts.RESEND_WORKFLOW,
+                    contracts.ResendRequest(key, by),
+                    id=contracts.resend_workflow_id(key),
+                    task_queue=self._settings.task_queue,
+                    result_type=contracts.ResendResult,
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                    id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+                    task_timeout=contracts.WORKFLOW_TASK_TIMEOUT,
+                    static_summary=f"resend notice {key} (asked by {by})",
+                )
+        except TimeoutError as err:
+            raise Unavailable("the workflow engine did not answer in time; try again") from err
         except RPCError as err:
             raise Unavailable(_unavailable_detail(err)) from err
         try:
             return await asyncio.wait_for(handle.result(), (wait or RESEND_WAIT).total_seconds())
         except TimeoutError:
             return None
+        except RPCError:
+            return None  # the engine went away while we waited: the send goes on in the workflow
         except WorkflowFailureError as err:
             raise UpdateFailed("the notice resend workflow failed; it has been logged") from err
+
+    async def reconcile(self, sessions: SessionFactory, now: datetime) -> Reconciled:
+        """Start every registration whose start was lost (no workflow reported on it STRANDED_AFTER after
+        its row was written): its clock and notices begin as if the registration had gone through. Those
+        it cannot start stay listed on the officer desk (db/desk.py) and are tried again next time."""
+        async with sessions() as session:
+            stranded = await stranded_registrations(session, now - STRANDED_AFTER)
+        started: list[str] = []
+        failed: dict[str, str] = {}
+        for row in stranded:
+            try:
+                async with sessions() as session:
+                    await self.start(session, row)
+                started.append(row.code)
+            except GatewayError as error:  # a closed code, a refusal, the engine down: listed, retried later
+                failed[row.code] = f"{type(error).__name__}: {error}"
+                if isinstance(error, Unavailable):
+                    break  # the engine is not answering: the others wait for the next pass
+        return Reconciled(started, failed)
+
+    async def reconcile_forever(self, sessions: SessionFactory, stop: asyncio.Event) -> None:
+        """Reconcile every RECONCILE_EVERY until `stop` is set; the worker runs it. Every worker does:
+        a start is idempotent, so two at once change nothing."""
+        while not stop.is_set():
+            try:
+                done = await self.reconcile(sessions, utcnow())
+            except Exception:  # the database is down, say: the next pass tries again
+                log.warning("reconciliation failed; trying again in %s", RECONCILE_EVERY, exc_info=True)
+            else:
+                if done.started or done.failed:
+                    log.warning(
+                        "reconciliation: started %d stranded registration(s) %s; could not start %s",
+                        len(done.started),
+                        done.started,
+                        done.failed,
+                    )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), RECONCILE_EVERY.total_seconds())
 
     # ---------------------------------------------------------------- how
 
@@ -263,6 +341,7 @@ class Gateway:
             result_type=DossierResult,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            task_timeout=contracts.WORKFLOW_TASK_TIMEOUT,
             search_attributes=TypedSearchAttributes(
                 [
                     SearchAttributePair(sa.DOSSIER_STATUS, DossierStatus.RECEIVED.value),
@@ -284,16 +363,19 @@ class Gateway:
 
     async def update(self, input: DossierInput, update: str, argument: Any, result_type: type[T]) -> T | None:
         """One update of the dossier's workflow, starting it if needed (the building block of the commands
-        above); None for an event the workflow already applied."""
-        temporal = await self.client()
+        above), within REQUEST_DEADLINE; None for an event the workflow already applied."""
+        operation = self.start_operation(input)
         try:
-            result: T = await temporal.execute_update_with_start_workflow(
-                update,
-                argument,
-                start_workflow_operation=self.start_operation(input),
-                result_type=result_type,
-                rpc_timeout=UPDATE_TIMEOUT,
-            )
+            async with asyncio.timeout(REQUEST_DEADLINE.total_seconds()):
+                temporal = await self.client()
+                result: T = await temporal.execute_update_with_start_workflow(
+                    update,
+                    argument,
+                    id=update_id(update, argument),
+                    start_workflow_operation=operation,
+                    result_type=result_type,
+                    rpc_timeout=REQUEST_DEADLINE,
+                )
             return result
         except WorkflowUpdateFailedError as err:
             cause = err.cause
@@ -306,21 +388,43 @@ class Gateway:
             raise UpdateFailed("the dossier workflow failed this update; it has been logged") from err
         except WorkflowAlreadyStartedError as err:
             raise Closed(input.code) from err
-        except WorkflowUpdateRPCTimeoutOrCancelledError as err:
-            raise Unavailable(
-                "the dossier workflow did not answer in time; retry with the same event_id"
-            ) from err
+        except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError) as err:
+            raise Unavailable(DID_NOT_ANSWER) from err
         except RPCError as err:
             raise Unavailable(_unavailable_detail(err)) from err
+        finally:
+            _settle(operation)
 
 
 # What the workflow records in `payments` (the webhook's own rows say failed or unknown_dossier).
 _WORKFLOW_OUTCOMES = frozenset({"applied", "underpaid", "not_due"})
 
 
+def update_id(update: str, argument: Any) -> str:
+    """The update's id, named after what it carries: a registration's body, a payment's transaction id, an
+    event's id and body. The server runs an id once per workflow: a retry while the first call runs joins
+    it, and one after it finished gets its outcome, instead of racing it through the validators."""
+    if isinstance(argument, Register):
+        return f"{update}:{argument.fingerprint[:16]}"
+    if isinstance(argument, PaymentReceived):
+        return f"{update}:{argument.transaction_id}"
+    if isinstance(argument, Command):
+        return f"{update}:{argument.event_id}:{rules.fingerprint(argument)[:16]}"
+    raise TypeError(f"no update id for {type(argument).__name__}")
+
+
+def _settle(operation: WithStartWorkflowOperation[Any, DossierResult]) -> None:
+    """Take the start's own outcome off the operation: the SDK sets the error of a refused call (the server
+    down, the deadline) on a future that nobody else reads, and asyncio would log each one as "Future
+    exception was never retrieved" (the update's error says it all)."""
+    start = operation._workflow_handle  # the SDK offers only an awaitable, which would wait when unset
+    if start.done() and not start.cancelled():
+        start.exception()
+
+
 def _unavailable_detail(err: RPCError) -> str:
     if err.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
-        return "the dossier workflow did not answer in time; retry with the same event_id"
+        return DID_NOT_ANSWER
     if err.status is RPCStatusCode.UNAVAILABLE:
         return f"the workflow engine is not available: {err.message}"
     # E.g. an update that met the workflow's continue-as-new: nothing was applied, a retry lands.
