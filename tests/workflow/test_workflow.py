@@ -381,8 +381,15 @@ async def test_payments_duplicate_partial_and_late(
     assert s.status is DossierStatus.RECEIVED
     assert [e.kind for e in s.timeline][-3:] == ["payment_partial", "payment_received", "payment_not_due"]
 
+    async def recorded() -> list[Payment] | None:
+        # The workflow knows a payment as it records it (a retry meanwhile answers that record): the row
+        # lands a moment after the query above sees it.
+        async with session_factory() as session:
+            rows = list((await session.exec(select(Payment).order_by(col(Payment.id)))).all())
+        return rows if len(rows) == 3 else None
+
+    rows = await eventually(recorded)
     async with session_factory() as session:
-        rows = (await session.exec(select(Payment).order_by(col(Payment.id)))).all()
         assert [(p.transaction_id, p.outcome) for p in rows] == [
             ("TX-A", "underpaid"),
             ("TX-B", "applied"),
