@@ -275,5 +275,5 @@ def refusal_vi(error: GatewayError, spec: ActionSpec, row: Dossier) -> tuple[int
             f"Thư xin lỗi phải được ghi trước thời hạn trả kết quả ({vn_dt(row.due_at)}). "
             "Hồ sơ đã quá hạn: hãy báo lãnh đạo và giải quyết sớm nhất."
         )
-    status = 409 if error.refusal is Refusal.REGISTRATION_CONFLICT else 422
+    status = 409 if error.refusal in (Refusal.REGISTRATION_CONFLICT, Refusal.SUPPLEMENT_LIMIT) else 422
     return status, vocabulary.REFUSALS[error.refusal]

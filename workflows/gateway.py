@@ -49,6 +49,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from db.dossiers import dossier_row, event_recorded
 from db.models import Dossier, PaymentConflict
 from db.payments import held_elsewhere, payment_of, record_conflict
+from db.procedures import supplement_rule_of
 from domain import details
 from domain.codes import workflow_id
 from domain.dossier import (
@@ -251,6 +252,7 @@ class Gateway:
             channel=row.channel,
             fingerprint=row.fingerprint,
             policy=self._settings.dossier_policy(),
+            supplement=supplement_rule_of(row),
         )
 
     def start_operation(self, input: DossierInput) -> WithStartWorkflowOperation[Any, DossierResult]:
