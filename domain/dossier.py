@@ -74,7 +74,8 @@ class SupplementRule:
 
     The law's default (Decree 118/2025/NĐ-CP, as Decree 61/2018/NĐ-CP before it; docs/legal.md): the
     office asks once, listing everything missing, and the count restarts from zero once the dossier is
-    complete. `restart_count` False means the time spent waiting is not counted and the count resumes.
+    complete. `restart_count` False would mean the count resumes with the time left; the catalogue refuses
+    it for now (the workflow always restarts; docs/legal.md says what resuming would need).
     """
 
     max_requests: int = 1

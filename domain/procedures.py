@@ -208,6 +208,14 @@ def _entry(entry: Any, number: int, problems: list[tuple[str, str]]) -> Catalogu
                 "và «restart_count» (true/false)",
                 f"supplement has max_requests (1 to {MAX_REQUESTS_LIMIT}) and restart_count (true/false)",
             )
+        elif not restart:
+            # The workflow restarts the count (the law's default); resuming would also need its own
+            # notice wording and ZNS template (docs/legal.md, next steps). Refused rather than ignored.
+            c.fail(
+                "«restart_count»: false (tiếp tục thời hạn còn lại) chưa được hỗ trợ; hệ thống tính lại "
+                "thời hạn từ đầu khi nhận đủ hồ sơ",
+                "restart_count false (resume the count) is not supported yet: the count restarts",
+            )
         else:
             rule = SupplementRule(most, restart)
     national = entry.get("national_code")
