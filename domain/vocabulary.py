@@ -354,6 +354,27 @@ AGENCY_FIELDS: dict[str, str] = {
 }
 
 
+# ---------------------------------------------------------------- the procedure catalogue
+
+
+def catalogue_flag(kind: EventKind, detail: Mapping[str, Any]) -> list[str]:
+    """What an officer reads under a registration the catalogue did not match (domain/procedures.py)."""
+    version = detail.get("catalogue_version")
+    catalogue = f"danh mục thủ tục của tỉnh (phiên bản {version})" if version else "danh mục thủ tục của tỉnh"
+    if kind is EventKind.PROCEDURE_UNKNOWN:
+        return [
+            f"Mã thủ tục {detail.get('procedure_code', '?')} không có trong {catalogue}.",
+            "Hồ sơ vẫn được tiếp nhận như đã gửi; yêu cầu bổ sung theo quy định chung (một lần).",
+        ]
+    if kind is EventKind.WORKING_DAYS_DIFFER:
+        return [
+            f"Thời hạn theo hồ sơ: {detail.get('working_days', '?')} ngày làm việc; theo {catalogue}: "
+            f"{detail.get('catalogue_working_days', '?')} ngày làm việc.",
+            "Ngày hẹn trả kết quả giữ như đã in trên giấy tiếp nhận.",
+        ]
+    return []
+
+
 # ---------------------------------------------------------------- failed notices on the desk
 
 # Whether an officer has dealt with a notice that could not be sent (the desk's failed-notice list).
