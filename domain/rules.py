@@ -119,8 +119,8 @@ def check_body(command: Command, *, due_at: datetime | None, apologized: bool) -
 
 def check_supplement_limit(s: DossierState, rule: SupplementRule | None) -> None:
     """A supplement request within what the procedure allows: by law one, listing everything missing
-    (Decree 118/2025/NĐ-CP; Decree 61/2018/NĐ-CP art. 19 before it, docs/legal.md); the catalogue may allow
-    more for a procedure. None (a dossier registered before the catalogue): no limit, as it was."""
+    (Mẫu 02; the basis and what is still to verify: docs/legal.md); the catalogue may allow more for a
+    procedure. None (a dossier registered before the catalogue): no limit, as it was."""
     if rule is None or s.supplement_count < rule.max_requests:
         return
     times = "once" if rule.max_requests == 1 else f"{rule.max_requests} times"
