@@ -162,29 +162,31 @@ async def check_for_registration(
 
 async def record_check(session: AsyncSession, registration: DossierInput, check: RegistrationCheck) -> None:
     """After a registration that created the dossier: keep the catalogue version on its row and, when the
-    procedure did not match, the flag on its timeline (seq 0, before the receipt). Idempotent."""
+    procedure did not match, the flag on its timeline (seq 0, before the receipt). Idempotent; nothing
+    when the row is missing, holds another body, or was compared already."""
     if check.version is None:
+        return
+    row = await session.get(Dossier, registration.code, populate_existing=True)
+    if row is None or row.fingerprint != registration.fingerprint or row.catalogue_version is not None:
         return
     await session.exec(
         update(Dossier).where(col(Dossier.code) == registration.code).values(catalogue_version=check.version)
     )
-    await session.commit()
-    if check.flag is None:
-        return
-    session.add(
-        DossierEvent(
-            dossier_code=registration.code,
-            seq=CHECK_SEQ,
-            at=registration.received_at,
-            kind=check.flag.value,
-            by=Actor.SYSTEM.value,
-            detail=check.detail,
+    if check.flag is not None:
+        session.add(
+            DossierEvent(
+                dossier_code=registration.code,
+                seq=CHECK_SEQ,
+                at=registration.received_at,
+                kind=check.flag.value,
+                by=Actor.SYSTEM.value,
+                detail=check.detail,
+            )
         )
-    )
     try:
-        await session.commit()
+        await session.commit()  # the version and the flag together
     except IntegrityError:
-        await session.rollback()  # recorded already
+        await session.rollback()  # a concurrent call for the same body recorded both
 
 
 def supplement_rule_of(row: Dossier) -> SupplementRule | None:

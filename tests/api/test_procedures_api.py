@@ -18,6 +18,7 @@ from db.engine import SessionFactory
 from db.models import Dossier
 from tests.support.api import Keys, bearer, registration
 from tests.support.builders import Moments, due_after, new_code
+from workflows.gateway import Gateway, Unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = json.loads((ROOT / "deploy" / "procedures.sample.json").read_text(encoding="utf-8"))
@@ -230,3 +231,30 @@ async def test_a_supplement_is_requested_once_unless_the_procedure_allows_more(
     unknown = await dossier("9.999999")
     assert (await cycle(unknown, 1)).status_code == 200
     assert (await cycle(unknown, 2)).status_code == 409
+
+
+@pytest.mark.usefixtures("worker")
+async def test_the_check_is_kept_when_the_workflow_did_not_answer_the_first_time(
+    http: httpx.AsyncClient, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin, tthc = bearer(keys.admin), bearer(keys.h21)
+    await http.post(f"{BASE}/versions", json={"procedures": [procedure("1.001234", 15)]}, headers=admin)
+    real_update = Gateway.update
+
+    async def unavailable(*args: Any, **kwargs: Any) -> Any:
+        raise Unavailable("the workflow engine is not available: test")
+
+    body = registration(new_code(), received_at=Moments()(0))
+    body["procedure"]["working_days"] = 12
+    monkeypatch.setattr(Gateway, "update", unavailable)
+    first = await http.post("/api/v1/dossiers", json=body, headers=tthc)
+    assert first.status_code == 503
+    # A new catalogue comes in between; the dossier stays compared with the one it arrived under.
+    await http.post(f"{BASE}/versions", json={"procedures": [procedure("1.001234", 12)]}, headers=admin)
+    monkeypatch.setattr(Gateway, "update", real_update)
+    retried = await http.post("/api/v1/dossiers", json=body, headers=tthc)
+    assert retried.status_code == 200, retried.text  # the row was there: this call did not create it
+    view = retried.json()
+    assert view["due_at"] is not None
+    assert [(e["seq"], e["kind"]) for e in view["timeline"]] == [(0, "working_days_differ"), (1, "received")]
+    assert view["timeline"][0]["detail"]["catalogue_version"] == 1
