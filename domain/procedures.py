@@ -114,7 +114,13 @@ class _Checker:
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             self.fail(f"«{key}» phải là danh sách chữ", f"{key} must be a list of non-empty texts")
             return ()
-        return tuple(v.strip()[: LIMITS["text"]] for v in value)
+        texts = tuple(v.strip() for v in value)
+        if any(len(text) > LIMITS["text"] for text in texts):
+            limit = LIMITS["text"]
+            self.fail(
+                f"mỗi mục của «{key}» tối đa {limit} ký tự", f"each {key} item is at most {limit} characters"
+            )
+        return texts
 
 
 KNOWN_KEYS = {

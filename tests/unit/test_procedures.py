@@ -77,6 +77,7 @@ def test_defaults_and_allowed_rules() -> None:
         ({"fees": [{"name": "Lệ phí", "amount_vnd": -1}]}, "each fee has a name and amount_vnd"),
         ({"steps": [{"name": "Thẩm định", "unit": "Phòng", "hours": 121}]}, "the steps' hours (121) exceed"),
         ({"national_code": "1 234"}, "national_code is a code or null"),
+        ({"documents": ["Đơn" * 200]}, "each documents item is at most 500 characters"),
     ],
 )
 def test_a_wrong_entry_is_named_with_its_field(change: dict[str, Any], message: str) -> None:
