@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,7 @@ import pytest
 
 from admin import procedures as procedures_cli
 from db.engine import SessionFactory
+from db.migrate import upgrade
 from db.models import DossierEvent
 from db.procedures import current_version
 from settings import Settings
@@ -115,3 +119,36 @@ async def test_flagged_lists_the_dossiers_registered_off_the_catalogue(
         "H21.65-261123-0042\t1.001234\t10 ngày (danh mục: 15 ngày)\t"
         "Thời hạn giải quyết khác danh mục thủ tục của tỉnh"
     ]
+
+
+def test_a_migrated_database_takes_the_catalogue_through_standard_input(tmp_path: Path) -> None:
+    """As docs/deployment.md loads the province's file into the container, on a database migrated by
+    Alembic (migration 0008), from a shell."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'procedures.db'}"
+    env = {**os.environ, "DATABASE_URL": url, "APP_ENV": "local"}
+
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "admin.procedures", *args],
+            cwd=ROOT,
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    unmigrated = run("list")
+    assert unmigrated.returncode == 2
+    assert "python -m db.migrate" in unmigrated.stderr
+    upgrade(url)
+    piped = run("load", "/dev/stdin", stdin=SAMPLE.read_text(encoding="utf-8"))
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout.strip() == "Đã nạp 21 thủ tục từ /dev/stdin: phiên bản 1, áp dụng từ bây giờ."
+    shown = run("show", "2.000908")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines()[1] == "    mã trên CSDL quốc gia: 2.000908"
+    help_text = run("--help").stdout
+    for command in ("load", "list", "show", "versions", "flagged"):
+        assert command in help_text
