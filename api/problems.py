@@ -52,10 +52,12 @@ REFUSAL_STATUS: dict[Refusal, int] = {
     Refusal.APOLOGY_REFUSED: 409,
     Refusal.INVALID_COMMAND: 422,
     Refusal.REGISTRATION_CONFLICT: 409,
+    Refusal.SUPPLEMENT_LIMIT: 409,
 }
 _SLUGS = {
     Refusal.ILLEGAL_TRANSITION: "illegal-transition",
     Refusal.REGISTRATION_CONFLICT: "registration-conflict",
+    Refusal.SUPPLEMENT_LIMIT: "supplement-limit",
 }
 RETRY_AFTER_SECONDS = 5
 

@@ -25,6 +25,8 @@ def dossier_row(registration: DossierInput) -> Dossier:
         applicant_zalo_user_id=registration.applicant.zalo_user_id,
         received_at=registration.received_at,
         fingerprint=registration.fingerprint,
+        supplement_max_requests=registration.supplement.max_requests if registration.supplement else None,
+        supplement_restarts=registration.supplement.restart_count if registration.supplement else None,
     )
 
 

@@ -58,6 +58,11 @@ class Dossier(SQLModel, table=True):
     last_seq: int = 0
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    # The procedure catalogue the dossier was received under (None: none was loaded, or registered
+    # before the catalogue existed) and the supplement rule it follows (None: no limit, as before).
+    catalogue_version: int | None = None
+    supplement_max_requests: int | None = None
+    supplement_restarts: bool | None = None
 
 
 class DossierEvent(SQLModel, table=True):
@@ -134,6 +139,33 @@ class Agency(SQLModel, table=True):
     oa_url: str = Field(default="", max_length=300)  # where a citizen follows the province's OA
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ProcedureCatalogue(SQLModel, table=True):
+    """One loaded version of the province's procedure catalogue (loaded whole; the newest is in force)."""
+
+    __tablename__ = "procedure_catalogues"
+
+    version: int | None = Field(default=None, primary_key=True)
+    loaded_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    loaded_by: str = Field(max_length=100)  # an API client's name or "cli"
+    source: str = Field(default="", max_length=300)  # the file's name, as given
+    # The document's own words: province, notes, sources, as the file had them.
+    about: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+
+
+class CatalogueProcedure(SQLModel, table=True):
+    """A procedure of one catalogue version: the columns registration compares, the whole entry in JSON."""
+
+    __tablename__ = "catalogue_procedures"
+
+    version: int = Field(foreign_key="procedure_catalogues.version", primary_key=True)
+    code: str = Field(primary_key=True, max_length=40)
+    name: str = Field(max_length=500)
+    working_days: int
+    supplement_max_requests: int
+    supplement_restarts: bool
+    entry: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
 
 
 class Payment(SQLModel, table=True):

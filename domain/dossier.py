@@ -68,6 +68,20 @@ class DossierPolicy:
     continue_as_new_after_events: int = 0  # 0: when the server suggests it
 
 
+@dataclass(frozen=True)
+class SupplementRule:
+    """How a procedure lets the office ask for a supplement (the province's catalogue says, per procedure).
+
+    The law's default (Decree 118/2025/NĐ-CP, as Decree 61/2018/NĐ-CP before it; docs/legal.md): the
+    office asks once, listing everything missing, and the count restarts from zero once the dossier is
+    complete. `restart_count` False would mean the count resumes with the time left; the catalogue refuses
+    it for now (the workflow always restarts; docs/legal.md says what resuming would need).
+    """
+
+    max_requests: int = 1
+    restart_count: bool = True
+
+
 @dataclass
 class DossierInput:
     code: str
@@ -79,6 +93,9 @@ class DossierInput:
     fingerprint: str
     policy: DossierPolicy = field(default_factory=DossierPolicy)
     carried: DossierState | None = None  # set by continue-as-new
+    # The procedure's supplement rule as the catalogue gave it at registration; None for dossiers
+    # registered before the catalogue existed (their requests stay unlimited, as they were).
+    supplement: SupplementRule | None = None
 
 
 # --- Commands: the body of each transition update (besides the dossier code) ---

@@ -17,3 +17,4 @@ class Refusal(StrEnum):
     APOLOGY_REFUSED = "ApologyRefused"  # 409: already apologised, or the due time has passed
     INVALID_COMMAND = "InvalidCommand"  # 422
     REGISTRATION_CONFLICT = "RegistrationConflict"  # 409: same code, another body
+    SUPPLEMENT_LIMIT = "SupplementLimit"  # 409: the procedure allows no further supplement request

@@ -24,6 +24,7 @@ from domain.dossier import (
     Rejection,
     ResultReady,
     SupplementRequest,
+    SupplementRule,
 )
 from domain.refusals import Refusal
 from domain.status import DossierStatus, IllegalTransition, Transition, next_status
@@ -45,6 +46,7 @@ class Rule(StrEnum):
     APOLOGY_REASON = "apology_reason"
     PAYMENT_AMOUNT = "payment_amount"
     NO_FEE_DUE = "no_fee_due"
+    SUPPLEMENT_ONCE = "supplement_once"
 
 
 class Broken(Exception):
@@ -113,6 +115,21 @@ def check_body(command: Command, *, due_at: datetime | None, apologized: bool) -
         raise Broken(Rule.REJECTION_REASON, Refusal.INVALID_COMMAND, "a rejection states its reason")
     if isinstance(command, Apology):
         check_apology(command, due_at=due_at, apologized=apologized)
+
+
+def check_supplement_limit(s: DossierState, rule: SupplementRule | None) -> None:
+    """A supplement request within what the procedure allows: by law one, listing everything missing
+    (Mẫu 02; the basis and what is still to verify: docs/legal.md); the catalogue may allow more for a
+    procedure. None (a dossier registered before the catalogue): no limit, as it was."""
+    if rule is None or s.supplement_count < rule.max_requests:
+        return
+    times = "once" if rule.max_requests == 1 else f"{rule.max_requests} times"
+    raise Broken(
+        Rule.SUPPLEMENT_ONCE,
+        Refusal.SUPPLEMENT_LIMIT,
+        f"a supplement was already requested for dossier {s.code} ({s.supplement_count} request(s)); "
+        f"procedure {s.procedure_code} allows it {times}, listing every missing document in one request",
+    )
 
 
 def check_apology(command: Apology, *, due_at: datetime | None, apologized: bool) -> None:

@@ -85,6 +85,8 @@ EVENTS: dict[EventKind, str] = {
     EventKind.FEE_REMINDER: "Nhắc nộp phí, lệ phí",
     EventKind.FEE_UNPAID: "Quá hạn nộp phí: báo cán bộ",
     EventKind.PICKUP_REMINDER: "Nhắc nhận kết quả",
+    EventKind.PROCEDURE_UNKNOWN: "Mã thủ tục chưa có trong danh mục thủ tục của tỉnh",
+    EventKind.WORKING_DAYS_DIFFER: "Thời hạn giải quyết khác danh mục thủ tục của tỉnh",
 }
 # How the citizen reads the entries that officers label for themselves.
 EVENTS_FOR_CITIZEN: dict[EventKind, str] = EVENTS | {EventKind.OVERDUE: "Hồ sơ quá hạn giải quyết"}
@@ -192,6 +194,10 @@ REFUSALS: dict[Refusal, str] = {
     Refusal.APOLOGY_REFUSED: "Không thể gửi thư xin lỗi (Mẫu 04) lúc này.",
     Refusal.INVALID_COMMAND: "Hệ thống không chấp nhận thông tin này. Vui lòng kiểm tra lại các ô đã nhập.",
     Refusal.REGISTRATION_CONFLICT: "Mã hồ sơ này đã được đăng ký với nội dung khác.",
+    Refusal.SUPPLEMENT_LIMIT: (
+        "Hồ sơ đã được yêu cầu bổ sung; theo quy định chỉ yêu cầu bổ sung một lần, nêu đầy đủ giấy tờ "
+        "cần bổ sung (trừ thủ tục được danh mục của tỉnh cho phép nhiều lần hơn)."
+    ),
 }
 
 # Each rule a command can break, in the officer's words (domain/rules.py).
@@ -211,6 +217,7 @@ RULES: dict[Rule, str] = {
     Rule.APOLOGY_REASON: "Vui lòng nhập lý do chậm trễ.",
     Rule.PAYMENT_AMOUNT: "Số tiền phải lớn hơn 0.",
     Rule.NO_FEE_DUE: "Hồ sơ không ở trạng thái chờ nộp phí.",
+    Rule.SUPPLEMENT_ONCE: REFUSALS[Refusal.SUPPLEMENT_LIMIT],
 }
 
 # Every table above, by the enum it labels: a test holds each to every member.
@@ -345,6 +352,27 @@ AGENCY_FIELDS: dict[str, str] = {
     "opening_hours": "giờ làm việc",
     "oa_url": "địa chỉ Zalo OA",
 }
+
+
+# ---------------------------------------------------------------- the procedure catalogue
+
+
+def catalogue_flag(kind: EventKind, detail: Mapping[str, Any]) -> list[str]:
+    """What an officer reads under a registration the catalogue did not match (domain/procedures.py)."""
+    version = detail.get("catalogue_version")
+    catalogue = f"danh mục thủ tục của tỉnh (phiên bản {version})" if version else "danh mục thủ tục của tỉnh"
+    if kind is EventKind.PROCEDURE_UNKNOWN:
+        return [
+            f"Mã thủ tục {detail.get('procedure_code', '?')} không có trong {catalogue}.",
+            "Hồ sơ vẫn được tiếp nhận như đã gửi; yêu cầu bổ sung theo quy định chung (một lần).",
+        ]
+    if kind is EventKind.WORKING_DAYS_DIFFER:
+        return [
+            f"Thời hạn theo hồ sơ: {detail.get('working_days', '?')} ngày làm việc; theo {catalogue}: "
+            f"{detail.get('catalogue_working_days', '?')} ngày làm việc.",
+            "Ngày hẹn trả kết quả giữ như đã in trên giấy tiếp nhận.",
+        ]
+    return []
 
 
 # ---------------------------------------------------------------- failed notices on the desk

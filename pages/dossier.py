@@ -91,6 +91,16 @@ async def dossier_page(
             )
         if no_apology:
             actions = [spec for spec in actions if spec.transition is not Transition.APOLOGIZE]
+    # Likewise a supplement request beyond what the procedure allows (by law: one).
+    no_supplement = ""
+    asked = int((row.detail or {}).get("supplement_count") or 0)
+    if (
+        any(spec.transition is Transition.REQUEST_SUPPLEMENT for spec in actions)
+        and row.supplement_max_requests is not None
+        and asked >= row.supplement_max_requests
+    ):
+        no_supplement = vocabulary.REFUSALS[Refusal.SUPPLEMENT_LIMIT]
+        actions = [spec for spec in actions if spec.transition is not Transition.REQUEST_SUPPLEMENT]
     done = BY_SLUG.get(request.query_params.get("xong", ""))
     refused = BY_SLUG.get(request.query_params.get("khong-the", ""))
     return render(
@@ -108,6 +118,7 @@ async def dossier_page(
             "notices": notice_rows(notices, citizen=False),
             "actions": actions,
             "no_apology": no_apology,
+            "no_supplement": no_supplement,
             "temporal_ui": settings.temporal_ui_link(row.code),
             "done": done,
             "repeat": request.query_params.get("lap-lai") == "1",
@@ -275,5 +286,5 @@ def refusal_vi(error: GatewayError, spec: ActionSpec, row: Dossier) -> tuple[int
             f"Thư xin lỗi phải được ghi trước thời hạn trả kết quả ({vn_dt(row.due_at)}). "
             "Hồ sơ đã quá hạn: hãy báo lãnh đạo và giải quyết sớm nhất."
         )
-    status = 409 if error.refusal is Refusal.REGISTRATION_CONFLICT else 422
+    status = 409 if error.refusal in (Refusal.REGISTRATION_CONFLICT, Refusal.SUPPLEMENT_LIMIT) else 422
     return status, vocabulary.REFUSALS[error.refusal]

@@ -33,7 +33,16 @@ LIST_EMPTY_VI: dict[ListKind, str] = {
 }
 
 # Internal reminders and escalations: the citizen sees that the dossier is late, not whom we told.
-OFFICER_ONLY_EVENTS = frozenset({EventKind.DUE_SOON, EventKind.ESCALATION, EventKind.FEE_UNPAID})
+# A registration the procedure catalogue did not match is for the administrator, not the citizen.
+OFFICER_ONLY_EVENTS = frozenset(
+    {
+        EventKind.DUE_SOON,
+        EventKind.ESCALATION,
+        EventKind.FEE_UNPAID,
+        EventKind.PROCEDURE_UNKNOWN,
+        EventKind.WORKING_DAYS_DIFFER,
+    }
+)
 
 
 def status_vi(status: str | DossierStatus) -> str:

@@ -106,6 +106,8 @@ def event_details(kind: str, detail: dict[str, Any], *, citizen: bool) -> list[s
     elif kind in (EventKind.OVERDUE, EventKind.ESCALATION) and not citizen:
         role = vocabulary.role_label(detail.get("role"))
         lines.append(f"Mức {detail.get('level', '?')}: báo {role}")
+    elif kind in (EventKind.PROCEDURE_UNKNOWN, EventKind.WORKING_DAYS_DIFFER) and not citizen:
+        lines.extend(vocabulary.catalogue_flag(EventKind(kind), detail))
     elif kind == EventKind.FEE_REMINDER:
         lines.append(f"Lần nhắc thứ {detail.get('reminder_no', '?')}")
     return lines

@@ -76,6 +76,7 @@ PATCH_RECORD_LOCALLY = "record-projection-as-local-activity"
 PATCH_CLEAR_OVERDUE = "clear-overdue-when-handled"
 PATCH_SUPPLEMENT_NOTICE = "supplement-received-notice"
 PATCH_NOTICES_BY_AUDIENCE = "notices-by-audience"
+PATCH_SUPPLEMENT_RULE = "supplement-rule-per-procedure"
 
 CALENDAR_TIMEOUT = timedelta(seconds=10)
 CALENDAR_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=20))
@@ -222,6 +223,13 @@ class DossierWorkflow:
         async with self._turn(Transition.REQUEST_SUPPLEMENT, command) as repeat:
             if repeat:
                 return self._outcome(duplicate=True)
+            if self._input.supplement is not None and workflow.patched(PATCH_SUPPLEMENT_RULE):
+                # Re-checked under the lock; dossiers without a rule (registered before the catalogue)
+                # and histories from before the patch keep asking as often as they did.
+                try:
+                    rules.check_supplement_limit(self.s, self._input.supplement)
+                except rules.Broken as broken:
+                    raise refused(broken) from None
             assert self.s.clock_started_at is not None
             spent = await self._working_seconds(self.s.clock_started_at, command.at)
             late = spent > self._policy.supplement_request_within_working_days * self._day
@@ -244,6 +252,10 @@ class DossierWorkflow:
     @request_supplement.validator
     def _validate_request_supplement(self, command: SupplementRequest) -> None:
         self._validate(Transition.REQUEST_SUPPLEMENT, command)
+        try:  # a validator leaves no history: no patch needed here
+            rules.check_supplement_limit(self.s, self._input.supplement)
+        except rules.Broken as broken:
+            raise refused(broken) from None
 
     @workflow.update
     async def supplement_received(self, command: SupplementReceived) -> Outcome:

@@ -10,6 +10,7 @@ from api import listing
 from api.keys import ClientDep, require_agency
 from api.listing import DEFAULT_LIMIT, MAX_LIMIT, ListFilters
 from api.openapi import problems
+from api.registration import register
 from api.schemas.commands import (
     ApologyIn,
     DossierCreate,
@@ -76,7 +77,7 @@ async def register_dossier(
 ) -> DossierView:
     """Register a received dossier: starts its workflow and answers with the appointment date."""
     require_agency(client, body.agency_code)
-    if not await gateway.register(session, body.registration()):
+    if not await register(session, gateway, body.registration()):
         response.status_code = status.HTTP_200_OK
     return await view(session, settings, body.code)
 

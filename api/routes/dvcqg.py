@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.keys import ClientDep, require_agency
 from api.openapi import problems
 from api.problems import Problem
+from api.registration import register
 from api.schemas.commands import DossierCreate
 from api.schemas.dvcqg import DvcqgSync, DvcqgSyncResult, PortalSupplement
 from api.views import view
@@ -153,7 +154,7 @@ async def sync_dossier(
     for step in steps:
         if step is SyncStep.REGISTER:
             registration = await _registration(body, session, settings)
-            if await gateway.register(session, registration.registration()):
+            if await register(session, gateway, registration.registration()):
                 response.status_code = status.HTTP_201_CREATED
         else:
             assert row is not None

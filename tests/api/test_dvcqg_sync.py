@@ -11,7 +11,9 @@ from sqlmodel import select
 
 from db.engine import SessionFactory
 from db.models import Dossier, DossierEvent, Payment
+from db.procedures import load_catalogue
 from domain.dvcqg import format_portal_time
+from domain.procedures import check_catalogue
 from tests.support.api import Keys, bearer
 from tests.support.builders import Moments, due_after, new_code, paused
 
@@ -300,3 +302,33 @@ async def test_refusals(http: httpx.AsyncClient, keys: Keys, session_factory: Se
     async with session_factory() as session:
         rows = (await session.exec(select(Dossier.code))).all()
     assert rows == [code]
+
+
+async def test_a_portal_registration_is_checked_against_the_catalogue_too(
+    http: httpx.AsyncClient, keys: Keys, session_factory: SessionFactory
+) -> None:
+    async with session_factory() as session:
+        [entry] = check_catalogue(
+            {
+                "procedures": [
+                    {
+                        "code": "1.001234",
+                        "name": "Cấp giấy phép xây dựng",
+                        "level": "xã",
+                        "agency_kinds": ["UBND cấp xã"],
+                        "working_days": 15,
+                        "supplement": {"max_requests": 2, "restart_count": True},
+                    }
+                ]
+            }
+        )
+        await load_catalogue(session, [entry], loaded_by="test")
+    t = Moments()
+    known, unknown = new_code(), new_code()
+    await sync(http, keys.h21, received(known, t), status=201)
+    await sync(http, keys.h21, received(unknown, t, MaTTHC="2.999999"), status=201)
+    assert await timeline(session_factory, known) == [("received", "tthc")]
+    assert [kind for kind, _ in await timeline(session_factory, unknown)] == ["procedure_unknown", "received"]
+    async with session_factory() as session:
+        rows = [await session.get(Dossier, code) for code in (known, unknown)]
+    assert [(r.catalogue_version, r.supplement_max_requests) for r in rows if r] == [(1, 2), (1, 1)]

@@ -14,7 +14,9 @@ from temporalio.testing import WorkflowEnvironment
 from db.clients import create_client
 from db.engine import SessionFactory
 from db.models import Dossier, DossierEvent
+from db.procedures import load_catalogue
 from db.types import utcnow
+from domain.procedures import check_catalogue
 from domain.timefmt import to_office
 from server import create_app
 from settings import Settings
@@ -228,3 +230,63 @@ async def test_a_payment_at_the_counter_resumes_the_clock(
     page = await desk.web.get(f"/can-bo/ho-so/{code}")
     assert "Đã nộp đủ phí: tính tiếp thời hạn" in page.text
     assert "Mã giao dịch: quay:BL-0001234" in page.text
+
+
+async def test_a_second_supplement_request_is_not_offered_and_refused_in_vietnamese(desk: Desk) -> None:
+    # No catalogue loaded: the law's default, one request listing everything.
+    code = await register(desk, Moments()(0))
+    review_page, data = await fill(desk, code, "yeu-cau-bo-sung", items="Bản vẽ mặt bằng", note="")
+    assert review_page.status_code == 200, review_page.text
+    done = await desk.web.post(f"/can-bo/ho-so/{code}/xu-ly/yeu-cau-bo-sung", data=data | {"step": "confirm"})
+    assert done.status_code == 303, done.text
+    back = await desk.api.post(
+        f"/api/v1/dossiers/{code}/supplement",
+        # Whole seconds, as the desk's forms write times: the next form's time is not earlier.
+        json={"event_id": f"back-{code}", "at": to_office(utcnow()).replace(microsecond=0).isoformat()},
+    )
+    assert back.status_code == 200, back.text
+
+    page = await desk.web.get(f"/can-bo/ho-so/{code}")
+    assert "/xu-ly/yeu-cau-bo-sung" not in page.text  # no button for what the law no longer allows
+    assert "theo quy định chỉ yêu cầu bổ sung một lần" in page.text
+    # The form's address still answers (a stale tab): the workflow refuses, in Vietnamese, with a 409.
+    second, data = await fill(desk, code, "yeu-cau-bo-sung", items="Giấy tờ khác", note="")
+    assert second.status_code == 200, second.text
+    refused = await desk.web.post(
+        f"/can-bo/ho-so/{code}/xu-ly/yeu-cau-bo-sung", data=data | {"step": "confirm"}
+    )
+    assert refused.status_code == 409
+    assert "Chưa thực hiện được" in refused.text
+    assert "chỉ yêu cầu bổ sung một lần, nêu đầy đủ giấy tờ cần bổ sung" in refused.text
+
+
+async def test_a_procedure_off_the_catalogue_is_flagged_for_officers_not_citizens(
+    desk: Desk, session_factory: SessionFactory
+) -> None:
+    async with session_factory() as session:
+        [entry] = check_catalogue(
+            {
+                "procedures": [
+                    {
+                        "code": "1.001234",
+                        "name": "Cấp giấy phép xây dựng",
+                        "level": "xã",
+                        "agency_kinds": ["UBND cấp xã"],
+                        "working_days": 20,
+                    }
+                ]
+            }
+        )
+        await load_catalogue(session, [entry], loaded_by="test")
+    code = await register(desk)  # sent with 15 working days
+    page = await desk.web.get(f"/can-bo/ho-so/{code}")
+    assert "Thời hạn giải quyết khác danh mục thủ tục của tỉnh" in page.text
+    assert (
+        "Thời hạn theo hồ sơ: 15 ngày làm việc; theo danh mục thủ tục của tỉnh (phiên bản 1): "
+        "20 ngày làm việc." in page.text
+    )
+    assert "Ngày hẹn trả kết quả giữ như đã in trên giấy tiếp nhận." in page.text
+    citizen = await desk.web.get("/tra-cuu", params={"code": code, "phone_last4": "3456"})
+    assert citizen.status_code == 200
+    assert "Tiếp nhận hồ sơ" in citizen.text
+    assert "danh mục thủ tục" not in citizen.text

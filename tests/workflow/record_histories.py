@@ -7,6 +7,7 @@ replay pass — a failing replay means the workflow change needs `workflow.patch
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -17,11 +18,19 @@ from typing import Any
 
 import httpx
 from sqlmodel import SQLModel
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from db.engine import make_engine, make_session_factory
-from domain.dossier import Delivery, DossierPolicy, PaymentReceived, ResultReady, Returned, Withdrawal
+from domain.dossier import (
+    Delivery,
+    DossierPolicy,
+    PaymentReceived,
+    ResultReady,
+    Returned,
+    SupplementRule,
+    Withdrawal,
+)
 from settings import Settings
 from tests.conftest import FAKE_ZALO_URL, OFFICERS, venv_binary
 from tests.support.builders import (
@@ -137,6 +146,28 @@ async def paid_by_update(
     return handle
 
 
+async def supplement_rule(
+    client: Client, settings: Settings, _: WorkflowEnvironment
+) -> WorkflowHandle[Any, Any]:
+    """A procedure allowing two supplement requests (patch supplement-rule-per-procedure): two asked and
+    received, a third refused, then the result, returned."""
+    t = Moments()
+    input = replace(dossier_input(settings, received_at=t(0)), supplement=SupplementRule(2, True))
+    handle, _ = await register(client, settings, input)
+    for day in (0.5, 1.5):
+        await handle.execute_update(DossierWorkflow.request_supplement, supplement_request(t(day)))
+        await handle.execute_update(DossierWorkflow.supplement_received, supplement(t(day + 0.5)))
+    with contextlib.suppress(WorkflowUpdateFailedError):  # refused by the validator: nothing in history
+        await handle.execute_update(DossierWorkflow.request_supplement, supplement_request(t(3)))
+    await handle.execute_update(DossierWorkflow.mark_result_ready, result(t(4)))
+    await settle(handle)
+    await handle.execute_update(
+        DossierWorkflow.mark_returned, Returned(event_id=event_ids(), at=t(5), to="Chủ hồ sơ")
+    )
+    await handle.result()
+    return handle
+
+
 Scenario = Callable[[Client, Settings, WorkflowEnvironment], Awaitable[WorkflowHandle[Any, Any]]]
 SCENARIOS: dict[str, tuple[Scenario, bool]] = {
     "full_lifecycle": (full_lifecycle, False),
@@ -147,6 +178,8 @@ SCENARIOS: dict[str, tuple[Scenario, bool]] = {
     "full_lifecycle_local_record": (full_lifecycle, False),
     # Recorded after payments became the record_payment update (the re-cut of workflows/gateway.py).
     "paid_by_update": (paid_by_update, False),
+    # Recorded after the supplement rule per procedure (patch supplement-rule-per-procedure).
+    "supplement_rule": (supplement_rule, False),
 }
 
 

@@ -27,6 +27,7 @@ def test_there_are_saved_histories_to_replay() -> None:
         "overdue_then_returned_late",
         "full_lifecycle_local_record",
         "paid_by_update",
+        "supplement_rule",
     }
 
 
