@@ -360,3 +360,15 @@ def notice_handled(by: str | None, at: datetime | str | None) -> str:
         return ""
     when = vn_datetime(at)
     return f"{NOTICE_HANDLED}: {by}, {when}" if when else f"{NOTICE_HANDLED}: {by}"
+
+
+# ---------------------------------------------------------------- printed documents (pages/receipt.py)
+
+# The receipt's title and form number: Mẫu số 01 of the forms that go with Decree 61/2018/NĐ-CP (issued
+# with Circular 01/2018/TT-VPCP); docs/citizen-services.md says where this comes from.
+RECEIPT_TITLE = "Giấy tiếp nhận hồ sơ và hẹn trả kết quả"
+RECEIPT_FORM_NO = "Mẫu số 01"
+RECEIPT_DESK = "Bộ phận tiếp nhận và trả kết quả"
+RECEIPT_NO_DUE = "tạm dừng tính thời hạn (sẽ báo lại ngày hẹn)"
+QR_LOOKUP = "Mã QR: trang tra cứu hồ sơ"
+QR_OA = "Mã QR: quan tâm Zalo OA"

@@ -57,6 +57,10 @@ async def _dossier(session: AsyncSession, who: SignedIn, code: str) -> Dossier:
     return row
 
 
+# What the other desk pages of one dossier use (its receipt): the same 404 outside the officer's scope.
+load_dossier = _dossier
+
+
 def _spec(slug: str, row: Dossier, *, check_state: bool = True) -> ActionSpec:
     spec = BY_SLUG.get(slug)
     if spec is None:
