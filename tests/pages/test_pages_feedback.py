@@ -14,15 +14,17 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from db import zalo_links
 from db.calendar import office_calendar
 from db.engine import SessionFactory
 from db.models import Feedback
+from db.types import utcnow
 from db.zalo_tokens import zalo_client
 from domain.feedback import answer_due
 from server import create_app
 from settings import Settings
 from tests.conftest import FAKE_ZALO_URL
-from tests.support.pages import hidden, seed_dossier, seed_officer, sign_in
+from tests.support.pages import PHONE, hidden, seed_dossier, seed_officer, sign_in
 from zalo.fake_server import FAKE_OA_ID, FakeZalo, create_fake_zalo_app
 from zalo.webhook import USER_SEND_TEXT
 
@@ -316,3 +318,23 @@ async def test_an_oa_flood_and_an_oversized_oa_message_are_refused(office: Offic
         await office.says(STRANGER, f"PA {code} {COMPLAINT} ({n})")
     assert len(await office.rows()) == 5
     assert "Vui lòng gửi lại sau khoảng 1 phút" in office.to_user(STRANGER)[-1]
+
+
+async def test_a_linked_sender_is_verified_and_a_redelivered_message_makes_one_item(office: Office) -> None:
+    code = await seed_dossier(office.sessions)
+    await office.zalo.post(f"/_fake/users/{CITIZEN}/follow")
+    async with office.sessions() as session:
+        await zalo_links.link(session, PHONE, CITIZEN, utcnow())  # the citizen proved the dossier's phone
+        await session.commit()
+    event = office.fake.event(
+        USER_SEND_TEXT,
+        sender={"id": CITIZEN},
+        recipient={"id": FAKE_OA_ID},
+        message={"msg_id": "m-once", "text": f"Góp ý {code} {COMPLAINT}"},
+    )
+    assert await office.fake.post_event(event) == 200
+    assert await office.fake.post_event(event) == 200  # Zalo delivers it again
+
+    [row] = await office.rows()
+    assert row.sender_verified
+    assert len(office.to_user(CITIZEN)) == 1
