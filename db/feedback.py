@@ -78,9 +78,12 @@ async def count_open(session: AsyncSession, agencies: Collection[str]) -> int:
     return int((await session.exec(query)).one())
 
 
-async def of_dossier(session: AsyncSession, code: str, channel: Channel) -> list[Feedback]:
-    """A dossier's items sent through `channel`, oldest first (the lookup page shows the web ones)."""
-    query = select(Feedback).where(col(Feedback.dossier_code) == code, col(Feedback.channel) == channel.value)
+async def of_dossier(session: AsyncSession, code: str, channel: Channel | None = None) -> list[Feedback]:
+    """A dossier's items, oldest first: those sent through `channel` (the lookup page shows the web ones),
+    or all of them (the officer's dossier page)."""
+    query = select(Feedback).where(col(Feedback.dossier_code) == code)
+    if channel is not None:
+        query = query.where(col(Feedback.channel) == channel.value)
     return list((await session.exec(query.order_by(col(Feedback.id)))).all())
 
 

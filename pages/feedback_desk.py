@@ -95,7 +95,13 @@ async def feedback_list(
     return render(
         request,
         "feedback_list.html",
-        {"rows": rows, "answered": answered, "names": await _names(session, settings, rows), "now": utcnow()}
+        {
+            "rows": rows,
+            "answered": answered,
+            "names": await _names(session, settings, rows),
+            "now": utcnow(),
+            "page_size": feedback.PAGE_SIZE,
+        }
         | _labels(),
     )
 

@@ -121,6 +121,8 @@ async def test_web_feedback_reaches_the_agency_and_its_answer_the_lookup_page(of
     assert code in listed.text
     path = f"/can-bo/phan-anh/{item_id(listed.text)}"
     assert COMPLAINT in (await office.web.get(path)).text
+    dossier = await office.web.get(f"/can-bo/ho-so/{code}")
+    assert f'href="{path}"' in dossier.text  # the dossier's page lists its feedback
 
     answered = await office.web.post(
         path, data={"csrf_token": csrf, "answer": "Hồ sơ đã có kết quả, mời ông/bà đến nhận."}
