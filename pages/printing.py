@@ -9,6 +9,7 @@ from the system (Debian's DejaVu: the Makefile and the Dockerfile install it wit
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 import segno
@@ -18,6 +19,9 @@ from weasyprint import CSS, HTML, URLFetcher
 from pages.render import STATIC_DIR
 
 PRINT_CSS = STATIC_DIR / "print.css"
+# One PDF at a time per process: WeasyPrint's font machinery (pango, fontconfig) is not documented as
+# thread-safe, and a page takes a tenth of a second.
+_RENDERING = threading.Lock()
 
 
 def qr_svg(url: str, *, label: str) -> Markup:
@@ -38,9 +42,10 @@ class _NoFetch(URLFetcher):  # type: ignore[misc]
 
 def html_to_pdf(html: str) -> bytes:
     """The page as PDF, with the print stylesheet; CPU-bound (call it off the event loop)."""
-    stylesheet = CSS(string=PRINT_CSS.read_text(encoding="utf-8"), url_fetcher=_NoFetch())
-    document = HTML(string=html, url_fetcher=_NoFetch(), media_type="print")
-    pdf: bytes = document.write_pdf(stylesheets=[stylesheet])
+    with _RENDERING:
+        stylesheet = CSS(string=PRINT_CSS.read_text(encoding="utf-8"), url_fetcher=_NoFetch())
+        document = HTML(string=html, url_fetcher=_NoFetch(), media_type="print")
+        pdf: bytes = document.write_pdf(stylesheets=[stylesheet])
     return pdf
 
 
