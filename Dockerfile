@@ -12,8 +12,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 # Slim images carry no time zone database; the bundled fake Zalo (`python -m zalo.fake_server`, for a
 # demo in local mode) names its zone with zoneinfo. Office time itself is a fixed UTC+7 (domain/timefmt.py).
+# WeasyPrint renders the receipt's and the poster's PDF with pango, in DejaVu (Vietnamese glyphs).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends tzdata \
+ && apt-get install -y --no-install-recommends tzdata libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 app \

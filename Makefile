@@ -4,10 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
+# WeasyPrint (the receipt's and poster's PDF) loads Debian's pango; the PDFs embed DejaVu for Vietnamese.
+PANGO := /usr/share/doc/libpangoft2-1.0-0/copyright
+DEJAVU := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 
 .PHONY: run test lint fmt typecheck pytest lock clean-data
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt | $(PANGO) $(DEJAVU)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
@@ -37,6 +40,10 @@ test-%: $(STAMP) $(CHROMIUM)
 ## The browser tests drive Debian's Chromium (Playwright never downloads one); installed only when missing.
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+
+## WeasyPrint's native libraries and the fonts its PDFs embed; installed only when missing.
+$(PANGO) $(DEJAVU):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

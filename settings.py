@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from domain.calendar import OfficeHours
 from domain.codes import ALL_AGENCIES, workflow_id
 from domain.dossier import DossierPolicy
-from domain.limits import Backoff, Counted
+from domain.limits import FEEDBACK_COUNTED, Backoff, Counted
 from domain.notices import OfficerRole
 from domain.zns_templates import fake_template_id
 
@@ -136,6 +136,11 @@ class Settings(BaseSettings):
     # The fake Zalo server keeps what it received in this JSON-lines file (empty: memory only).
     fake_zalo_journal: str = str(DATA_DIR / "fake_zalo.jsonl")
 
+    # Where citizens follow the province's OA (its page `https://zalo.me/<OA id>`): the QR code on every
+    # receipt and on the service centre's poster. An agency's own `oa_url` in the directory wins; empty
+    # here and there: the receipt prints no OA code and the poster says it is not configured.
+    zalo_oa_follow_url: str = ""
+
     # Officers' Zalo user ids by agency ("*" for any) and escalation role.
     officer_zalo_ids: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
 
@@ -211,6 +216,12 @@ class Settings(BaseSettings):
     # (the connecting address is the client's). Compose: the Docker network's gateway, where the host's
     # proxy connects from (docs/deployment.md).
     trusted_proxies: list[str] = Field(default_factory=list)
+    # Feedback (phản ánh, kiến nghị) from citizens: an officer answers within this many working days
+    # (docs/citizen-services.md); per FEEDBACK_WINDOW_HOURS, a client address, a dossier's phone or a Zalo
+    # account sends this many before each further one waits (doubling from a minute, up to the window).
+    feedback_answer_working_days: int = Field(default=10, gt=0, le=60)
+    feedback_per_window: int = Field(default=5, gt=0)
+    feedback_window_hours: int = Field(default=24, gt=0)
     officer_session_idle_minutes: int = 120
     officer_session_max_hours: int = 12
     # Local mode: the API keeps an officer `canbo` (every agency) with this password (`make run` prints it).
@@ -241,6 +252,9 @@ class Settings(BaseSettings):
             Counted.LINK_VERIFY_USER: Backoff(self.zalo_link_max_failures, first, hour, hour),
             Counted.LINK_VERIFY_PHONE: Backoff(self.zalo_link_max_failures, first, hour, hour),
         }
+        feedback_window = timedelta(hours=self.feedback_window_hours)
+        feedback = Backoff(self.feedback_per_window, minute, feedback_window, feedback_window)
+        policies |= {kind: feedback for kind in FEEDBACK_COUNTED}
         return policies[counted]
 
     def office_hours(self) -> OfficeHours:
@@ -270,6 +284,14 @@ class Settings(BaseSettings):
     def lookup_url(self, code: str) -> str:
         """The citizen lookup page of a dossier (notices link to it)."""
         return f"{self.public_base_url.rstrip('/')}/tra-cuu?code={code}"
+
+    def oa_follow_url(self, agency_oa_url: str = "") -> str:
+        """Where a citizen follows the OA: the agency's own link from the directory, else
+        ZALO_OA_FOLLOW_URL; "" when neither is set. Only web links count."""
+        for url in (agency_oa_url, self.zalo_oa_follow_url):
+            if url.startswith(("https://", "http://")):
+                return url
+        return ""
 
     def officers_for(self, agency_code: str, role: str = OfficerRole.OFFICER.value) -> list[str]:
         """The Zalo user ids of an agency's officers in `role` (OFFICER_ZALO_IDS; "*" for any agency)."""

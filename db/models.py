@@ -385,3 +385,33 @@ class OfficerSession(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     last_seen_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Feedback(SQLModel, table=True):
+    """Feedback or a complaint (phản ánh, kiến nghị) from a citizen, and the officer's answer
+    (domain/feedback.py). About a dossier it belongs to the dossier's agency; without one, to the
+    province's queue (`agency_code` NULL: officers of every agency)."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (Index("ix_feedback_queue", "agency_code", "status", "answer_due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dossier_code: str | None = Field(default=None, foreign_key="dossiers.code", max_length=40, index=True)
+    agency_code: str | None = Field(default=None, max_length=40)
+    channel: str = Field(max_length=10)  # "web" (the lookup page) or "oa"
+    zalo_user_id: str | None = Field(
+        default=None, max_length=64
+    )  # who wrote to the OA; the answer goes there
+    # Web: the sender gave the code and the phone's last digits. OA: the account proved the dossier's phone.
+    sender_verified: bool = False
+    text: str
+    received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    answer_due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    status: str = Field(default="open", max_length=20)
+    answer: str | None = None
+    answered_by: str | None = Field(default=None, max_length=100)
+    answered_at: datetime | None = _utc(nullable=True)
+    # How the answer reached the citizen: "on-page", "sent" or "failed" (and Zalo's reason).
+    reply: str | None = Field(default=None, max_length=20)
+    reply_error: str | None = Field(default=None, max_length=500)
+    reply_message_id: str | None = Field(default=None, max_length=100)

@@ -67,6 +67,13 @@ class Counted(StrEnum):
     LINK_CODE_PHONE = "link-code-phone"  # one-time codes sent to a phone
     LINK_VERIFY_USER = "link-verify-user"  # wrong one-time codes from a Zalo user
     LINK_VERIFY_PHONE = "link-verify-phone"  # wrong one-time codes for a phone, from any Zalo user
+    FEEDBACK_ADDRESS = "feedback-address"  # feedback sent from the lookup page, per client address
+    FEEDBACK_PHONE = "feedback-phone"  # feedback about the dossiers of one phone, from the lookup page
+    FEEDBACK_ZALO_USER = "feedback-zalo-user"  # feedback sent to the OA, per Zalo account
+
+
+# Feedback is limited alike whichever way it comes (Settings.backoff).
+FEEDBACK_COUNTED = (Counted.FEEDBACK_ADDRESS, Counted.FEEDBACK_PHONE, Counted.FEEDBACK_ZALO_USER)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,9 @@ from typing import Any
 from domain.access import DeskRole
 from domain.dossier import Actor, IntakeChannel
 from domain.dvcqg import PortalStatus, SyncRefused
+from domain.feedback import Channel as FeedbackChannel
+from domain.feedback import Reply as FeedbackReply
+from domain.feedback import Status as FeedbackStatus
 from domain.notices import Audience, NoticeChannel, NoticeFailure, NoticeKind, NoticeStatus, OfficerRole
 from domain.refusals import Refusal
 from domain.rules import Rule
@@ -388,3 +391,73 @@ def notice_handled(by: str | None, at: datetime | str | None) -> str:
         return ""
     when = vn_datetime(at)
     return f"{NOTICE_HANDLED}: {by}, {when}" if when else f"{NOTICE_HANDLED}: {by}"
+
+
+# ---------------------------------------------------------------- printed documents (pages/receipt.py)
+
+# The receipt's title and form number: Mẫu số 01 of the forms that go with Decree 61/2018/NĐ-CP (issued
+# with Circular 01/2018/TT-VPCP); docs/citizen-services.md says where this comes from.
+RECEIPT_TITLE = "Giấy tiếp nhận hồ sơ và hẹn trả kết quả"
+RECEIPT_FORM_NO = "Mẫu số 01"
+RECEIPT_DESK = "Bộ phận tiếp nhận và trả kết quả"
+RECEIPT_NO_DUE = "tạm dừng tính thời hạn (sẽ báo lại ngày hẹn)"
+QR_LOOKUP = "Mã QR: trang tra cứu hồ sơ"
+QR_OA = "Mã QR: quan tâm Zalo OA"
+
+
+# ---------------------------------------------------------------- feedback (phản ánh, kiến nghị)
+
+FEEDBACK = "Phản ánh, kiến nghị"
+FEEDBACK_CHANNEL: dict[FeedbackChannel, str] = {
+    FeedbackChannel.WEB: "Trang tra cứu",
+    FeedbackChannel.OA: "Zalo OA",
+}
+FEEDBACK_STATUS: dict[FeedbackStatus, str] = {
+    FeedbackStatus.OPEN: "Chờ trả lời",
+    FeedbackStatus.ANSWERED: "Đã trả lời",
+}
+FEEDBACK_REPLY: dict[FeedbackReply, str] = {
+    FeedbackReply.ON_PAGE: "Hiển thị trên trang tra cứu",
+    FeedbackReply.SENT: "Đã gửi qua Zalo OA",
+    FeedbackReply.FAILED: "Gửi qua Zalo OA không được",
+}
+LABELS.update(
+    {FeedbackChannel: FEEDBACK_CHANNEL, FeedbackStatus: FEEDBACK_STATUS, FeedbackReply: FEEDBACK_REPLY}
+)
+FEEDBACK_PROVINCE_QUEUE = "Cấp tỉnh (không ghi mã hồ sơ)"
+FEEDBACK_VERIFIED = {
+    True: "Người gửi đã xác minh (mã hồ sơ và số điện thoại, hoặc Zalo đã liên kết số điện thoại của hồ sơ)",
+    False: "Người gửi chưa xác minh: không cung cấp thông tin cá nhân của hồ sơ trong câu trả lời",
+}
+# Over the OA: how to send feedback, and what the citizen is told.
+FEEDBACK_OA_HOW = (
+    "Để gửi phản ánh, kiến nghị, vui lòng nhắn: PA <mã hồ sơ> <nội dung>, ví dụ: "
+    "PA H21.65-261123-0001 Đã quá ngày hẹn nhưng chưa nhận được kết quả. "
+    "Nếu không liên quan đến hồ sơ nào: PA <nội dung>."
+)
+FEEDBACK_OA_RECEIVED = (
+    "Đã nhận phản ánh, kiến nghị số {id}{about}. Cơ quan giải quyết sẽ trả lời qua Zalo OA này "
+    "chậm nhất {due}."
+)
+FEEDBACK_OA_ABOUT = " về hồ sơ {code}"
+FEEDBACK_WAIT = (
+    "Ông/bà đã gửi nhiều phản ánh trong thời gian ngắn. Vui lòng gửi lại sau khoảng {minutes} phút."
+)
+FEEDBACK_OA_ANSWER = "Trả lời phản ánh, kiến nghị số {id}{about}:\n{answer}"
+FEEDBACK_CODE_IN_TEXT = "(Mã hồ sơ ghi trong tin nhắn: {code}) "
+
+
+def feedback_reply_error(error: str | None) -> str:
+    """Why an answer did not reach the citizen over the OA (`zalo <code> (<class>): <detail>` as stored)."""
+    if not error:
+        return ""
+    code = _ZALO_CODE.search(error)
+    suffix = f" (mã lỗi Zalo {code.group(1)})" if code else ""
+    if "(permanent)" in error:
+        return (
+            "Zalo từ chối gửi: người dân có thể đã bỏ quan tâm OA, chặn tin, hoặc đã quá thời hạn Zalo cho "
+            "phép trả lời tin nhắn" + suffix + "."
+        )
+    if "(token)" in error or "no Zalo" in error:
+        return "Hệ thống chưa kết nối được Zalo OA; vui lòng báo quản trị hệ thống" + suffix + "."
+    return "Zalo chưa trả lời; vui lòng gửi lại sau ít phút" + suffix + "."

@@ -11,10 +11,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
+from db import feedback
+from db.agencies import list_agencies
 from db.calendar import office_calendar
 from db.desk import HANDLED_PARAM, DeskQueries, Filters, ListKind
 from db.types import utcnow
 from domain import vocabulary
+from domain.codes import in_scope
 from pages import labels
 from pages.auth import SignedInDep
 from pages.charts import Bar, bar_chart
@@ -77,6 +80,9 @@ async def desk(
             "cards": await lists.agencies(agencies),
             "procedures": procedures,
             "query": urlencode(filters.query()),
+            "feedback_open": await feedback.count_open(session, who.officer.agencies),
+            # The directory's agencies in the officer's scope, each with its printable OA poster.
+            "posters": [a for a in await list_agencies(session) if in_scope(who.officer.agencies, a.code)],
         },
     )
 

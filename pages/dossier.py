@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db import feedback
 from db.agencies import agency_card
 from db.calendar import office_calendar
 from db.dossiers import event_recorded, events_of, notices_of
@@ -55,6 +56,10 @@ async def _dossier(session: AsyncSession, who: SignedIn, code: str) -> Dossier:
         )
     who.require_agency(row.agency_code)
     return row
+
+
+# What the other desk pages of one dossier use (its receipt): the same 404 outside the officer's scope.
+load_dossier = _dossier
 
 
 def _spec(slug: str, row: Dossier, *, check_state: bool = True) -> ActionSpec:
@@ -125,6 +130,9 @@ async def dossier_page(
             "note": NOTES.get(request.query_params.get("ghi-chu", ""), ""),
             "refused": refused,
             "notice_note": notice_note(request),
+            "feedback": await feedback.of_dossier(session, row.code),
+            "feedback_statuses": vocabulary.FEEDBACK_STATUS,
+            "feedback_channels": vocabulary.FEEDBACK_CHANNEL,
         },
     )
 

@@ -10,21 +10,26 @@ from __future__ import annotations
 import hmac
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 import structlog
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
+from db import feedback
 from db.agencies import AgencyCard, agency_card
+from db.calendar import office_calendar
 from db.dossiers import events_of, notices_of
 from db.models import Dossier, DossierEvent, Notice
 from domain import codes, vocabulary
 from domain.codes import is_dossier_code, normalize_code
+from domain.feedback import TEXT_MAX, Channel, answer_due, clean, text_problem
 from domain.limits import Counted
 from domain.status import DossierStatus, EventKind
-from pages.render import PageRoute, render
+from pages.feedback_form import SENT_PARAM, feedback_context, feedback_row, token_holds
+from pages.render import PageError, PageRoute, Redirect, render
 from pages.timeline import notice_rows, timeline_rows
-from web.deps import SessionDep, SettingsDep
+from web.deps import SessionDep, SettingsDep, now
 from web.ratelimit import Limiter, client_address
 
 log = structlog.get_logger(__name__)
@@ -90,6 +95,20 @@ def _form(code: str = "", digits: str = "", **extra: Any) -> dict[str, Any]:
     return {"code": code, "phone_last4": digits, "errors": {}, "not_found": False, "dossier": None} | extra
 
 
+def _read(code: str | None, phone_last4: str | None) -> tuple[str, str, dict[str, str]]:
+    """The code and digits as typed, normalized, and what is wrong with their form."""
+    wanted = normalize_code(code)
+    digits = _SPACES.sub("", phone_last4 or "")[:20]
+    errors: dict[str, str] = {}
+    if not wanted:
+        errors["code"] = "Vui lòng nhập mã hồ sơ."
+    elif not is_dossier_code(wanted):
+        errors["code"] = "Mã hồ sơ chưa đúng dạng, ví dụ: H21.65-261123-0001."
+    if not _DIGITS4.match(digits):
+        errors["phone_last4"] = "Vui lòng nhập đúng 4 chữ số cuối của số điện thoại đã đăng ký."
+    return wanted, digits, errors
+
+
 @router.get("/tra-cuu", response_class=HTMLResponse)
 async def lookup(
     request: Request,
@@ -101,19 +120,23 @@ async def lookup(
     """Citizen lookup: the form, or the dossier for a code and the last 4 digits of the phone."""
     if code is None and phone_last4 is None:
         return render(request, "lookup.html", _form())
-    wanted = normalize_code(code)
-    digits = _SPACES.sub("", phone_last4 or "")[:20]
-    errors: dict[str, str] = {}
-    if not wanted:
-        errors["code"] = "Vui lòng nhập mã hồ sơ."
-    elif not is_dossier_code(wanted):
-        errors["code"] = "Mã hồ sơ chưa đúng dạng, ví dụ: H21.65-261123-0001."
-    if not _DIGITS4.match(digits):
-        errors["phone_last4"] = "Vui lòng nhập đúng 4 chữ số cuối của số điện thoại đã đăng ký."
+    wanted, digits, errors = _read(code, phone_last4)
     if errors:
         # Malformed input says nothing about any dossier, so it does not count against the limits.
         return render(request, "lookup.html", _form(wanted, digits, errors=errors), status=422)
 
+    found = await prove(request, session, wanted, digits)
+    if not isinstance(found, Dossier):
+        return found
+    view = await dossier_view(session, settings, found)
+    return render(
+        request, "lookup.html", _form(wanted, digits, dossier=view) | feedback_context(request, found)
+    )
+
+
+async def prove(request: Request, session: SessionDep, wanted: str, digits: str) -> Dossier | HTMLResponse:
+    """The dossier of a well-formed code whose phone ends in `digits`; otherwise the page to answer (not
+    found, or slowed down). Also what the feedback form goes through before it writes anything."""
     # Counted before the digits are compared (parallel guesses cannot all pass); a success takes back its
     # failure counts, so only wrong answers slow an address or a code down.
     limiter = Limiter(request)
@@ -137,13 +160,71 @@ async def lookup(
     found = hmac.compare_digest(expected, digits) and row is not None
     if not found or row is None:
         return render(request, "lookup.html", _form(wanted, digits, not_found=True), status=404)
-
     await limiter.forgive(*misses)
-    events = await events_of(session, wanted)
-    notices = await notices_of(session, wanted)
+    return row
+
+
+async def dossier_view(session: SessionDep, settings: SettingsDep, row: Dossier) -> dict[str, Any]:
+    """What the lookup page shows of a proven dossier, with the feedback sent from this page."""
+    events = await events_of(session, row.code)
+    notices = await notices_of(session, row.code)
     agency = await agency_card(session, row.agency_code, settings.notice_office_name)
     view = citizen_view(row, events, notices, agency)
-    return render(request, "lookup.html", _form(wanted, digits, dossier=view))
+    view["feedback"] = [
+        feedback_row(item) for item in await feedback.of_dossier(session, row.code, Channel.WEB)
+    ]
+    return view
+
+
+@router.post("/tra-cuu/phan-anh", response_class=HTMLResponse)
+async def send_feedback(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    """Feedback about a dossier from its lookup page: the code and digits are proven again (counted as a
+    lookup), the text checked, the sender's address and the dossier's phone rate-limited; then one row."""
+    form = {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
+    wanted, digits, errors = _read(form.get("code"), form.get("phone_last4"))
+    at = now(request)
+    if errors or not token_holds(settings, wanted, form.get("feedback_token", ""), at):
+        raise PageError(
+            403,
+            "Biểu mẫu đã hết hiệu lực",
+            "Biểu mẫu phản ánh không còn hợp lệ. Vui lòng tra cứu lại hồ sơ rồi gửi phản ánh.",
+        )
+    found = await prove(request, session, wanted, digits)
+    if not isinstance(found, Dossier):
+        return found
+    text = clean(form.get("text", "")[: 4 * TEXT_MAX])
+
+    async def page(status: int, **extra: Any) -> HTMLResponse:
+        view = await dossier_view(session, settings, found)
+        context = feedback_context(request, found, feedback_text=text, **extra)
+        return render(request, "lookup.html", _form(wanted, digits, dossier=view) | context, status=status)
+
+    problem = text_problem(text)
+    if problem is not None:
+        return await page(422, feedback_error=problem)
+    address = client_address(request)
+    wait = await Limiter(request).take(
+        (Counted.FEEDBACK_ADDRESS, address), (Counted.FEEDBACK_PHONE, found.applicant_phone)
+    )
+    if wait is not None:
+        log.info("feedback.rate_limited", channel=Channel.WEB.value)
+        minutes = max(1, -(-wait // 60))
+        return await page(429, feedback_limited_minutes=minutes)
+    calendar = await office_calendar(session, settings.office_hours())
+    due = answer_due(calendar, at, settings.feedback_answer_working_days)
+    item = await feedback.add(
+        session,
+        channel=Channel.WEB,
+        text=text,
+        received_at=at,
+        answer_due_at=due,
+        dossier_code=found.code,
+        agency_code=found.agency_code,
+        sender_verified=True,
+    )
+    log.info("feedback.received", channel=Channel.WEB.value, feedback_id=item.id, dossier_code=found.code)
+    query = urlencode({"code": found.code, "phone_last4": digits, SENT_PARAM: "1"})
+    raise Redirect(f"/tra-cuu?{query}#phan-anh")
 
 
 @router.get("/tra-cuu/{code}", response_class=HTMLResponse)

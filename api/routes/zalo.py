@@ -1,5 +1,5 @@
-"""`POST /webhooks/zalo`: Zalo OA events — follows, a citizen's messages (linking: api/zalo_linking.py),
-delivery receipts.
+"""`POST /webhooks/zalo`: Zalo OA events — follows, a citizen's messages (linking: api/zalo_linking.py;
+feedback, "PA <code> <text>": api/feedback_oa.py), delivery receipts.
 
 Dependencies come from `app.state` (`settings`, `session_factory`, and optionally `zalo` for replies), so
 the router mounts on any app that sets them. An event is authentic only when signed and fresh
@@ -22,6 +22,7 @@ from sqlalchemy import delete, update
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.feedback_oa import OaFeedbackIntake
 from api.problems import problem_response
 from api.schemas.views import ProblemDetail
 from api.zalo_linking import Linking, Outgoing, deliver
@@ -30,6 +31,7 @@ from db.models import Notice, ZaloEvent, ZaloUser
 from db.types import utcnow
 from db.upsert import insert_ignoring_conflict
 from domain import limits
+from domain.feedback import read_oa_feedback
 from domain.notices import NoticeStatus
 from settings import Settings
 from web.deps import SessionFactoryDep, SettingsDep, now
@@ -166,6 +168,10 @@ async def _apply(request: Request, event: WebhookEvent, at: datetime) -> list[Ou
         async with sessions() as session:
             await _touch(session, event.user_id, event.timestamp or at)
             await session.commit()
+        # "PA <code> <text>": feedback (api/feedback_oa.py); anything else is about linking, or for the staff.
+        feedback = read_oa_feedback(event.text)
+        if feedback is not None:
+            return await OaFeedbackIntake(request).on_message(event.user_id, feedback)
         return await Linking(request).on_text(event.user_id, event.text)
     async with sessions() as session:
         await _delivered(session, event)

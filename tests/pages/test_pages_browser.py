@@ -222,3 +222,57 @@ async def test_an_officer_works_the_overdue_list_on_a_desk_screen(
     await page.get_by_role("button", name="Đăng xuất").click()
     await expect(page.get_by_role("status")).to_contain_text("Ông/bà đã đăng xuất.")
     await context.close()
+
+
+async def test_the_counter_prints_the_receipt_and_the_citizen_sends_feedback(
+    browser: Browser, site: Site, session_factory: SessionFactory
+) -> None:
+    """A dossier registered by the TTHC system and projected by the real worker: the officer prints its
+    receipt (the page the browser prints, then the PDF); the citizen sends feedback from a phone."""
+    await seed_officer(session_factory, agencies=["H21.65"])
+    code = await register(site)
+
+    async def projected() -> bool:
+        async with session_factory() as session:
+            row = await session.get(Dossier, code, populate_existing=True)
+            return row is not None and row.due_at is not None
+
+    await eventually(projected)
+    context = await browser.new_context(viewport=DESK, locale="vi-VN")
+    page = await context.new_page()
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: refused.append(message.text) if "Content Security" in message.text else None,
+    )
+    await page.goto(f"{site.url}/can-bo/ho-so/{code}")
+    await page.get_by_label("Tên đăng nhập").fill("lan.nt")
+    await page.get_by_label("Mật khẩu").fill(PASSWORD)
+    await page.get_by_label("Mật khẩu").press("Enter")
+    await page.get_by_role("link", name="In giấy tiếp nhận và hẹn trả kết quả (Mẫu 01)").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Giấy tiếp nhận hồ sơ và hẹn trả kết quả")
+    await expect(page.get_by_role("img", name="Mã QR: trang tra cứu hồ sơ")).to_be_visible()
+    await page.emulate_media(media="print")
+    await expect(page.get_by_role("navigation", name="Thao tác")).to_be_hidden()  # not on the paper
+    await page.screenshot(path=ARTIFACTS / "giay-tiep-nhan-in.png", full_page=True)
+    await page.emulate_media(media="screen")
+    pdf = await page.request.get(f"{site.url}/can-bo/ho-so/{code}/giay-tiep-nhan.pdf")
+    assert pdf.ok
+    assert (await pdf.body()).startswith(b"%PDF")
+    assert refused == []
+    await context.close()
+
+    phone = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="vi-VN")
+    page = await phone.new_page()
+    await page.goto(f"{site.url}/tra-cuu?code={code}&phone_last4=3456")
+    await page.get_by_label("Nội dung phản ánh, kiến nghị về hồ sơ này").fill(
+        "Xin cho biết khi nào có kết quả, tôi cần gấp."
+    )
+    await page.get_by_role("button", name="Gửi phản ánh").click()
+    await expect(page.get_by_role("status")).to_contain_text("Đã nhận phản ánh, kiến nghị")
+    await expect(page.get_by_text("Xin cho biết khi nào có kết quả, tôi cần gấp.")).to_be_visible()
+    assert await unlabelled_inputs(page) == []
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the page scrolls sideways at 375 px ({width} px wide)"
+    await page.screenshot(path=ARTIFACTS / "tra-cuu-phan-anh-375.png", full_page=True)
+    await phone.close()
