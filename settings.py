@@ -10,6 +10,7 @@ from datetime import time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote, urlencode
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -284,6 +285,15 @@ class Settings(BaseSettings):
     def lookup_url(self, code: str) -> str:
         """The citizen lookup page of a dossier (notices link to it)."""
         return f"{self.public_base_url.rstrip('/')}/tra-cuu?code={code}"
+
+    def procedures_url(self, query: str = "") -> str:
+        """The public list of procedures, searched for `query` when given (the OA's "TT <words>" links)."""
+        base = f"{self.public_base_url.rstrip('/')}/thu-tuc"
+        return f"{base}?{urlencode({'q': query})}" if query else base
+
+    def procedure_url(self, code: str) -> str:
+        """The public page of one procedure of the catalogue."""
+        return f"{self.public_base_url.rstrip('/')}/thu-tuc/{quote(code, safe='')}"
 
     def oa_follow_url(self, agency_oa_url: str = "") -> str:
         """Where a citizen follows the OA: the agency's own link from the directory, else

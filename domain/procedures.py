@@ -11,10 +11,13 @@ in docs/legal.md.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from domain import vocabulary
 from domain.dossier import Procedure, SupplementRule
+from domain.linking import plain
 from domain.status import EventKind
 
 # The law's default when the catalogue says nothing (or lacks the procedure): one request, listing
@@ -313,3 +316,82 @@ def check_registration(
         detail["catalogue_working_days"] = entry.working_days
         return RegistrationCheck(version, entry.supplement, EventKind.WORKING_DAYS_DIFFER, detail)
     return RegistrationCheck(version, entry.supplement)
+
+
+# ---------------------------------------------------------------- looking procedures up (OA "TT <words>")
+
+# "TT khai sinh", "thủ tục: khai sinh" (with or without diacritics); not "TTHC…".
+_LOOKUP_KEYWORD = re.compile(r"^\s*(tt|thu\s*tuc)(?![0-9a-z])[\s:.,\-]*", re.IGNORECASE)
+QUERY_MAX = 100  # characters of a search kept
+OA_ANSWER_LIMIT = 3  # procedures in one OA answer; the page lists them all
+
+
+def read_procedure_query(message: str) -> str | None:
+    """The words an OA message asks procedures for ("TT <words>"), as written; "" for the keyword alone;
+    None for any other message (linking, feedback and the OA's staff deal with those)."""
+    keyword = _LOOKUP_KEYWORD.match(plain(message))
+    if keyword is None:
+        return None
+    # `plain` keeps one character for each of the message's (NFC) characters: cut the original there.
+    rest = unicodedata.normalize("NFC", message)[keyword.end() :]
+    return " ".join(rest.split())[:QUERY_MAX]
+
+
+def search_procedures(entries: list[CatalogueEntry], query: str) -> list[CatalogueEntry]:
+    """The procedures whose name or code holds every word of `query`, case and diacritics aside; a name
+    that starts with the query first, then the earliest match, then by name. Nothing for an empty query."""
+    words = plain(query).split()
+    if not words:
+        return []
+    wanted = " ".join(words)
+
+    def where(entry: CatalogueEntry) -> str:
+        return plain(f"{entry.name} {entry.code} {entry.national_code or ''}")
+
+    found = [entry for entry in entries if all(word in where(entry) for word in words)]
+    return sorted(
+        found,
+        key=lambda e: (not plain(e.name).startswith(wanted), plain(e.name).find(words[0]) % 1000, e.name),
+    )
+
+
+def fees_text(entry: CatalogueEntry) -> str:
+    """The fees and charges in a line: "Lệ phí: 50.000 đ; Phí thẩm định: theo quy định"."""
+    if not entry.fees:
+        return vocabulary.PROCEDURE_NO_FEE
+    parts = []
+    for fee in entry.fees:
+        if fee.amount_vnd == 0:
+            amount = vocabulary.PROCEDURE_FREE
+        elif fee.amount_vnd is None:
+            amount = vocabulary.PROCEDURE_FEE_BY_RULE
+        else:
+            amount = vocabulary.vn_money(fee.amount_vnd)
+        parts.append(f"{fee.name}: {amount}")
+    return "; ".join(parts)
+
+
+def oa_answer(query: str, found: list[CatalogueEntry], detail_url: Any, list_url: str) -> str:
+    """The OA's answer to "TT <words>": at most OA_ANSWER_LIMIT procedures, each with its time limit, fees,
+    where to submit and its page; a link to the whole list when there are more. `detail_url(code)` is the
+    public page of one procedure."""
+    if not query:
+        return vocabulary.PROCEDURE_LOOKUP_HOW
+    if not found:
+        return vocabulary.PROCEDURE_LOOKUP_NONE.format(query=query, url=list_url)
+    shown = found[:OA_ANSWER_LIMIT]
+    lines = [vocabulary.PROCEDURE_LOOKUP_FOUND.format(query=query, total=len(found))]
+    for number, entry in enumerate(shown, 1):
+        lines.append(
+            vocabulary.PROCEDURE_LOOKUP_ITEM.format(
+                number=number,
+                name=entry.name,
+                days=entry.working_days,
+                fees=fees_text(entry),
+                where=", ".join(entry.agency_kinds),
+                url=detail_url(entry.code),
+            )
+        )
+    if len(found) > len(shown):
+        lines.append(vocabulary.PROCEDURE_LOOKUP_MORE.format(total=len(found), url=list_url))
+    return "\n".join(lines)

@@ -461,3 +461,27 @@ def feedback_reply_error(error: str | None) -> str:
     if "(token)" in error or "no Zalo" in error:
         return "Hệ thống chưa kết nối được Zalo OA; vui lòng báo quản trị hệ thống" + suffix + "."
     return "Zalo chưa trả lời; vui lòng gửi lại sau ít phút" + suffix + "."
+
+
+# ------------------------------------------------------- procedure lookup (OA "TT <words>", /thu-tuc)
+
+PROCEDURE_LOOKUP_HOW = "Để tra cứu thủ tục hành chính, gửi: TT <tên thủ tục>, ví dụ: TT khai sinh."
+PROCEDURE_LOOKUP_NONE = (
+    "Không tìm thấy thủ tục nào phù hợp với “{query}”. Thử lại với từ khác, ví dụ: TT khai sinh.\n"
+    "Danh mục thủ tục: {url}"
+)
+PROCEDURE_LOOKUP_FOUND = "Thủ tục phù hợp với “{query}” ({total}):"
+PROCEDURE_LOOKUP_ITEM = (
+    "{number}. {name}\n"
+    "Thời hạn giải quyết: {days} ngày làm việc\n"
+    "Phí, lệ phí: {fees}\n"
+    "Nơi nộp: {where}\n"
+    "Chi tiết: {url}"
+)
+PROCEDURE_LOOKUP_MORE = "Xem đủ {total} thủ tục: {url}"
+PROCEDURE_LOOKUP_NO_CATALOGUE = (
+    "Danh mục thủ tục hành chính đang được cập nhật. Vui lòng liên hệ Bộ phận Một cửa."
+)
+PROCEDURE_NO_FEE = "Không có thông tin"
+PROCEDURE_FREE = "Không thu"
+PROCEDURE_FEE_BY_RULE = "Theo quy định hiện hành"

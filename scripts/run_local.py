@@ -3,7 +3,7 @@
 Starts the Temporal dev server (state in .data/temporal.db, search attributes registered, UI), the fake
 Zalo server, the worker and the API (SQLite in .data/), prints the URLs and the local API key. A database
 whose agency directory is empty gets deploy/agencies.sample.json, so local notices and pages name real
-agencies.
+agencies; one with no procedure catalogue gets deploy/procedures.sample.json (/thu-tuc, the OA's "TT").
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pathlib import Path
 from db.agencies import directory_is_empty, load_agencies, read_directory
 from db.engine import make_engine, make_session_factory
 from db.migrate import upgrade
+from db.procedures import current_version, load_catalogue, read_catalogue
 from domain import zns_templates
 from domain.codes import ALL_AGENCIES
 from workflows.search_attributes import cli_flags
@@ -30,6 +31,7 @@ from workflows.search_attributes import cli_flags
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SAMPLE_AGENCIES = ROOT / "deploy" / "agencies.sample.json"
+SAMPLE_PROCEDURES = ROOT / "deploy" / "procedures.sample.json"
 
 LOCAL_OFFICERS = {
     ALL_AGENCIES: {
@@ -166,6 +168,21 @@ async def sample_directory(database_url: str, path: Path = SAMPLE_AGENCIES) -> i
         await engine.dispose()
 
 
+async def sample_catalogue(database_url: str, path: Path = SAMPLE_PROCEDURES) -> int:
+    """Load the sample procedure catalogue when none was ever loaded (the lookup page and the OA's
+    "TT <words>" search it); how many procedures it loaded (0 when a catalogue is in force already)."""
+    engine = make_engine(database_url)
+    try:
+        async with make_session_factory(engine)() as session:
+            if await current_version(session) is not None:
+                return 0
+            entries, about = await asyncio.to_thread(read_catalogue, path)
+            await load_catalogue(session, entries, loaded_by="make run", source=path.name, about=about)
+            return len(entries)
+    finally:
+        await engine.dispose()
+
+
 async def run(args: argparse.Namespace) -> int:
     ports = {
         "Temporal server": args.temporal_port,
@@ -201,6 +218,11 @@ async def run(args: argparse.Namespace) -> int:
     if loaded := await sample_directory(database_url):
         print(
             f"make run: agency directory: {loaded} agencies from {SAMPLE_AGENCIES.relative_to(ROOT)}",
+            flush=True,
+        )
+    if loaded := await sample_catalogue(database_url):
+        print(
+            f"make run: procedure catalogue: {loaded} procedures from {SAMPLE_PROCEDURES.relative_to(ROOT)}",
             flush=True,
         )
 

@@ -1,5 +1,6 @@
 """`POST /webhooks/zalo`: Zalo OA events — follows, a citizen's messages (linking: api/zalo_linking.py;
-feedback, "PA <code> <text>": api/feedback_oa.py), delivery receipts.
+feedback, "PA <code> <text>": api/feedback_oa.py; procedures, "TT <words>": domain/procedures.py), delivery
+receipts.
 
 Dependencies come from `app.state` (`settings`, `session_factory`, and optionally `zalo` for replies), so
 the router mounts on any app that sets them. An event is authentic only when signed and fresh
@@ -25,18 +26,20 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.feedback_oa import OaFeedbackIntake
 from api.problems import problem_response
 from api.schemas.views import ProblemDetail
-from api.zalo_linking import Linking, Outgoing, deliver
+from api.zalo_linking import Linking, OaText, Outgoing, deliver
 from db import zalo_links
 from db.models import Notice, ZaloEvent, ZaloUser
+from db.procedures import catalogue_procedures
 from db.types import utcnow
 from db.upsert import insert_ignoring_conflict
-from domain import limits
+from domain import limits, vocabulary
 from domain.feedback import read_oa_feedback
 from domain.notices import NoticeStatus
+from domain.procedures import oa_answer, read_procedure_query, search_procedures
 from settings import Settings
 from web.deps import SessionFactoryDep, SettingsDep, now
 from zalo.client import ZaloClient
-from zalo.config import zalo_config
+from zalo.config import OA_TEXT_MAX, zalo_config
 from zalo.webhook import (
     FOLLOW,
     SIGNATURE_HEADER,
@@ -168,15 +171,31 @@ async def _apply(request: Request, event: WebhookEvent, at: datetime) -> list[Ou
         async with sessions() as session:
             await _touch(session, event.user_id, event.timestamp or at)
             await session.commit()
-        # "PA <code> <text>": feedback (api/feedback_oa.py); anything else is about linking, or for the staff.
+        # "PA <code> <text>": feedback (api/feedback_oa.py); "TT <words>": procedures of the catalogue;
+        # anything else is about linking, or for the staff.
         feedback = read_oa_feedback(event.text)
         if feedback is not None:
             return await OaFeedbackIntake(request).on_message(event.user_id, feedback)
+        query = read_procedure_query(event.text)
+        if query is not None:
+            return [OaText(event.user_id, await _procedures_answer(request, query))]
         return await Linking(request).on_text(event.user_id, event.text)
     async with sessions() as session:
         await _delivered(session, event)
         await session.commit()
     return []
+
+
+async def _procedures_answer(request: Request, query: str) -> str:
+    """The OA's answer to "TT <words>": the catalogue in force, searched (domain/procedures.py)."""
+    settings: Settings = request.app.state.settings
+    async with request.app.state.session_factory() as session:
+        entries = await catalogue_procedures(session)
+    if not entries:
+        return vocabulary.PROCEDURE_LOOKUP_NO_CATALOGUE
+    found = search_procedures(entries, query)
+    text = oa_answer(query, found, settings.procedure_url, settings.procedures_url(query))
+    return text[:OA_TEXT_MAX]
 
 
 # --- follow / unfollow ---

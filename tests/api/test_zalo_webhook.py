@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,6 +18,7 @@ from temporalio.testing import ActivityEnvironment
 from api.routes.zalo import router
 from db.engine import SessionFactory
 from db.models import ZaloEvent, ZaloLink, ZaloUser
+from db.procedures import load_catalogue, read_catalogue
 from domain.notices import NoticeKind
 from tests.support.zalo import (
     CODE,
@@ -284,3 +286,67 @@ async def test_other_events_are_acknowledged_and_ignored(api: Api) -> None:
     response = await api.post(api.event("user_send_image", sender={"id": USER}, message={"msg_id": "m"}))
     assert response.json() == {"status": "ignored"}
     assert await table(api.h.session_factory, ZaloEvent) == []
+
+
+# ---------------------------------------------------------------- "TT <words>": the procedure catalogue
+
+
+async def load_sample_catalogue(session_factory: SessionFactory) -> None:
+    """The province's sample catalogue, loaded as the administrator's CLI loads a file."""
+    entries, about = read_catalogue(Path(__file__).parents[2] / "deploy" / "procedures.sample.json")
+    async with session_factory() as session:
+        await load_catalogue(session, entries, loaded_by="test", about=about)
+
+
+async def test_tt_words_answers_the_matching_procedures_of_the_catalogue(api: Api) -> None:
+    await load_sample_catalogue(api.h.session_factory)
+    await api.post(api.text("TT khai sinh"))
+
+    [reply] = api.replies()
+    assert reply == (
+        "Thủ tục phù hợp với “khai sinh” (1):\n"
+        "1. Đăng ký khai sinh\n"
+        "Thời hạn giải quyết: 1 ngày làm việc\n"
+        "Phí, lệ phí: Lệ phí: Không thu\n"
+        "Nơi nộp: UBND cấp xã, Trung tâm Phục vụ hành chính công cấp xã\n"
+        "Chi tiết: https://dichvucong.gialai.example/thu-tuc/local.hotich.khai-sinh"
+    )
+    assert await table(api.h.session_factory, ZaloLink) == []  # not mistaken for linking
+
+
+async def test_tt_without_diacritics_finds_the_same_and_many_matches_link_the_full_list(api: Api) -> None:
+    await load_sample_catalogue(api.h.session_factory)
+    await api.post(api.text("thu tuc: dang ky"))
+
+    [reply] = api.replies()
+    lines = reply.splitlines()
+    assert lines[0].startswith("Thủ tục phù hợp với “dang ky” (")
+    assert sum(line[:2] in ("1.", "2.", "3.", "4.") for line in lines) == 3  # at most three in one answer
+    assert lines[1].startswith("1. Đăng ký")
+    assert lines[-1].startswith("Xem đủ ")
+    assert lines[-1].endswith("https://dichvucong.gialai.example/thu-tuc?q=dang+ky")
+    assert "Phí chứng thực" not in reply
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("TT", "Để tra cứu thủ tục hành chính, gửi: TT <tên thủ tục>, ví dụ: TT khai sinh."),
+        (
+            "TT xin cấp sao hỏa",
+            "Không tìm thấy thủ tục nào phù hợp với “xin cấp sao hỏa”. Thử lại với từ khác, ví dụ: "
+            "TT khai sinh.\nDanh mục thủ tục: https://dichvucong.gialai.example/thu-tuc?q=xin+c%E1%BA%A5p+sao+h%E1%BB%8Fa",
+        ),
+    ],
+)
+async def test_tt_alone_or_without_a_match_says_how(api: Api, text: str, expected: str) -> None:
+    await load_sample_catalogue(api.h.session_factory)
+    await api.post(api.text(text))
+    assert api.replies() == [expected]
+
+
+async def test_tt_before_any_catalogue_says_it_is_being_updated(api: Api) -> None:
+    await api.post(api.text("TT khai sinh"))
+    assert api.replies() == [
+        "Danh mục thủ tục hành chính đang được cập nhật. Vui lòng liên hệ Bộ phận Một cửa."
+    ]

@@ -116,7 +116,11 @@ async def test_make_run_serves_a_dossier_end_to_end(stack: Stack, tmp_path: Path
     t = Moments()
     body = {
         "code": code,
-        "procedure": {"code": "1.001234", "name": "Cấp giấy phép xây dựng", "working_days": 15},
+        "procedure": {
+            "code": "local.xaydung.gpxd-nha-o",
+            "name": "Cấp giấy phép xây dựng nhà ở riêng lẻ",
+            "working_days": 15,
+        },
         "agency_code": "H21.65",
         "applicant": {"name": "Nguyễn Văn A", "phone": "0905123456", "zalo_user_id": None},
         "received_at": t(0).isoformat(),
