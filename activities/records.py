@@ -11,7 +11,9 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from sqlmodel import select
+import structlog
+from sqlalchemy import delete
+from sqlmodel import col, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -36,6 +38,8 @@ from settings import Settings
 from workflows import contracts
 from workflows.contracts import RecordRequest
 
+log = structlog.get_logger(__name__)
+
 
 class RecordActivities:
     def __init__(self, session_factory: SessionFactory, settings: Settings) -> None:
@@ -58,7 +62,9 @@ class RecordActivities:
                 session.add(row)
                 await session.flush()
             if request.entry.seq <= row.last_seq:
-                return False
+                if await self._recorded_already(session, request):
+                    return False
+                await self._drop_phantoms(session, request)
             for column, value in asdict(request.projection).items():
                 setattr(row, column, value)
             row.last_seq = request.entry.seq
@@ -82,6 +88,47 @@ class RecordActivities:
             if request.payment is not None:
                 await self._add_payment(session, request.code, request.payment)
         return True
+
+    @staticmethod
+    async def _recorded_already(session: Any, request: RecordRequest) -> bool:
+        """Whether this very entry is the one recorded at its seq (a retried or replayed record)."""
+        recorded = await session.scalar(
+            select(DossierEvent).where(
+                DossierEvent.dossier_code == request.code, DossierEvent.seq == request.entry.seq
+            )
+        )
+        entry = request.entry
+        return recorded is not None and (recorded.kind, recorded.at, recorded.event_id) == (
+            entry.kind,
+            entry.at,
+            entry.event_id,
+        )
+
+    @staticmethod
+    async def _drop_phantoms(session: Any, request: RecordRequest) -> None:
+        """Another entry holds this seq: a workflow task that recorded it was lost before it completed (its
+        worker or the server killed), so from this seq on the rows were never in the workflow's history,
+        and the task that ran again put something else there (a timer that came due meanwhile, an update
+        in another order). The workflow is the truth: its entry replaces them, and so do the notices.
+        None of those notices was ever sent (a send is scheduled only once its task completes)."""
+        seq = request.entry.seq
+        await session.exec(
+            delete(DossierEvent).where(
+                col(DossierEvent.dossier_code) == request.code, col(DossierEvent.seq) >= seq
+            )
+        )
+        await session.exec(
+            delete(Notice).where(
+                col(Notice.dossier_code) == request.code,
+                col(Notice.seq) >= seq,
+                col(Notice.attempts) == 0,
+                col(Notice.sent_at).is_(None),
+            )
+        )
+        await session.flush()
+        log.warning(
+            "record.replaced_lost_entries", dossier_code=request.code, from_seq=seq, kind=request.entry.kind
+        )
 
     def _notices(
         self, request: RecordRequest, row: Dossier, order: NoticeOrder, card: AgencyCard
