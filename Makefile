@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint fmt typecheck pytest lock clean-data
+.PHONY: run test lint fmt typecheck pytest lock clean-data chaos
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,13 @@ test-%: $(STAMP) $(CHROMIUM)
 ## The browser tests drive Debian's Chromium (Playwright never downloads one); installed only when missing.
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+
+## Fault injection (docs/reliability.md): kills and breaks every process while dossiers go through their
+## lives; one JSON line per scenario and a summary, non-zero on any loss, duplicate, refused retry or 500.
+## The size: make chaos CHAOS_ARGS="--lifecycles 40 --kills 5 --window-kills 200"
+CHAOS_ARGS ?= --lifecycles 10 --kills 3 --window-kills 20
+chaos: $(STAMP)
+	$(BIN)/python -m bench.chaos $(CHAOS_ARGS)
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

@@ -1,0 +1,73 @@
+"""The chaos suite's small configuration (bench/chaos.py): real processes really killed, outcomes checked.
+
+One stack for the module: a Temporal dev server, the fake Zalo, the worker, the API and (when the machine
+has PostgreSQL's binaries) a private PostgreSQL. Every scenario drives a few dossiers through their lives
+while one fault is injected once; afterwards each dossier must have reached its end with every event and
+notice once and no answer was a 500 or a refused retry. `make chaos` runs the larger configuration.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench import chaos
+
+pytestmark = pytest.mark.chaos
+
+SMALL = chaos.Config(lifecycles=2, kills=1, concurrency=2, window_kills=1, settle=240.0, seed=15)
+# What the suite found that is fixed outside this branch (docs/reliability.md, "Faults found"). A
+# scenario listed here may fail; once the fix is merged it passes (XPASS) and its line here goes.
+KNOWN_FAULTS = {
+    "postgres-restart": "issue 15: a database error answers 500 (not 503) and leaves the Idempotency-Key "
+    "claimed, so the client's retries get 409 in-progress until IDEMPOTENCY_PENDING_TIMEOUT_SECONDS",
+}
+SCENARIOS = [
+    name
+    for name in chaos.SCENARIOS
+    if name != "duplicate-window-no-receipts"  # a measurement, not a check
+]
+
+
+@pytest.fixture(scope="module")
+async def outcome(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    lines: list[dict[str, Any]] = []
+    config = chaos.Config(**{**SMALL.__dict__, "scenarios": SCENARIOS})
+    summary = await chaos.run(config, Path(tmp_path_factory.mktemp("chaos")), emit=lines.append)
+    for line in lines:
+        print(line)
+    return {"summary": summary, "lines": {line["scenario"]: line for line in lines if "scenario" in line}}
+
+
+def test_every_fault_was_injected_and_every_dossier_checked(outcome: dict[str, Any]) -> None:
+    lines = outcome["lines"]
+    assert set(lines) == set(SCENARIOS)
+    for name, line in lines.items():
+        if line.get("skipped"):
+            assert name == "postgres-restart", line
+            continue
+        assert line["lifecycles"] >= SMALL.lifecycles, line
+        assert line["kills"] == (0 if name == "baseline" else 1), line
+        assert line["events_checked"] >= 5 * line["lifecycles"], line
+        assert line["notices_checked"] >= 4 * line["lifecycles"], line
+        assert line["zalo_faults_unused"] == 0, line
+    if chaos.Stack.postgres_available():
+        assert outcome["summary"]["database"] == "postgresql"
+        assert not lines["postgres-restart"].get("skipped")
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        pytest.param(name, marks=pytest.mark.xfail(reason=KNOWN_FAULTS[name], strict=False))
+        if name in KNOWN_FAULTS
+        else name
+        for name in SCENARIOS
+    ],
+)
+def test_no_loss_no_duplicate_no_refused_retry_no_500(outcome: dict[str, Any], scenario: str) -> None:
+    line = outcome["lines"][scenario]
+    assert line["ok"], line
+    assert line["unexpected_exits"] == {}, line
