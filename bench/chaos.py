@@ -56,6 +56,7 @@ BIN = Path(sys.executable).parent
 PG_BIN = Path(os.environ.get("CHAOS_PG_BIN", "/usr/lib/postgresql/15/bin"))
 ZALO_TIMEOUT = 2.0  # the worker's Zalo client timeout in the chaos stack (ZALO_TIMEOUT_SECONDS)
 DONE_NOTICES = {"sent", "delivered"}
+CLOSED = {"COMPLETED", "FAILED", "TERMINATED", "CANCELED", "TIMED_OUT"}
 
 
 def free_port() -> int:
@@ -434,7 +435,8 @@ def problem_kind(response: httpx.Response) -> str:
 
 class Moments:
     """Legal times: working days after a base six working days ago (see tests/support/builders.Moments):
-    every event lies in the past and no reminder or escalation timer fires while the suite runs."""
+    every event lies in the past and no deadline or escalation timer fires while the suite runs (the fee
+    and pickup reminders may, when a fault delays the next step: TIMER_KINDS)."""
 
     def __init__(self) -> None:
         from domain.calendar import OfficeHours, WorkingCalendar
@@ -522,7 +524,7 @@ class Driver:
                 elif status == 409 and kind == "idempotency-key-in-progress":
                     self.stats.in_progress += 1
                 else:
-                    detail = str(response.json().get("detail", ""))[:200] if kind != "not-json" else ""
+                    detail = response.text[:300]
                     what = f"{path} {name}: {status} {kind} after {attempts} attempt(s): {detail}"
                     (self.stats.refused_retries if uncertain else self.stats.refused).append(what)
                     return False
@@ -655,9 +657,11 @@ def expected_final(life: Lifecycle) -> str:
 
 
 async def settle(stack: Stack, lives: list[Lifecycle], seconds: float) -> float:
-    """Wait until every dossier reached its end and every notice left; how long it took."""
+    """Wait until every dossier reached its end and every notice left; how long it took. Once every
+    workflow has closed nothing will change any more: 15 s later the wait ends, whatever it found."""
     started = time.monotonic()
     codes = [life.code for life in lives]
+    closed_since: float | None = None
     while True:
         try:
             rows = await read_rows(stack.database_url, codes)
@@ -669,9 +673,12 @@ async def settle(stack: Stack, lives: list[Lifecycle], seconds: float) -> float:
                 for life in lives
                 if expected_final(life) == "returned"
             )
+            closed = all(status in CLOSED for status in statuses.values())
         except Exception:
-            done = False  # a process being restarted
-        if done or time.monotonic() - started > seconds:
+            done = closed = False  # a process being restarted
+        closed_since = (closed_since or time.monotonic()) if closed else None
+        stuck = closed_since is not None and time.monotonic() - closed_since > 15
+        if done or stuck or time.monotonic() - started > seconds:
             return round(time.monotonic() - started, 1)
         await asyncio.sleep(1.0)
 

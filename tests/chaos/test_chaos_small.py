@@ -20,9 +20,16 @@ pytestmark = pytest.mark.chaos
 SMALL = chaos.Config(lifecycles=2, kills=1, concurrency=2, window_kills=1, settle=240.0, seed=15)
 # What the suite found that is fixed outside this branch (docs/reliability.md, "Faults found"). A
 # scenario listed here may fail; once the fix is merged it passes (XPASS) and its line here goes.
+PROJECTION_RACE = (
+    "issue 15, docs/reliability.md fault 0: a record local activity whose workflow task is lost (worker or "
+    "Temporal killed) commits timeline entry n; the retried task puts another entry at n, which is dropped "
+    "(a lost or doubled entry, a notice queued for ever); it happens in some runs, not all"
+)
 KNOWN_FAULTS = {
-    "postgres-restart": "issue 15: a database error answers 500 (not 503) and leaves the Idempotency-Key "
-    "claimed, so the client's retries get 409 in-progress until IDEMPOTENCY_PENDING_TIMEOUT_SECONDS",
+    "postgres-restart": "issue 15, faults 1 and 2: a database error answers 500 (not 503) and leaves the "
+    "Idempotency-Key claimed, so retries get 409 in-progress until IDEMPOTENCY_PENDING_TIMEOUT_SECONDS",
+    "worker-kill": PROJECTION_RACE,
+    "temporal-kill": PROJECTION_RACE,
 }
 # The duplicate-window scenarios are measurements (many kills each), run by `make chaos`.
 SCENARIOS = [name for name in chaos.SCENARIOS if not name.startswith("duplicate-window")]
@@ -67,4 +74,17 @@ def test_every_fault_was_injected_and_every_dossier_checked(outcome: dict[str, A
 def test_no_loss_no_duplicate_no_refused_retry_no_500(outcome: dict[str, Any], scenario: str) -> None:
     line = outcome["lines"][scenario]
     assert line["ok"], line
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_the_client_is_never_refused_and_no_process_dies_by_itself(
+    outcome: dict[str, Any], scenario: str
+) -> None:
+    # Held in every scenario, the known faults' included: none of them refuses a retry or crashes a process.
+    line = outcome["lines"][scenario]
+    if line.get("skipped"):
+        return
+    assert (line["refused_retries"], line["refused"], line["given_up"]) == (0, 0, 0), line
     assert line["unexpected_exits"] == {}, line
+    if scenario != "postgres-restart":
+        assert line["http_500"] == 0, line
