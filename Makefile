@@ -8,7 +8,7 @@ CHROMIUM := /usr/bin/chromium
 PANGO := /usr/share/doc/libpangoft2-1.0-0/copyright
 DEJAVU := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 
-.PHONY: run test lint fmt typecheck pytest lock clean-data
+.PHONY: run test lint fmt typecheck pytest lock clean-data chaos
 
 $(STAMP): pyproject.toml constraints.txt | $(PANGO) $(DEJAVU)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,13 @@ $(CHROMIUM):
 ## WeasyPrint's native libraries and the fonts its PDFs embed; installed only when missing.
 $(PANGO) $(DEJAVU):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+
+## Fault injection (docs/reliability.md): kills and breaks every process while dossiers go through their
+## lives; one JSON line per scenario and a summary, non-zero on any loss, duplicate, refused retry or 500.
+## The size: make chaos CHAOS_ARGS="--lifecycles 40 --kills 5 --window-kills 200"
+CHAOS_ARGS ?= --lifecycles 10 --kills 3 --window-kills 20
+chaos: $(STAMP)
+	$(BIN)/python -m bench.chaos $(CHAOS_ARGS)
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

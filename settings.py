@@ -156,7 +156,7 @@ class Settings(BaseSettings):
     # Idempotency-Key on the machine API's POSTs: how long an answer is replayed, and how long a request
     # may hold its key before a retry may take it over (it crashed; longer than any request waits).
     idempotency_key_ttl_hours: float = Field(default=24.0, gt=0)
-    idempotency_pending_timeout_seconds: float = Field(default=30.0, gt=0)
+    idempotency_pending_timeout_seconds: float = Field(default=25.0, gt=0)
 
     # The office calendar, in office time (UTC+7, domain/timefmt.py).
     office_periods: list[tuple[time, time]] = Field(

@@ -4,9 +4,10 @@ what it received.
 
 Run it: `python -m zalo.fake_server --port 8300` (what `make run` starts when ZALO_MODE is fake).
 Control API: `POST /_fake/faults` (fail the next N calls or for a while, with any Zalo code or HTTP status,
-or stall), `DELETE /_fake/faults`, `GET /_fake/messages`, `DELETE /_fake/messages`, `GET /_fake/calls`,
-`POST /_fake/tokens/expire` (every access token dies, as after 25 h), `POST /_fake/users/{id}/text`
-(a citizen writes to the OA: sent to `--webhook-url`, signed).
+or stall; or act on the message and lose the answer: `lose_answer`), `DELETE /_fake/faults`,
+`PUT /_fake/receipts` (delivery receipts on or off), `GET /_fake/messages`, `DELETE /_fake/messages`,
+`GET /_fake/calls`, `POST /_fake/tokens/expire` (every access token dies, as after 25 h),
+`POST /_fake/users/{id}/text` (a citizen writes to the OA: sent to `--webhook-url`, signed).
 
 One module over 400 lines because it is one stand-in for one service: its endpoints, faults and journal
 share one state, and a test or an operator reads the fake whole.
@@ -68,6 +69,12 @@ class FaultSpec(BaseModel):
     error: int | None = Field(default=None, description="Zalo error code, answered with HTTP 200")
     http_status: int | None = Field(default=None, ge=400, le=599)
     stall_seconds: float = Field(default=0.0, ge=0, le=600)
+    lose_answer: bool = Field(
+        default=False,
+        description="accept the message (it reaches the citizen), then lose the answer: answer "
+        "`http_status` instead, or, without one, answer only after `stall_seconds` (past the client's "
+        "timeout). Zalo does not de-duplicate, so a sender that tries again sends it twice.",
+    )
     count: int | None = Field(default=None, ge=1, description="the next N calls (default 1)")
     seconds: float | None = Field(default=None, gt=0, description="or every call for this long (an outage)")
 
@@ -115,6 +122,10 @@ class RegisteredTemplate:
         return f"{fill(self.title)}\n{fill(self.body)}".strip()
 
 
+class Receipts(BaseModel):
+    enabled: bool
+
+
 class UserText(BaseModel):
     text: str = Field(min_length=1, max_length=2000)
 
@@ -136,6 +147,7 @@ class FakeZalo:
         journal_path: Path | None = None,
         webhook_url: str | None = None,
         receipt_delay: float = 1.0,
+        receipts: bool = True,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.app_id = app_id
@@ -155,6 +167,7 @@ class FakeZalo:
         self.journal_path = journal_path
         self.webhook_url = webhook_url
         self.receipt_delay = receipt_delay
+        self.receipts = receipts  # off: no delivery receipt goes to the webhook (a lost webhook)
         self.clock = clock
         self.messages: list[dict[str, Any]] = []
         self.calls: list[dict[str, Any]] = []
@@ -266,7 +279,7 @@ class FakeZalo:
         message["received_at"] = self.clock().isoformat()
         self.messages.append(message)
         self._journal({"type": "message", "message": message})
-        if self.webhook_url:
+        if self.webhook_url and self.receipts:
             self._spawn(self._send_receipt(message))
         return message
 
@@ -396,9 +409,9 @@ def create_fake_zalo_app(fake: FakeZalo | None = None, **options: Any) -> FastAP
     )
     app.state.fake = state
 
-    async def fault_answer(target: Target) -> Response | None:
-        spec = state.take_fault(target)
-        if spec is None:
+    async def fault_answer(target: Target, spec: FaultSpec | None = None) -> Response | None:
+        spec = spec or state.take_fault(target)
+        if spec is None or spec.lose_answer:
             return None
         if spec.stall_seconds:
             await asyncio.sleep(spec.stall_seconds)
@@ -411,9 +424,19 @@ def create_fake_zalo_app(fake: FakeZalo | None = None, **options: Any) -> FastAP
     def record_call(path: str, error: int | str) -> None:
         state.calls.append({"path": path, "error": error, "at": state.clock().isoformat()})
 
-    async def refuse_first(target: Target, request: Request) -> Response | None:
+    async def lost(spec: FaultSpec | None, answer: Response) -> Response:
+        """The answer to an accepted message, or, under a `lose_answer` fault, not that answer."""
+        if spec is None or not spec.lose_answer:
+            return answer
+        if spec.http_status is not None:
+            await asyncio.sleep(spec.stall_seconds)
+            return JSONResponse({"error": "fake lost answer"}, status_code=spec.http_status)
+        await asyncio.sleep(spec.stall_seconds or 60.0)
+        return answer
+
+    async def refuse_first(target: Target, request: Request, spec: FaultSpec | None) -> Response | None:
         """An injected fault, or Zalo's answer to a missing or bad access token, before the body is read."""
-        faulty = await fault_answer(target)
+        faulty = await fault_answer(target, spec)
         if faulty is not None:
             record_call(target, "fault")
             return faulty
@@ -426,7 +449,8 @@ def create_fake_zalo_app(fake: FakeZalo | None = None, **options: Any) -> FastAP
     @app.post(OA_MESSAGE_PATH)
     async def oa_message(request: Request) -> Response:
         """OA consultation message (tin tư vấn)."""
-        turned_away = await refuse_first("oa", request)
+        spec = state.take_fault("oa")
+        turned_away = await refuse_first("oa", request, spec)
         if turned_away is not None:
             return turned_away
         body = await _json_body(request) or {}
@@ -451,12 +475,15 @@ def create_fake_zalo_app(fake: FakeZalo | None = None, **options: Any) -> FastAP
             {"channel": "oa", "user_id": user_id, "text": text, "message_id": secrets.token_hex(16)}
         )
         record_call("oa", 0)
-        return _answer(0, "Success", {"message_id": accepted["message_id"], "user_id": user_id})
+        return await lost(
+            spec, _answer(0, "Success", {"message_id": accepted["message_id"], "user_id": user_id})
+        )
 
     @app.post(ZNS_MESSAGE_PATH)
     async def zns_message(request: Request) -> Response:
         """ZNS template message by phone number."""
-        turned_away = await refuse_first("zns", request)
+        spec = state.take_fault("zns")
+        turned_away = await refuse_first("zns", request, spec)
         if turned_away is not None:
             return turned_away
         body = await _json_body(request) or {}
@@ -507,10 +534,13 @@ def create_fake_zalo_app(fake: FakeZalo | None = None, **options: Any) -> FastAP
             "dailyQuota": str(state.daily_quota),
             "remainingQuota": str(state.daily_quota - state.sent_today()),
         }
-        return _answer(
-            0,
-            "Success",
-            {"msg_id": accepted["message_id"], "sent_time": sent_ms, "sending_mode": "1", "quota": quota},
+        return await lost(
+            spec,
+            _answer(
+                0,
+                "Success",
+                {"msg_id": accepted["message_id"], "sent_time": sent_ms, "sending_mode": "1", "quota": quota},
+            ),
         )
 
     @app.post(TOKEN_PATH)
@@ -565,6 +595,12 @@ def create_fake_zalo_app(fake: FakeZalo | None = None, **options: Any) -> FastAP
     @app.delete("/_fake/faults", status_code=204)
     async def clear_faults() -> None:
         state.faults.clear()
+
+    @app.put("/_fake/receipts")
+    async def set_receipts(body: Receipts) -> dict[str, Any]:
+        """Delivery receipts on or off (off: as if every receipt webhook were lost)."""
+        state.receipts = body.enabled
+        return {"enabled": state.receipts}
 
     @app.get("/_fake/messages")
     async def list_messages() -> list[dict[str, Any]]:
@@ -636,6 +672,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8300)
     parser.add_argument("--journal", default=settings.fake_zalo_journal, help="JSON-lines file ('' for none)")
     parser.add_argument("--webhook-url", default=None, help="where to send signed events (delivery receipts)")
+    parser.add_argument("--no-receipts", action="store_true", help="send no delivery receipts")
     parser.add_argument(
         "--templates",
         default=None,
@@ -651,6 +688,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         templates=templates,
         journal_path=Path(args.journal) if args.journal else None,
         webhook_url=args.webhook_url,
+        receipts=not args.no_receipts,
     )
     uvicorn.run(create_fake_zalo_app(fake), host=args.host, port=args.port, log_level="warning")
 

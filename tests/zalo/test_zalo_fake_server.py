@@ -181,6 +181,26 @@ async def test_outage_for_a_duration_then_recovery(f: Fake, clock: Clock) -> Non
     assert len(f.fake.messages) == 1
 
 
+async def test_a_lost_answer_still_delivers_the_message(f: Fake) -> None:
+    # The duplicate window: Zalo acted on the message, the sender never learns it.
+    token = await f.access()
+    await f.http.post("/_fake/faults", json={"target": "zns", "lose_answer": True, "http_status": 502})
+
+    lost = await f.http.post(ZNS, json=zns_body(), headers={"access_token": token})
+    retried = await f.zns(zns_body(), token)
+
+    assert lost.status_code == 502
+    assert retried["error"] == 0
+    assert len(f.fake.messages) == 2  # Zalo does not de-duplicate: the retry is a second message
+
+
+async def test_receipts_can_be_switched_off(f: Fake) -> None:
+    assert f.fake.receipts
+    answer = await f.http.put("/_fake/receipts", json={"enabled": False})
+    assert answer.json() == {"enabled": False}
+    assert not f.fake.receipts
+
+
 async def test_messages_list_newest_first_and_clear(f: Fake) -> None:
     token = await f.access()
     for text in ("một", "hai", "ba"):
