@@ -84,7 +84,11 @@ async def _post(http: httpx.AsyncClient, url: str, timeout_seconds: float, **kwa
             None, f"network: {type(exc).__name__}", ErrorClass.TRANSIENT, maybe_delivered=sent
         ) from exc
     if response.status_code >= 500 or response.status_code == 429:
-        raise ZaloError(None, f"HTTP {response.status_code}", ErrorClass.TRANSIENT)
+        # A gateway's 502 or 504 answers for Zalo behind it, which may have taken the message before the
+        # answer was lost: the claim is kept for the lease, so a delivery receipt can still close the row
+        # before anything is sent again (docs/reliability.md, the duplicate window).
+        maybe = response.status_code in (502, 504)
+        raise ZaloError(None, f"HTTP {response.status_code}", ErrorClass.TRANSIENT, maybe_delivered=maybe)
     if response.status_code >= 400:
         raise ZaloError(None, f"HTTP {response.status_code}", ErrorClass.PERMANENT)
     try:

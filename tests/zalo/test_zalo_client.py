@@ -195,3 +195,20 @@ async def test_a_stalled_zalo_is_a_transient_timeout(session_factory: SessionFac
         server.should_exit = True
         await serving
     assert [m["text"] for m in fake.messages] == ["trước"]
+
+
+@pytest.mark.parametrize(
+    ("status", "maybe"), [(500, False), (502, True), (503, False), (504, True), (429, False)]
+)
+async def test_a_gateway_error_may_have_been_delivered_so_the_claim_is_kept(
+    h: Harness, status: int, maybe: bool
+) -> None:
+    """A 502 or 504 comes from a gateway in front of Zalo, which may have taken the message: the send keeps
+    its claim for the lease (a delivery receipt may still close the row); a 500, 503 or 429 is Zalo's own
+    refusal, and nothing was sent."""
+    await h.tokens.access_token()
+    h.fake.add_fault(FaultSpec(target="zns", http_status=status))
+    with pytest.raises(ZaloError) as failed:
+        await h.zalo.send_zns(PHONE, "1", {"code": "x"}, "t-1")
+    assert failed.value.error_class is ErrorClass.TRANSIENT
+    assert failed.value.maybe_delivered is maybe
