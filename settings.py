@@ -153,10 +153,11 @@ class Settings(BaseSettings):
     max_api_body_bytes: int = Field(default=1 << 20, gt=0)
     max_form_body_bytes: int = Field(default=64 << 10, gt=0)
 
-    # Idempotency-Key on the machine API's POSTs: how long an answer is replayed, and how long a request
-    # may hold its key before a retry may take it over (it crashed; longer than any request waits).
+    # Idempotency-Key on the machine API's POSTs: how long an answer is replayed, and how long a claim may
+    # go unrefreshed before a retry takes it over (a running request refreshes it every third of that: a
+    # claim that stops moving belongs to an API process that died mid-request).
     idempotency_key_ttl_hours: float = Field(default=24.0, gt=0)
-    idempotency_pending_timeout_seconds: float = Field(default=25.0, gt=0)
+    idempotency_pending_timeout_seconds: float = Field(default=9.0, gt=0)
 
     # The office calendar, in office time (UTC+7, domain/timefmt.py).
     office_periods: list[tuple[time, time]] = Field(

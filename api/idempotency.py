@@ -12,13 +12,15 @@ Answers that say "try again" are not stored and free the key for the retry: 5xx 
 not answer, an unexpected error) and a 422 from the request schema (nothing ran). The answer is stored, or
 the key freed, *before* it leaves: a client retrying the instant it reads a 503 finds the key free, never
 "in progress" for a request that has ended. Keys expire after
-`IDEMPOTENCY_KEY_TTL_HOURS`; a claim held longer than `IDEMPOTENCY_PENDING_TIMEOUT_SECONDS` belongs to a
-request that died and may be taken over. Requests without a valid API key pass through untouched (the
+`IDEMPOTENCY_KEY_TTL_HOURS`. A running request keeps its claim fresh (every third of
+`IDEMPOTENCY_PENDING_TIMEOUT_SECONDS`); a claim not refreshed for that long belongs to a request whose
+process died and may be taken over. Requests without a valid API key pass through untouched (the
 route answers 401), and so do webhooks, which are idempotent on their own transaction ids.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -320,12 +322,18 @@ class IdempotencyMiddleware:
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
 
+        settings: Settings = scope["app"].state.settings
+        holding = asyncio.create_task(
+            _hold(sessions, row_id, settings.idempotency_pending_timeout_seconds / 3)
+        )
         try:
             await self.app(scope, replay_body, capture)
         except BaseException:
+            holding.cancel()
             with anyio.CancelScope(shield=True):
                 await _release(sessions, row_id)
             raise
+        holding.cancel()
         status = int(started.get("status", 500))
         content = b"".join(chunks)
         with anyio.CancelScope(shield=True):
@@ -366,6 +374,25 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
+
+
+async def _hold(sessions: SessionFactory, row_id: int, every: float) -> None:
+    """Keep a running request's claim fresh: its `locked_at` moves on every `every` seconds, so a claim
+    that stops moving belongs to a process that died (killed mid-request) and is taken over after
+    IDEMPOTENCY_PENDING_TIMEOUT_SECONDS, not after the longest a request could run."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            async with sessions() as session:
+                await session.exec(
+                    update(IdempotencyKey)
+                    .where(col(IdempotencyKey.id) == row_id, col(IdempotencyKey.status).is_(None))
+                    .values(locked_at=utcnow())
+                )
+                await session.commit()
+        except Exception as error:  # the database is away: the next beat tries again
+            if not is_unavailable(error):
+                raise
 
 
 async def _store(

@@ -168,6 +168,23 @@ async def test_a_request_still_running_makes_the_second_wait_with_409(
     assert p.runs["slow"] == 1
 
 
+async def test_a_long_running_request_keeps_its_claim_past_the_pending_timeout(
+    probe: tuple[httpx.AsyncClient, Probe], keys: Keys, settings: Settings
+) -> None:
+    """The claim of a request still running is refreshed, so it is not taken over however long the request
+    takes; only a claim nobody refreshes (its process died) is (test_a_dead_claim…, below)."""
+    http, p = probe
+    settings.idempotency_pending_timeout_seconds = 0.6  # refreshed every 0.2 s
+    first = asyncio.create_task(http.post("/api/slow", headers=with_key("k-long", keys.h21)))
+    await asyncio.wait_for(p.entered.wait(), 5)
+    await asyncio.sleep(1.5)  # well past the pending timeout
+    second = await http.post("/api/slow", headers=with_key("k-long", keys.h21))
+    assert second.status_code == 409
+    assert p.entries == 1
+    p.release.set()
+    assert (await first).json() == {"n": 1}
+
+
 async def test_answers_that_say_try_again_are_not_kept(
     probe: tuple[httpx.AsyncClient, Probe], keys: Keys, session_factory: SessionFactory
 ) -> None:
