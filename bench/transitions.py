@@ -116,13 +116,14 @@ async def run_bare(address: str, workflows: int) -> dict[str, Any]:
     return {"run": "bare", **result}
 
 
-def lifecycle(t: Callable[[float], str]) -> list[tuple[str, dict[str, Any]]]:
-    """The six transitions of one dossier, as (API path suffix, body)."""
+def lifecycle(t: Callable[[float], str], code: str) -> list[tuple[str, dict[str, Any]]]:
+    """The six transitions of one dossier, as (API path suffix, body); the payment's transaction id is the
+    dossier's own (one id for every dossier is a transaction conflict, answered 409)."""
     return [
         ("supplement-request", {"event_id": "b1", "at": t(0.5), "items": ["Bản vẽ mặt bằng"]}),
         ("supplement", {"event_id": "b2", "at": t(1)}),
         ("fee", {"event_id": "b3", "at": t(2), "items": [{"name": "Lệ phí", "amount_vnd": 1_250_000}]}),
-        ("payment", {"transaction_id": "b4", "amount_vnd": 1_250_000, "at": t(2.5)}),
+        ("payment", {"transaction_id": f"b4-{code}", "amount_vnd": 1_250_000, "at": t(2.5)}),
         ("result", {"event_id": "b5", "at": t(3), "pickup": {"place": "Quầy số 3"}}),
         ("return", {"event_id": "b6", "at": t(4), "to": "Chủ hồ sơ"}),
     ]
@@ -228,7 +229,7 @@ async def run_http(api: str, key: str, workflows: int) -> dict[str, Any]:
                 "channel": "online",
             }
             await timed(http.post("/api/v1/dossiers", json=body))
-            for path, payload in lifecycle(iso):
+            for path, payload in lifecycle(iso, code):
                 await timed(http.post(f"/api/v1/dossiers/{code}/{path}", json=payload))
 
         started = time.perf_counter()
@@ -280,7 +281,14 @@ async def main(args: argparse.Namespace) -> None:
             await wait_port(ports["temporal"])
             processes.append(
                 await spawn(
-                    sys.executable, "-m", "zalo.fake_server", "--port", str(ports["zalo"]), "--journal", ""
+                    sys.executable,
+                    "-m",
+                    "zalo.fake_server",
+                    "--port",
+                    str(ports["zalo"]),
+                    "--journal",
+                    "",
+                    env=env,
                 )
             )
             processes.append(await spawn(sys.executable, "worker.py", env=env))
@@ -302,7 +310,14 @@ async def main(args: argparse.Namespace) -> None:
             await wait_port(ports["zalo"])
             await wait_port(ports["api"])
             await asyncio.sleep(2)  # the worker connects and polls
-            keys = {"DATABASE_URL", "TEMPORAL_ADDRESS", "ZALO_MODE", "FAKE_ZALO_URL", "QUIET_HOURS_START"}
+            keys = {
+                "APP_ENV",
+                "DATABASE_URL",
+                "TEMPORAL_ADDRESS",
+                "ZALO_MODE",
+                "FAKE_ZALO_URL",
+                "QUIET_HOURS_START",
+            }
             settings_env = {k: v for k, v in env.items() if k in keys | {"QUIET_HOURS_END"}}
             results = []
             for round_no in range(args.rounds):
