@@ -57,6 +57,26 @@ async def wait_port(port: int, seconds: float = 60) -> None:
 
 
 LOG_DIR: Path | None = None
+PY_SPY_DIR: Path | None = None
+
+
+SPIES: list[asyncio.subprocess.Process] = []
+
+
+async def profile(name: str, process: asyncio.subprocess.Process) -> asyncio.subprocess.Process:
+    """With --py-spy DIR: py-spy samples `process` into DIR/name.txt (collapsed stacks) until it exits."""
+    if PY_SPY_DIR is not None:
+        out = PY_SPY_DIR / f"{name}.txt"
+        argv = ("record", "--format", "raw", "--rate", "100", "--pid", str(process.pid), "-o", str(out))
+        SPIES.append(
+            await asyncio.create_subprocess_exec(
+                str(BIN / "py-spy"),
+                *argv,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+            )
+        )
+    return process
 
 
 async def spawn(*argv: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
@@ -291,7 +311,7 @@ async def main(args: argparse.Namespace) -> None:
                     env=env,
                 )
             )
-            processes.append(await spawn(sys.executable, "worker.py", env=env))
+            processes.append(await profile("worker", await spawn(sys.executable, "worker.py", env=env)))
             processes.append(
                 await spawn(
                     sys.executable,
@@ -307,6 +327,7 @@ async def main(args: argparse.Namespace) -> None:
                     env=env,
                 )
             )
+            await profile("api", processes[-1])
             await wait_port(ports["zalo"])
             await wait_port(ports["api"])
             await asyncio.sleep(2)  # the worker connects and polls
@@ -337,6 +358,9 @@ async def main(args: argparse.Namespace) -> None:
                     process.terminate()
                 with suppress(Exception):
                     await asyncio.wait_for(process.wait(), timeout=20)
+            for spy in SPIES:  # each writes its profile once its process has exited
+                with suppress(Exception):
+                    await asyncio.wait_for(spy.wait(), timeout=30)
 
 
 if __name__ == "__main__":
@@ -345,7 +369,11 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--database-url", default="")
     parser.add_argument("--log-dir", type=Path, default=None, help="keep the processes' output here")
+    parser.add_argument("--py-spy", type=Path, default=None, help="profile the worker and the API into here")
     arguments = parser.parse_args()
+    if arguments.py_spy is not None:
+        arguments.py_spy.mkdir(parents=True, exist_ok=True)
+        PY_SPY_DIR = arguments.py_spy
     if arguments.log_dir is not None:
         arguments.log_dir.mkdir(parents=True, exist_ok=True)
         LOG_DIR = arguments.log_dir
