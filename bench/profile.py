@@ -100,7 +100,7 @@ def count_transactions(engine: AsyncEngine, side: str) -> None:
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
     def _statement(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         tally.statements += 1
-        if first_table.get(id(conn)) is None:
+        if first_table.get(id(conn)) is None and not statement.startswith("BEGIN"):
             found = _TABLE.search(statement)
             first_table[id(conn)] = found.group(1) if found else "other"
 
