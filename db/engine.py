@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.util import await_only
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -93,11 +93,23 @@ def _one_writer(engine: AsyncEngine) -> None:
         conn.info[_WRITING] = True
 
     def _end(conn: Any) -> None:
-        if conn.info.pop(_WRITING, False):
+        try:
+            info = conn.info
+        except SQLAlchemyError:  # invalidated: the pool's invalidate event below has released it
+            return
+        if info.pop(_WRITING, False):
             lock.release()
+
+    def _returned(_dbapi_connection: Any, record: Any, *_: Any) -> None:
+        # A connection back in the pool (or dropped) without a commit or rollback event, as after an
+        # error that invalidated it: its transaction is over, so is its hold on the lock.
+        if record is not None:
+            _end(record)
 
     event.listen(engine.sync_engine, "commit", _end)
     event.listen(engine.sync_engine, "rollback", _end)
+    event.listen(engine.sync_engine.pool, "checkin", _returned)
+    event.listen(engine.sync_engine.pool, "invalidate", _returned)
 
 
 _WRITING = "sqlite_write_lock"
