@@ -78,8 +78,9 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 def _one_writer(engine: AsyncEngine) -> None:
     """A transaction's first write (or its `BEGIN IMMEDIATE`) waits for the process's write lock, held
     until the transaction ends. Reads never wait. A transaction that reads before it writes should start
-    with `BEGIN IMMEDIATE` (db/zalo_tokens.py, db/ratelimit.py, activities/records.py): its read could
-    otherwise be older than another connection's commit, which SQLite refuses at the write."""
+    with `BEGIN IMMEDIATE` (db/zalo_tokens.py, db/ratelimit.py, activities/records.py): the driver runs
+    reads outside a transaction until the first write, so what it read could be changed by another
+    connection before it writes."""
     lock = asyncio.Lock()
 
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
