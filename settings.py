@@ -165,6 +165,9 @@ class Settings(BaseSettings):
     )
     cutoff_time: time = time(15, 0)
     working_weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
+    # How long the worker keeps the calendar (its overrides table) between reads: a change to the overrides
+    # applies to deadlines computed from this many seconds after it. 0 reads the table at every call.
+    calendar_cache_seconds: float = Field(default=30.0, ge=0)
 
     # PII in Temporal (docs/pii.md): payloads are AES-GCM encrypted when PAYLOAD_KEYS is set, as
     # `kid:base64,kid:base64`. New payloads use PAYLOAD_KEY_ID (may be empty when there is one key); every

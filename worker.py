@@ -6,14 +6,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
 import httpx
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 
 from activities.calendar import CalendarActivities
 from activities.log_context import ActivityLogContext
@@ -54,12 +54,14 @@ def build_worker(
     http: httpx.AsyncClient,
     *,
     task_queue: str | None = None,
+    interceptors: Sequence[Interceptor] = (),
 ) -> Worker:
     """The worker of the dossiers and their notices' resends; `http` is the Zalo connection (its owner
     closes it).
 
     On shutdown it stops polling and gives running activities WORKER_GRACEFUL_SHUTDOWN_SECONDS to finish
     before it cancels them (docker-compose's stop_grace_period is longer, so SIGKILL never comes first).
+    `interceptors` come after the log context's (bench.profile times activities with one).
     """
     return Worker(
         client,
@@ -72,7 +74,7 @@ def build_worker(
         max_cached_workflows=settings.worker_max_cached_workflows,
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
         sticky_queue_schedule_to_start_timeout=contracts.STICKY_QUEUE_TIMEOUT,
-        interceptors=[ActivityLogContext()],
+        interceptors=[ActivityLogContext(), *interceptors],
     )
 
 

@@ -54,6 +54,9 @@ class RecordActivities:
     async def record(self, request: RecordRequest) -> bool:
         """Apply one timeline entry to the projection, with its notices; False if it was applied already."""
         async with self._sessions() as session, session.begin():
+            if session.get_bind().dialect.name == "sqlite":
+                # The write lock first (db/engine.py): nobody changes the row between its read and the write.
+                await (await session.connection()).exec_driver_sql("BEGIN IMMEDIATE")
             row = await session.get(Dossier, request.code, with_for_update=True)
             if row is None:
                 if request.registration is None:

@@ -135,13 +135,26 @@ def page_queries(
                 tuple_(col(Dossier.due_at), col(Dossier.code))
                 > tuple_(literal(after.due_at, UTCDateTime()), literal(after.code))
             )
-        dated = dated.order_by(col(Dossier.due_at), col(Dossier.code)).limit(wanted)
+        dated = _in_order(dated, filters, "due_at", "code").limit(wanted)
     if filters.due_before is None:  # undated dossiers are never due before a time
         undated = select(*_COLUMNS).where(*conditions, col(Dossier.due_at).is_(None))
         if after is not None and after.due_at is None:
             undated = undated.where(col(Dossier.code) > after.code)
-        undated = undated.order_by(col(Dossier.code)).limit(wanted)
+        undated = _in_order(undated, filters, "code").limit(wanted)
     return dated, undated
+
+
+def _in_order(query: Select[*tuple[Any, ...]], filters: ListFilters, *keys: str) -> Select[*tuple[Any, ...]]:
+    """`query` in the order of its columns `keys`.
+
+    With `q` the matches are found first and then sorted: `OFFSET 0` keeps the database from walking the
+    due-date index in page order and testing each code (it cannot tell how few codes hold a substring, and
+    on 100,000 dossiers that walk took 100 ms and more); PostgreSQL finds them in the codes' trigram index
+    (migration 0010). A substring most codes hold sorts them all, which a search for a dossier never is."""
+    if not filters.q:
+        return query.order_by(*(getattr(Dossier, key) for key in keys))
+    matches = query.offset(0).subquery("matches")
+    return select(*matches.c).order_by(*(matches.c[key] for key in keys))
 
 
 async def list_dossiers(

@@ -169,7 +169,7 @@ async def run(args: argparse.Namespace) -> None:
         deep = Cursor(due.replace(tzinfo=due.tzinfo or UTC), code)
         deep_undated = Cursor(None, undated)
         now = datetime.now(UTC)
-        settings = Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, app_env="local", database_url=url)  # type: ignore[call-arg]
         app = create_app(settings, session_factory=sessions)
         transport = httpx.ASGITransport(app=app)
         print(f"{'query':<34} {'median ms':>10} {'p95 ms':>8} {'rows':>5}")

@@ -10,7 +10,11 @@ One Temporal dev server (in memory) is started. Then, on it:
   http   the same 6 transitions through the HTTP API (uvicorn in its own process), as the TTHC system
          calls them.
 Each of ours runs a calendar local activity, the database projection and a Zalo notice (fake server).
-Prints one JSON line per run and the ratios to the floor. Numbers depend on the machine; compare ratios.
+Then `--idle` rounds of the same three with one workflow at a time: the latency of a transition on an idle
+system against a bare update's.
+Prints one JSON line per run, with the CPU each process spent per update (`cpu_ms_per_update`: where a
+transition's cost goes on this machine), and the ratios to the floor. Numbers depend on the machine;
+compare ratios.
 """
 
 from __future__ import annotations
@@ -57,6 +61,27 @@ async def wait_port(port: int, seconds: float = 60) -> None:
 
 
 LOG_DIR: Path | None = None
+PY_SPY_DIR: Path | None = None
+
+
+SPIES: list[asyncio.subprocess.Process] = []
+
+
+async def profile(name: str, process: asyncio.subprocess.Process) -> asyncio.subprocess.Process:
+    """With --py-spy DIR: py-spy samples `process` into DIR/name.txt (collapsed stacks) until it exits."""
+    if PY_SPY_DIR is not None:
+        out = PY_SPY_DIR / f"{name}.txt"
+        argv = ("record", "--nonblocking", "--format", "raw", "--rate", "50", "--pid", str(process.pid))
+        argv += ("-o", str(out))
+        SPIES.append(
+            await asyncio.create_subprocess_exec(
+                str(BIN / "py-spy"),
+                *argv,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+            )
+        )
+    return process
 
 
 async def spawn(*argv: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
@@ -116,13 +141,45 @@ async def run_bare(address: str, workflows: int) -> dict[str, Any]:
     return {"run": "bare", **result}
 
 
-def lifecycle(t: Callable[[float], str]) -> list[tuple[str, dict[str, Any]]]:
-    """The six transitions of one dossier, as (API path suffix, body)."""
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def with_cpu(
+    run: Callable[[], Awaitable[dict[str, Any]]], pids: dict[str, int], settle: float = 2.0
+) -> dict[str, Any]:
+    """`run`'s result with the CPU each process spent on it, in ms per update: the Temporal server, the
+    fake Zalo, our worker and API, this driver, and the bare script with its worker (children that ended).
+    The count goes on for `settle` seconds after the last answer (the last notices are sent then)."""
+
+    def now() -> dict[str, float]:
+        times = os.times()
+        return {
+            **{name: cpu_seconds(pid) for name, pid in pids.items()},
+            "driver": times.user + times.system,
+            "bare_script": times.children_user + times.children_system,
+        }
+
+    before = now()
+    result = await run()
+    await asyncio.sleep(settle)
+    after = now()
+    spent = {name: 1000 * (after[name] - before[name]) / result["updates"] for name in after}
+    result["cpu_ms_per_update"] = {name: round(ms, 1) for name, ms in spent.items() if ms >= 0.05}
+    result["cpu_ms_per_update"]["total"] = round(sum(spent.values()), 1)
+    return result
+
+
+def lifecycle(t: Callable[[float], str], code: str) -> list[tuple[str, dict[str, Any]]]:
+    """The six transitions of one dossier, as (API path suffix, body); the payment's transaction id is the
+    dossier's own (one id for every dossier is a transaction conflict, answered 409)."""
     return [
         ("supplement-request", {"event_id": "b1", "at": t(0.5), "items": ["Bản vẽ mặt bằng"]}),
         ("supplement", {"event_id": "b2", "at": t(1)}),
         ("fee", {"event_id": "b3", "at": t(2), "items": [{"name": "Lệ phí", "amount_vnd": 1_250_000}]}),
-        ("payment", {"transaction_id": "b4", "amount_vnd": 1_250_000, "at": t(2.5)}),
+        ("payment", {"transaction_id": f"b4-{code}", "amount_vnd": 1_250_000, "at": t(2.5)}),
         ("result", {"event_id": "b5", "at": t(3), "pickup": {"place": "Quầy số 3"}}),
         ("return", {"event_id": "b6", "at": t(4), "to": "Chủ hồ sơ"}),
     ]
@@ -228,7 +285,7 @@ async def run_http(api: str, key: str, workflows: int) -> dict[str, Any]:
                 "channel": "online",
             }
             await timed(http.post("/api/v1/dossiers", json=body))
-            for path, payload in lifecycle(iso):
+            for path, payload in lifecycle(iso, code):
                 await timed(http.post(f"/api/v1/dossiers/{code}/{path}", json=payload))
 
         started = time.perf_counter()
@@ -280,10 +337,17 @@ async def main(args: argparse.Namespace) -> None:
             await wait_port(ports["temporal"])
             processes.append(
                 await spawn(
-                    sys.executable, "-m", "zalo.fake_server", "--port", str(ports["zalo"]), "--journal", ""
+                    sys.executable,
+                    "-m",
+                    "zalo.fake_server",
+                    "--port",
+                    str(ports["zalo"]),
+                    "--journal",
+                    "",
+                    env=env,
                 )
             )
-            processes.append(await spawn(sys.executable, "worker.py", env=env))
+            processes.append(await profile("worker", await spawn(sys.executable, "worker.py", env=env)))
             processes.append(
                 await spawn(
                     sys.executable,
@@ -299,38 +363,78 @@ async def main(args: argparse.Namespace) -> None:
                     env=env,
                 )
             )
+            await profile("api", processes[-1])
             await wait_port(ports["zalo"])
             await wait_port(ports["api"])
             await asyncio.sleep(2)  # the worker connects and polls
-            keys = {"DATABASE_URL", "TEMPORAL_ADDRESS", "ZALO_MODE", "FAKE_ZALO_URL", "QUIET_HOURS_START"}
+            keys = {
+                "APP_ENV",
+                "DATABASE_URL",
+                "TEMPORAL_ADDRESS",
+                "ZALO_MODE",
+                "FAKE_ZALO_URL",
+                "QUIET_HOURS_START",
+            }
             settings_env = {k: v for k, v in env.items() if k in keys | {"QUIET_HOURS_END"}}
+            pids = dict(zip(("temporal", "zalo", "worker", "api"), (p.pid for p in processes), strict=True))
+            api = f"http://127.0.0.1:{ports['api']}"
+            queue = env["TASK_QUEUE"]
+
+            def runs(workflows: int) -> list[Callable[[], Awaitable[dict[str, Any]]]]:
+                return [
+                    lambda: run_bare(address, workflows),
+                    lambda: run_ours(address, queue, workflows, settings_env),
+                    lambda: run_http(api, key, workflows),
+                ]
+
             results = []
             for round_no in range(args.rounds):
-                results.append(await run_bare(address, args.workflows))
-                results.append(await run_ours(address, env["TASK_QUEUE"], args.workflows, settings_env))
-                results.append(await run_http(f"http://127.0.0.1:{ports['api']}", key, args.workflows))
-                for result in results[-3:]:
-                    print(json.dumps({"round": round_no + 1, **result}))
+                for run in runs(args.workflows):
+                    results.append(await with_cpu(run, pids))
+                    print(json.dumps({"round": round_no + 1, **results[-1]}), flush=True)
+            idle = []
+            for round_no in range(args.idle):
+                for run in runs(1):
+                    idle.append(await with_cpu(run, pids))
+                    print(json.dumps({"idle": round_no + 1, **idle[-1]}), flush=True)
             for run in ("ours", "http"):
-                bare = [r["updates_per_s"] for r in results if r["run"] == "bare"]
-                mine = [r["updates_per_s"] for r in results if r["run"] == run]
-                ratio = statistics.median(m / b for m, b in zip(mine, bare, strict=True))
-                print(f"{run}: {ratio:.2f} × the bare-Temporal update rate (median of {len(mine)} rounds)")
+                bare = [r for r in results if r["run"] == "bare"]
+                mine = [r for r in results if r["run"] == run]
+                rate = statistics.median(
+                    m["updates_per_s"] / b["updates_per_s"] for m, b in zip(mine, bare, strict=True)
+                )
+                p99 = statistics.median(m["p99_s"] / b["p99_s"] for m, b in zip(mine, bare, strict=True))
+                print(
+                    f"{run}: {rate:.2f} × the bare-Temporal update rate, p99 {p99:.2f} × bare's "
+                    f"(median of {len(mine)} rounds)"
+                )
+                if idle:
+                    bare_p50 = statistics.median(r["p50_s"] for r in idle if r["run"] == "bare")
+                    mine_p50 = statistics.median(r["p50_s"] for r in idle if r["run"] == run)
+                    print(f"{run} idle: p50 {mine_p50 / bare_p50:.2f} × a bare update's ({args.idle} rounds)")
         finally:
             for process in reversed(processes):
                 with suppress(ProcessLookupError):
                     process.terminate()
                 with suppress(Exception):
                     await asyncio.wait_for(process.wait(), timeout=20)
+            for spy in SPIES:  # each writes its profile once its process has exited
+                with suppress(Exception):
+                    await asyncio.wait_for(spy.wait(), timeout=30)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workflows", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--idle", type=int, default=3, help="rounds of one dossier at a time (idle latency)")
     parser.add_argument("--database-url", default="")
     parser.add_argument("--log-dir", type=Path, default=None, help="keep the processes' output here")
+    parser.add_argument("--py-spy", type=Path, default=None, help="profile the worker and the API into here")
     arguments = parser.parse_args()
+    if arguments.py_spy is not None:
+        arguments.py_spy.mkdir(parents=True, exist_ok=True)
+        PY_SPY_DIR = arguments.py_spy
     if arguments.log_dir is not None:
         arguments.log_dir.mkdir(parents=True, exist_ok=True)
         LOG_DIR = arguments.log_dir

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.util import await_only
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from settings import Settings
@@ -39,7 +42,12 @@ def engine_for(settings: Settings) -> AsyncEngine:
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An engine with SQLite set up for a server's life: WAL, a busy timeout, foreign keys on.
+    """An engine with SQLite set up for a server's life: WAL, a busy timeout, foreign keys on, one writer.
+
+    SQLite has one write lock for the whole file, and its busy handler waits for it by sleeping (up to
+    100 ms a try) rather than queueing: under load a workflow task waited seconds on its own worker's other
+    writes. So a process's SQLite writes take an asyncio lock first (`_one_writer`): they queue in order
+    inside the process, and only the worker and the web process meet at SQLite's lock.
 
     Error texts never quote a statement's parameters (`hide_parameters`): they hold names and phone numbers,
     and an error's text reaches the logs."""
@@ -57,10 +65,58 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute("PRAGMA foreign_keys=ON")
+            # With WAL, NORMAL loses no commit when the process dies (only on a power cut), and saves a sync
+            # per commit.
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
+        _one_writer(engine)
         return engine
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _one_writer(engine: AsyncEngine) -> None:
+    """A transaction's first write (or its `BEGIN IMMEDIATE`) waits for the process's write lock, held
+    until the transaction ends. Reads never wait. A transaction that reads before it writes should start
+    with `BEGIN IMMEDIATE` (db/zalo_tokens.py, db/ratelimit.py, activities/records.py): the driver runs
+    reads outside a transaction until the first write, so what it read could be changed by another
+    connection before it writes."""
+    lock = asyncio.Lock()
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _before(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if conn.info.get(_WRITING) or statement.lstrip()[:6].upper() in _READS:
+            return
+        try:
+            await_only(asyncio.wait_for(lock.acquire(), WRITE_LOCK_TIMEOUT_SECONDS))
+        except TimeoutError:
+            raise OperationalError(statement, None, Exception("the process's SQLite write lock")) from None
+        conn.info[_WRITING] = True
+
+    def _end(conn: Any) -> None:
+        try:
+            info = conn.info
+        except SQLAlchemyError:  # invalidated: the pool's invalidate event below has released it
+            return
+        if info.pop(_WRITING, False):
+            lock.release()
+
+    def _returned(_dbapi_connection: Any, record: Any, *_: Any) -> None:
+        # A connection back in the pool (or dropped) without a commit or rollback event, as after an
+        # error that invalidated it: its transaction is over, so is its hold on the lock.
+        if record is not None:
+            _end(record)
+
+    event.listen(engine.sync_engine, "commit", _end)
+    event.listen(engine.sync_engine, "rollback", _end)
+    event.listen(engine.sync_engine.pool, "checkin", _returned)
+    event.listen(engine.sync_engine.pool, "invalidate", _returned)
+
+
+_WRITING = "sqlite_write_lock"
+_READS = frozenset({"SELECT", "PRAGMA", "WITH", "EXPLAI"})
+# As long as SQLite's own busy timeout: a write that waits longer fails as "database is locked" did.
+WRITE_LOCK_TIMEOUT_SECONDS = 30.0
 
 
 def make_session_factory(engine: AsyncEngine) -> SessionFactory:

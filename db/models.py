@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import DDL, BigInteger, Column, Index, Text, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 from db.types import JSONType, UTCDateTime, utcnow
@@ -30,6 +30,14 @@ class Dossier(SQLModel, table=True):
         Index("ix_dossiers_status_due_at", "status", "due_at", "code"),
         Index("ix_dossiers_agency_due_at", "agency_code", "due_at", "code"),
         Index("ix_dossiers_overdue_due_at", "overdue", "due_at", "code"),
+        # The list's `q`, a part of the code: trigrams on PostgreSQL (migration 0010), plain on SQLite.
+        # The operator class is pg_trgm's, in the public schema (see the table's before_create below).
+        Index(
+            "ix_dossiers_code_trgm",
+            "code",
+            postgresql_using="gin",
+            postgresql_ops={"code": "public.gin_trgm_ops"},
+        ),
     )
 
     code: str = Field(primary_key=True, max_length=40)
@@ -63,6 +71,14 @@ class Dossier(SQLModel, table=True):
     catalogue_version: int | None = None
     supplement_max_requests: int | None = None
     supplement_restarts: bool | None = None
+
+
+# Tables made from the models (tests, `create_all`) need pg_trgm as the migrations install it (0010).
+event.listen(
+    Dossier.__table__,  # type: ignore[attr-defined]
+    "before_create",
+    DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public").execute_if(dialect="postgresql"),  # type: ignore[no-untyped-call]
+)
 
 
 class DossierEvent(SQLModel, table=True):

@@ -63,6 +63,10 @@ class ZaloTokenStore:
         self._refresh_purpose = f"zalo-refresh-token:{config.app_id}"
         # Coroutines of one process queue here instead of on the database lock.
         self._local_lock = asyncio.Lock()
+        # The token this process last read or stored, and when it expires: every send needs the token, and
+        # reading it each time was a database transaction per notice. A token another worker replaced comes
+        # back from Zalo as rejected, and `refresh(stale)` then finds the new one in the row.
+        self._known: tuple[str, datetime] | None = None
 
     def _access(self, row: ZaloToken) -> str | None:
         return self.sealer.open(row.access_token, self._access_purpose) if row.access_token else None
@@ -80,19 +84,29 @@ class ZaloTokenStore:
 
     async def access_token(self) -> str:
         """A token with at least `refresh_margin` to live; refreshes first when there is none."""
+        known = self._known
+        if known is not None and known[1] - self.refresh_margin > self.clock():
+            return known[0]
         async with self.session_factory() as session:
             row = await session.get(ZaloToken, self.config.app_id)
         token = self._access(row) if row is not None else None
         if row is not None and self._is_fresh(row) and token:
+            self._keep(token, row)
             return token
         return await self.refresh(stale=token)
+
+    def _keep(self, token: str, row: ZaloToken) -> None:
+        if row.access_expires_at is not None:
+            self._known = (token, row.access_expires_at)
 
     async def refresh(self, stale: str | None) -> str:
         """Replace `stale` with a new token, unless another holder already did while we waited."""
         async with self._local_lock, self._locked_row() as (session, row):
             current = self._access(row)
             if current and current != stale and self._is_fresh(row):
+                self._keep(current, row)
                 return current
+            self._known = None
             grant_from = "stored"
             try:
                 grant = await exchange_refresh_token(self.http, self.config, self._refresh(row))
@@ -114,6 +128,7 @@ class ZaloTokenStore:
             session.add(row)
             # Committed before anyone uses it: if we died after Zalo rotated the pair, nothing would work.
             await session.commit()
+            self._keep(grant.access_token, row)
             log.info(
                 "zalo.token_refreshed",
                 refresh_count=row.refresh_count,

@@ -70,6 +70,7 @@ RECORD = "records.record"
 CALENDAR_DUE_AT = "calendar.due_at"
 CALENDAR_SHIFT = "calendar.shift"
 CALENDAR_WORKING_SECONDS = "calendar.working_seconds_between"
+CALENDAR_ANSWER = "calendar.answer"
 NOTICE_SEND = "notices.send"
 NOTICE_MARK_FAILED = "notices.mark_failed"
 NOTICE_REQUEUE = "notices.requeue"
@@ -99,6 +100,39 @@ class SpanRequest:
 
     start: datetime
     end: datetime
+
+
+@dataclass
+class CalendarStep:
+    """One question of a calendar batch (`calendar.answer`), answered in order:
+
+    - "start": when a count from `at` starts (the cut-off rules: `DueAtRequest(at, 0)`);
+    - "shift": `at` moved by `working_seconds` of working time (backwards when negative);
+    - "span": whole seconds of working time inside [`at`, `end`).
+
+    `at_from` names an earlier step whose time to use as `at`, `seconds_from` one whose span to use as
+    `working_seconds`: a transition's chained questions (start, then the due time from it, then the
+    reminder before that) go in one call."""
+
+    op: str
+    at: datetime | None = None
+    working_seconds: int = 0
+    end: datetime | None = None
+    at_from: int | None = None
+    seconds_from: int | None = None
+
+
+@dataclass
+class CalendarQuestions:
+    steps: list[CalendarStep]
+
+
+@dataclass
+class CalendarAnswers:
+    """One answer per step: `times[i]` for a start or a shift, `seconds[i]` for a span (None elsewhere)."""
+
+    times: list[datetime | None]
+    seconds: list[int | None]
 
 
 @dataclass
@@ -217,6 +251,12 @@ async def calendar_working_seconds(request: SpanRequest) -> int:
     raise NotImplementedError(_ELSEWHERE)
 
 
+@activity.defn(name=CALENDAR_ANSWER)
+async def calendar_answer(questions: CalendarQuestions) -> CalendarAnswers:
+    """Several calendar questions in one call, each may use an earlier one's answer (CalendarStep)."""
+    raise NotImplementedError(_ELSEWHERE)
+
+
 @activity.defn(name=NOTICE_SEND)
 async def notice_send(batch: NoticeBatch) -> list[NoticeOutcome]:
     """Send every pending notice row of (dossier, seq, kind) through Zalo, once."""
@@ -241,6 +281,7 @@ SIGNATURES = (
     calendar_due_at,
     calendar_shift,
     calendar_working_seconds,
+    calendar_answer,
     notice_send,
     notice_mark_failed,
     notice_requeue,

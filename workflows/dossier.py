@@ -63,6 +63,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.status import FINAL_STATES, DossierStatus, EventKind, Transition, dvcqg_code, next_status
     from domain.timefmt import iso, next_send_time, vn_datetime
     from workflows.contracts import (
+        CalendarAnswers,
+        CalendarQuestions,
+        CalendarStep,
         DueAtRequest,
         NoticeBatch,
         Projection,
@@ -77,6 +80,7 @@ PATCH_CLEAR_OVERDUE = "clear-overdue-when-handled"
 PATCH_SUPPLEMENT_NOTICE = "supplement-received-notice"
 PATCH_NOTICES_BY_AUDIENCE = "notices-by-audience"
 PATCH_SUPPLEMENT_RULE = "supplement-rule-per-procedure"
+PATCH_ONE_CALENDAR_CALL = "one-calendar-call-per-transition"
 
 CALENDAR_TIMEOUT = timedelta(seconds=10)
 CALENDAR_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=20))
@@ -288,7 +292,17 @@ class DossierWorkflow:
             if repeat:
                 return self._outcome(duplicate=True)
             total = sum(item.amount_vnd for item in command.items)
-            pay_by = await self._shift(command.at, command.pay_within_days * self._day)
+            if workflow.patched(PATCH_ONE_CALENDAR_CALL):
+                # The first fee reminder's time is asked in the same call (the timer plan finds it kept).
+                reminders = self._policy.fee_reminder_working_days[:1]
+                steps = [CalendarStep("shift", command.at, command.pay_within_days * self._day)]
+                steps += [CalendarStep("shift", command.at, days * self._day) for days in reminders]
+                answers = await self._calendar(steps, "pay-by date and the first fee reminder")
+                pay_by = self._kept(answers, steps, 0)
+                for n in range(1, len(steps)):
+                    self._kept(answers, steps, n)
+            else:
+                pay_by = await self._shift(command.at, command.pay_within_days * self._day)
             self.s.fee = FeeInfo(
                 command.items, total, command.pay_within_days, command.at, command.pay_url, pay_by
             )
@@ -597,19 +611,74 @@ class DossierWorkflow:
     async def _start_count(self, at: datetime) -> None:
         """The count starts at receipt, and restarts from zero when a supplement completes the dossier
         (the same cut-off rules both times)."""
-        start = await self._clock_start(at)
-        self.s.clock_started_at = start
-        self.s.due_at = await self._shift(start, self.s.working_days * self._day)
+        if workflow.patched(PATCH_ONE_CALENDAR_CALL):
+            # One call: the start, the due time from it, and the due-soon reminder's time before that.
+            steps = [
+                CalendarStep("start", at),
+                CalendarStep("shift", working_seconds=self.s.working_days * self._day, at_from=0),
+                self._due_soon_step(at_from=1),
+            ]
+            answers = await self._calendar(steps, "count start, due time, due-soon reminder")
+            start = answers.times[0]
+            assert start is not None
+            self.s.clock_started_at = start
+            self.s.due_at = self._kept(answers, steps, 1)
+            self._kept(answers, steps, 2)
+        else:
+            start = await self._clock_start(at)
+            self.s.clock_started_at = start
+            self.s.due_at = await self._shift(start, self.s.working_days * self._day)
         self._reset_escalation()
 
     async def _resume_clock(self, at: datetime) -> None:
         """The fee is paid: the due date moves by the working time spent waiting."""
         assert self.s.due_at is not None
         assert self.s.paused_since is not None
-        waited = await self._working_seconds(self.s.paused_since, at)
-        self.s.due_at = await self._shift(self.s.due_at, waited)
+        if workflow.patched(PATCH_ONE_CALENDAR_CALL):
+            # One call: the wait's working time, the due time moved by it, the due-soon reminder's time.
+            steps = [
+                CalendarStep("span", self.s.paused_since, end=at),
+                CalendarStep("shift", self.s.due_at, seconds_from=0),
+                self._due_soon_step(at_from=1),
+            ]
+            answers = await self._calendar(steps, "fee wait, due time moved, due-soon reminder")
+            self.s.due_at = self._kept(answers, steps, 1)
+            self._kept(answers, steps, 2)
+        else:
+            waited = await self._working_seconds(self.s.paused_since, at)
+            self.s.due_at = await self._shift(self.s.due_at, waited)
         self.s.paused_since = None
         self._reset_escalation()
+
+    def _due_soon_step(self, at_from: int) -> CalendarStep:
+        """The due-soon reminder's time before the due time answered by step `at_from` (timers.plan asks
+        for it right after the transition; asked ahead, the plan finds it kept)."""
+        return CalendarStep(
+            "shift", working_seconds=-self._policy.due_soon_working_days * self._day, at_from=at_from
+        )
+
+    async def _calendar(self, steps: list[CalendarStep], what: str) -> CalendarAnswers:
+        """A transition's calendar questions in one local activity."""
+        return await workflow.execute_local_activity(
+            contracts.calendar_answer,
+            CalendarQuestions(steps),
+            start_to_close_timeout=CALENDAR_TIMEOUT,
+            retry_policy=CALENDAR_RETRY,
+            summary=f"calendar: {what}",
+        )
+
+    def _kept(self, answers: CalendarAnswers, steps: list[CalendarStep], n: int) -> datetime:
+        """Step `n`'s answer (a shift), kept in the shift cache under the question it answers."""
+        step, answer = steps[n], answers.times[n]
+        at = answers.times[step.at_from] if step.at_from is not None else step.at
+        seconds = (
+            answers.seconds[step.seconds_from] if step.seconds_from is not None else step.working_seconds
+        )
+        assert answer is not None
+        assert at is not None
+        assert seconds is not None
+        self._shift_cache[(at, seconds)] = answer
+        return answer
 
     def _reset_escalation(self) -> None:
         assert self.s.due_at is not None

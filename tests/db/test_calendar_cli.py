@@ -123,7 +123,8 @@ def test_a_working_holiday_is_marked_in_the_holiday_list(database_file: str) -> 
 
 async def test_a_day_added_with_the_cli_moves_the_next_due_date(database_file: str) -> None:
     engine = make_engine(database_file)
-    activities = CalendarActivities(make_session_factory(engine), Settings())
+    # Read at every call: with the worker's default the change applies within CALENDAR_CACHE_SECONDS.
+    activities = CalendarActivities(make_session_factory(engine), Settings(calendar_cache_seconds=0))
     request = DueAtRequest(start=datetime(2027, 2, 3, 9, tzinfo=OFFICE_TZ), working_days=3)
     try:
         assert await activities.due_at(request) == datetime(2027, 2, 15, 9, tzinfo=OFFICE_TZ)

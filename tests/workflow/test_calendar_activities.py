@@ -14,7 +14,14 @@ from db.calendar import list_overrides, override_days, remove_override, set_over
 from db.engine import SessionFactory
 from domain.timefmt import OFFICE_TZ
 from settings import Settings
-from workflows.contracts import INVALID_CALENDAR_REQUEST, DueAtRequest, ShiftRequest, SpanRequest
+from workflows.contracts import (
+    INVALID_CALENDAR_REQUEST,
+    CalendarQuestions,
+    CalendarStep,
+    DueAtRequest,
+    ShiftRequest,
+    SpanRequest,
+)
 
 
 def ict(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -96,7 +103,7 @@ async def test_set_override_refuses_bad_text(session_factory: SessionFactory, re
 
 
 async def test_an_override_changes_the_next_due_date(session_factory: SessionFactory) -> None:
-    activities = CalendarActivities(session_factory, Settings())
+    activities = CalendarActivities(session_factory, Settings(calendar_cache_seconds=0))  # read every call
     request = DueAtRequest(start=ict(2027, 2, 3, 9), working_days=3)
     # Over Tết 2027 (04/02-10/02 off): 6 h Wed 03, Thu 11 and Fri 12, then 2 h on Mon 15/02.
     assert await activities.due_at(request) == ict(2027, 2, 15, 9)
@@ -114,6 +121,48 @@ async def test_an_override_changes_the_next_due_date(session_factory: SessionFac
         await remove_override(session, date(2027, 2, 10))
         await remove_override(session, date(2027, 2, 15))
     assert await activities.due_at(request) == ict(2027, 2, 15, 9)
+
+
+async def test_the_calendar_is_kept_for_calendar_cache_seconds(session_factory: SessionFactory) -> None:
+    now = [0.0]
+    activities = CalendarActivities(
+        session_factory, Settings(calendar_cache_seconds=30), clock=lambda: now[0]
+    )
+    request = DueAtRequest(start=ict(2027, 2, 3, 9), working_days=3)
+    assert await activities.due_at(request) == ict(2027, 2, 15, 9)
+    async with session_factory() as session:
+        await set_override(session, date(2027, 2, 15), False, "Nghỉ bù", "admin")
+    now[0] = 29.0
+    assert await activities.due_at(request) == ict(2027, 2, 15, 9)  # kept: no read on the hot path
+    now[0] = 30.0
+    assert await activities.due_at(request) == ict(2027, 2, 16, 9)  # read again
+    async with session_factory() as session:
+        await remove_override(session, date(2027, 2, 15))
+    activities.invalidate()
+    assert await activities.due_at(request) == ict(2027, 2, 15, 9)
+
+
+async def test_one_call_answers_a_chain_of_questions(session_factory: SessionFactory) -> None:
+    activities = CalendarActivities(session_factory, Settings())
+    steps = [
+        CalendarStep("start", ict(2026, 8, 21, 16)),  # after the cut-off: Mon 24/08 07:00
+        CalendarStep("shift", working_seconds=8 * 3600, at_from=0),
+        CalendarStep("shift", working_seconds=-3600, at_from=1),
+        CalendarStep("span", ict(2026, 8, 24, 8), end=ict(2026, 8, 24, 10)),
+        CalendarStep("shift", ict(2026, 8, 24, 7), seconds_from=3),
+    ]
+    answers = await ActivityEnvironment().run(activities.answer, CalendarQuestions(steps))
+    assert answers.times == [
+        ict(2026, 8, 24, 7),
+        ict(2026, 8, 24, 17),
+        ict(2026, 8, 24, 16),
+        None,
+        ict(2026, 8, 24, 9),
+    ]
+    assert answers.seconds == [None, None, None, 7200, None]
+    with pytest.raises(ApplicationError) as caught:
+        await activities.answer(CalendarQuestions([CalendarStep("shift", working_seconds=60, at_from=0)]))
+    assert caught.value.type == INVALID_CALENDAR_REQUEST
 
 
 async def test_activities_run_in_an_activity_environment(session_factory: SessionFactory) -> None:
