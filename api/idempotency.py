@@ -21,6 +21,7 @@ route answers 401), and so do webhooks, which are idempotent on their own transa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import re
@@ -329,14 +330,14 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, replay_body, capture)
         except BaseException:
-            holding.cancel()
             with anyio.CancelScope(shield=True):
+                await _stop(holding)
                 await _release(sessions, row_id)
             raise
-        holding.cancel()
         status = int(started.get("status", 500))
         content = b"".join(chunks)
         with anyio.CancelScope(shield=True):
+            await _stop(holding)
             try:
                 if _storable(status, content):
                     kept = {
@@ -393,6 +394,13 @@ async def _hold(sessions: SessionFactory, row_id: int, every: float) -> None:
         except Exception as error:  # the database is away: the next beat tries again
             if not is_unavailable(error):
                 raise
+
+
+async def _stop(holding: asyncio.Task[None]) -> None:
+    """Stop refreshing a claim (the request ended); what the refresh raised is not the answer's business."""
+    holding.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await holding
 
 
 async def _store(
