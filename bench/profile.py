@@ -25,7 +25,6 @@ import asyncio
 import json
 import os
 import re
-import sys
 import tempfile
 import time
 import uuid
@@ -48,7 +47,15 @@ from temporalio.worker import (
     Interceptor,
 )
 
-from bench.transitions import BIN, free_port, fresh_database, lifecycle, spawn, wait_port
+from bench.transitions import (
+    free_port,
+    fresh_database,
+    lifecycle,
+    stack_env,
+    start_fake_zalo,
+    start_temporal,
+    wait_port,
+)
 
 STEPS = ["register", *[path for path, _ in lifecycle(lambda d: "", "x")]]
 _TABLE = re.compile(r"\b(?:FROM|INTO|UPDATE)\s+\"?(\w+)", re.IGNORECASE)
@@ -323,56 +330,18 @@ async def main(args: argparse.Namespace) -> None:
     from db.migrate import upgrade
     from settings import Settings
     from workflows.client import connect
-    from workflows.search_attributes import cli_flags
 
     ports = {name: free_port() for name in ("temporal", "zalo")}
-    address = f"127.0.0.1:{ports['temporal']}"
     processes: list[asyncio.subprocess.Process] = []
     with tempfile.TemporaryDirectory() as tmp:
         database_url = await fresh_database(args.database_url, Path(tmp))
         await asyncio.to_thread(upgrade, database_url)
         key = "bench-" + uuid.uuid4().hex
-        env = {
-            "APP_ENV": "local",
-            "DATABASE_URL": database_url,
-            "TEMPORAL_ADDRESS": address,
-            "TASK_QUEUE": f"profile-{uuid.uuid4().hex[:8]}",
-            "ZALO_MODE": "fake",
-            "FAKE_ZALO_URL": f"http://127.0.0.1:{ports['zalo']}",
-            "FAKE_ZALO_JOURNAL": "",
-            "LOCAL_API_KEY": key,
-            "QUIET_HOURS_START": "00:00",
-            "QUIET_HOURS_END": "00:00",
-            "LOG_LEVEL": "WARNING",
-        }
+        queue = f"profile-{uuid.uuid4().hex[:8]}"
+        env = {**stack_env(database_url, ports["temporal"], ports["zalo"], queue), "LOCAL_API_KEY": key}
         try:
-            processes.append(
-                await spawn(
-                    str(BIN / "temporal"),
-                    "server",
-                    "start-dev",
-                    "--headless",
-                    "--ip",
-                    "127.0.0.1",
-                    "--port",
-                    str(ports["temporal"]),
-                    "--log-level",
-                    "error",
-                    *cli_flags(),
-                )
-            )
-            processes.append(
-                await spawn(
-                    sys.executable,
-                    "-m",
-                    "zalo.fake_server",
-                    "--port",
-                    str(ports["zalo"]),
-                    "--journal",
-                    "",
-                    env={**os.environ, **env},
-                )
-            )
+            processes.append(await start_temporal(ports["temporal"]))
+            processes.append(await start_fake_zalo(ports["zalo"], {**os.environ, **env}))
             await wait_port(ports["temporal"])
             await wait_port(ports["zalo"])
             settings = Settings(_env_file=None, **{k.lower(): v for k, v in env.items()})  # type: ignore[call-arg]

@@ -39,7 +39,15 @@ from typing import Any
 
 import httpx
 
-from bench.transitions import BIN, free_port, fresh_database, spawn, wait_port
+from bench.transitions import (
+    free_port,
+    fresh_database,
+    spawn,
+    stack_env,
+    start_fake_zalo,
+    start_temporal,
+    wait_port,
+)
 
 SPREAD = ("received", "supplement_required", "fee_due")
 
@@ -75,29 +83,18 @@ async def main(args: argparse.Namespace) -> None:
     from workflows import contracts
     from workflows.client import TemporalConnection
     from workflows.gateway import Gateway
-    from workflows.search_attributes import cli_flags
 
     ports = {name: free_port() for name in ("temporal", "zalo")}
-    address = f"127.0.0.1:{ports['temporal']}"
     processes: list[asyncio.subprocess.Process] = []
     tmp = Path(tempfile.mkdtemp(prefix="bench-scale-"))
     temporal_db = tmp / "temporal.db"
     database_url = await fresh_database(args.database_url, tmp)
     await asyncio.to_thread(upgrade, database_url)
     own = {
-        "APP_ENV": "local",
-        "DATABASE_URL": database_url,
-        "TEMPORAL_ADDRESS": address,
-        "TASK_QUEUE": f"scale-{uuid.uuid4().hex[:8]}",
-        "ZALO_MODE": "fake",
-        "FAKE_ZALO_URL": f"http://127.0.0.1:{ports['zalo']}",
-        "FAKE_ZALO_JOURNAL": "",
-        "QUIET_HOURS_START": "00:00",
-        "QUIET_HOURS_END": "00:00",
+        **stack_env(database_url, ports["temporal"], ports["zalo"], f"scale-{uuid.uuid4().hex[:8]}"),
         "OFFICE_PERIODS": '[["00:00", "23:59"]]',
         "CUTOFF_TIME": "23:59",
         "WORKING_WEEKDAYS": "[0, 1, 2, 3, 4, 5, 6]",
-        "LOG_LEVEL": "WARNING",
     }
     env = {**os.environ, **own}
     parsed = {k.lower(): json.loads(v) if v.startswith("[") else v for k, v in own.items()}
@@ -122,35 +119,8 @@ async def main(args: argparse.Namespace) -> None:
         print(json.dumps(fields), flush=True)
 
     try:
-        processes.append(
-            await spawn(
-                str(BIN / "temporal"),
-                "server",
-                "start-dev",
-                "--headless",
-                "--ip",
-                "127.0.0.1",
-                "--port",
-                str(ports["temporal"]),
-                "--db-filename",
-                str(temporal_db),
-                "--log-level",
-                "error",
-                *cli_flags(),
-            )
-        )
-        processes.append(
-            await spawn(
-                sys.executable,
-                "-m",
-                "zalo.fake_server",
-                "--port",
-                str(ports["zalo"]),
-                "--journal",
-                "",
-                env=env,
-            )
-        )
+        processes.append(await start_temporal(ports["temporal"], db_file=temporal_db))
+        processes.append(await start_fake_zalo(ports["zalo"], env))
         await wait_port(ports["temporal"])
         await wait_port(ports["zalo"])
         worker = await start_worker(max(args.cache_sizes))

