@@ -167,7 +167,7 @@ class Stack:
 
     async def start(self) -> None:
         from db.migrate import upgrade
-        from scripts.run_local import fake_templates, sample_directory
+        from scripts.run_local import api_command, fake_zalo_command, sample_directory
         from workflows.search_attributes import cli_flags
 
         if self.use_postgres:
@@ -199,40 +199,13 @@ class Stack:
             ),
             "zalo": Proc(
                 "zalo",
-                [
-                    python,
-                    "-m",
-                    "zalo.fake_server",
-                    "--port",
-                    str(self.ports["zalo"]),
-                    "--journal",
-                    str(self.journal),
-                    "--webhook-url",
-                    f"{self.api_url}/webhooks/zalo",
-                    "--templates",
-                    str(fake_templates(self.dir)),
-                ],
+                fake_zalo_command(python, self.ports["zalo"], self.journal, self.ports["api"], self.dir),
                 self.dir / "zalo.log",
                 port=self.ports["zalo"],
             ),
             "worker": Proc("worker", [python, "worker.py"], self.dir / "worker.log"),
             "api": Proc(
-                "api",
-                [
-                    python,
-                    "-m",
-                    "uvicorn",
-                    "server:app",
-                    "--factory",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.ports["api"]),
-                    "--no-access-log",
-                    "--no-proxy-headers",
-                ],
-                self.dir / "api.log",
-                port=self.ports["api"],
+                "api", api_command(python, self.ports["api"]), self.dir / "api.log", port=self.ports["api"]
             ),
         }
         for name in ("temporal", "zalo", "worker", "api"):

@@ -154,6 +154,40 @@ def local_officer_password(data: Path) -> str:
     return path.read_text().strip()
 
 
+def fake_zalo_command(python: str, port: int, journal: Path, api_port: int, data: Path) -> list[str]:
+    """The fake Zalo on `port`: its journal, delivery receipts to the API's webhook, the ZNS templates."""
+    return [
+        python,
+        "-m",
+        "zalo.fake_server",
+        "--port",
+        str(port),
+        "--journal",
+        str(journal),
+        "--webhook-url",
+        f"http://127.0.0.1:{api_port}/webhooks/zalo",
+        "--templates",
+        str(fake_templates(data)),
+    ]
+
+
+def api_command(python: str, port: int) -> list[str]:
+    """The web process on `port` (nothing stands in front locally: every address is the client's)."""
+    return [
+        python,
+        "-m",
+        "uvicorn",
+        "server:app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--no-proxy-headers",
+    ]
+
+
 async def sample_directory(database_url: str, path: Path = SAMPLE_AGENCIES) -> int:
     """Load the sample agency directory into a database whose directory is empty; how many agencies it
     loaded (0 when the directory already had entries: an administrator's changes are kept)."""
@@ -248,38 +282,10 @@ async def run(args: argparse.Namespace) -> int:
         ],
     )
     zalo = Child(
-        "zalo",
-        [
-            python,
-            "-m",
-            "zalo.fake_server",
-            "--port",
-            str(args.zalo_port),
-            "--journal",
-            str(data / "fake_zalo.jsonl"),
-            "--webhook-url",
-            f"http://127.0.0.1:{args.api_port}/webhooks/zalo",
-            "--templates",
-            str(fake_templates(data)),
-        ],
+        "zalo", fake_zalo_command(python, args.zalo_port, data / "fake_zalo.jsonl", args.api_port, data)
     )
     worker = Child("worker", [python, "worker.py"])
-    api = Child(
-        "api",
-        [
-            python,
-            "-m",
-            "uvicorn",
-            "server:app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(args.api_port),
-            "--no-access-log",
-            "--no-proxy-headers",  # nothing stands in front locally: every address is the client's
-        ],
-    )
+    api = Child("api", api_command(python, args.api_port))
     children = [temporal, zalo, worker, api]
 
     interrupted = asyncio.Event()
