@@ -51,6 +51,7 @@ from bench.transitions import (
     free_port,
     fresh_database,
     lifecycle,
+    registration,
     stack_env,
     start_fake_zalo,
     start_temporal,
@@ -227,15 +228,7 @@ async def drive(api: httpx.AsyncClient, key: str, dossiers: int, idempotency: bo
     for i in range(dossiers):
         code = f"P{i:03d}.{uuid.uuid4().hex[:4].upper()}-261123-{i:04d}"
         codes.append(code)
-        body = {
-            "code": code,
-            "procedure": {"code": "1.001234", "name": "Cấp giấy phép xây dựng", "working_days": 15},
-            "agency_code": code.split("-")[0],
-            "applicant": {"name": "Nguyễn Văn A", "phone": "0905123456"},
-            "received_at": iso(0),
-            "channel": "online",
-        }
-        calls = [("register", "/api/v1/dossiers", body)] + [
+        calls = [("register", "/api/v1/dossiers", registration(iso, code))] + [
             (path, f"/api/v1/dossiers/{code}/{path}", payload) for path, payload in lifecycle(iso, code)
         ]
         for step, url, payload in calls:

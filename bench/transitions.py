@@ -218,6 +218,18 @@ async def with_cpu(
     return result
 
 
+def registration(t: Callable[[float], str], code: str) -> dict[str, Any]:
+    """The registration body of one benchmark dossier, received at `t(0)`."""
+    return {
+        "code": code,
+        "procedure": {"code": "1.001234", "name": "Cấp giấy phép xây dựng", "working_days": 15},
+        "agency_code": code.split("-")[0],
+        "applicant": {"name": "Nguyễn Văn A", "phone": "0905123456"},
+        "received_at": t(0),
+        "channel": "online",
+    }
+
+
 def lifecycle(t: Callable[[float], str], code: str) -> list[tuple[str, dict[str, Any]]]:
     """The six transitions of one dossier, as (API path suffix, body); the payment's transaction id is the
     dossier's own (one id for every dossier is a transaction conflict, answered 409)."""
@@ -322,15 +334,7 @@ async def run_http(api: str, key: str, workflows: int) -> dict[str, Any]:
 
         async def one(i: int) -> None:
             code = f"H{i:03d}.{uuid.uuid4().hex[:4].upper()}-261123-{i:04d}"
-            body = {
-                "code": code,
-                "procedure": {"code": "1.001234", "name": "Cấp giấy phép xây dựng", "working_days": 15},
-                "agency_code": code.split("-")[0],
-                "applicant": {"name": "Nguyễn Văn A", "phone": "0905123456"},
-                "received_at": iso(0),
-                "channel": "online",
-            }
-            await timed(http.post("/api/v1/dossiers", json=body))
+            await timed(http.post("/api/v1/dossiers", json=registration(iso, code)))
             for path, payload in lifecycle(iso, code):
                 await timed(http.post(f"/api/v1/dossiers/{code}/{path}", json=payload))
 
