@@ -18,7 +18,7 @@ from enum import StrEnum
 
 from domain.calendar import WorkingCalendar
 from domain.codes import codes_in
-from domain.linking import plain
+from domain.linking import after_keyword
 
 # What a citizen may write (the OA's own message limit is 2,000 characters) and what an officer answers:
 # the answer goes over the OA with a line naming the feedback before it, within Zalo's 2,000.
@@ -80,12 +80,9 @@ def text_problem(text: str, *, least: int = TEXT_MIN, most: int = TEXT_MAX) -> s
 def read_oa_feedback(message: str) -> OaFeedback | None:
     """The feedback an OA message carries, when it starts with the keyword; None for any other message
     (linking and the OA's staff deal with those). The first dossier code in it names the dossier."""
-    words = plain(message)
-    keyword = _KEYWORD.match(words)
-    if keyword is None:
+    rest = after_keyword(_KEYWORD, message)
+    if rest is None:
         return None
-    # `plain` keeps one character for each of the message's (NFC) characters: cut the original there.
-    rest = unicodedata.normalize("NFC", message)[keyword.end() :]
     codes = codes_in(rest)
     text = rest
     if codes:

@@ -44,6 +44,16 @@ def plain(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
+def after_keyword(keyword: re.Pattern[str], message: str) -> str | None:
+    """What follows `keyword` (matched on the message's `plain` form, so with or without diacritics) at the
+    start of an OA message, as written; None when the message does not start with it."""
+    found = keyword.match(plain(message))
+    if found is None:
+        return None
+    # `plain` keeps one character for each of the message's (NFC) characters: cut the original there.
+    return unicodedata.normalize("NFC", message)[found.end() :]
+
+
 def read_message(text: str) -> Message:
     """What the message asks for. A six-digit answer wins over a dossier code sent with it."""
     words = plain(text)

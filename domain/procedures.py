@@ -11,13 +11,12 @@ in docs/legal.md.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 from domain import vocabulary
 from domain.dossier import Procedure, SupplementRule
-from domain.linking import plain
+from domain.linking import after_keyword, plain
 from domain.status import EventKind
 
 # The law's default when the catalogue says nothing (or lacks the procedure): one request, listing
@@ -329,12 +328,8 @@ OA_ANSWER_LIMIT = 3  # procedures in one OA answer; the page lists them all
 def read_procedure_query(message: str) -> str | None:
     """The words an OA message asks procedures for ("TT <words>"), as written; "" for the keyword alone;
     None for any other message (linking, feedback and the OA's staff deal with those)."""
-    keyword = _LOOKUP_KEYWORD.match(plain(message))
-    if keyword is None:
-        return None
-    # `plain` keeps one character for each of the message's (NFC) characters: cut the original there.
-    rest = unicodedata.normalize("NFC", message)[keyword.end() :]
-    return " ".join(rest.split())[:QUERY_MAX]
+    rest = after_keyword(_LOOKUP_KEYWORD, message)
+    return None if rest is None else " ".join(rest.split())[:QUERY_MAX]
 
 
 def search_procedures(entries: list[CatalogueEntry], query: str) -> list[CatalogueEntry]:
