@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db.dossiers import not_started
 from db.models import Dossier, Notice, Officer
 from domain.codes import ALL_AGENCIES
 from domain.limits import NOT_STARTED_LISTED_AFTER
@@ -97,10 +98,7 @@ class DeskQueries:
         elif kind is ListKind.SUPPLEMENT:
             clauses.append(col(Dossier.status) == DossierStatus.SUPPLEMENT_REQUIRED.value)
         elif kind is ListKind.NOT_STARTED:
-            clauses += [
-                col(Dossier.last_seq) == 0,
-                col(Dossier.created_at) < self.now - NOT_STARTED_LISTED_AFTER,
-            ]
+            clauses += not_started(self.now - NOT_STARTED_LISTED_AFTER)
         else:
             clauses += [
                 col(Notice.status) == NoticeStatus.FAILED_PERMANENT.value,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -62,12 +63,18 @@ async def events_with_prefix(session: AsyncSession, code: str, prefix: str) -> b
     return found.first() is not None
 
 
-async def stranded_registrations(session: AsyncSession, before: datetime, limit: int = 100) -> list[Dossier]:
+def not_started(before: datetime) -> tuple[ColumnElement[bool], ...]:
     """Registered rows whose workflow never reported anything (its start was lost: the engine was down
-    and the caller gave up), written before `before`; the oldest first."""
+    and the caller gave up), written before `before`: the reconciliation starts them, the desk lists
+    those it could not."""
+    return (col(Dossier.last_seq) == 0, col(Dossier.created_at) < before)
+
+
+async def stranded_registrations(session: AsyncSession, before: datetime, limit: int = 100) -> list[Dossier]:
+    """The rows `not_started` before `before`, the oldest first."""
     found = await session.exec(
         select(Dossier)
-        .where(col(Dossier.last_seq) == 0, col(Dossier.created_at) < before)
+        .where(*not_started(before))
         .order_by(col(Dossier.created_at), col(Dossier.code))
         .limit(limit)
     )
