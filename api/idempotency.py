@@ -167,18 +167,7 @@ class IdempotencyMiddleware:
             )
             await problem(scope, receive, send)
             return
-        await self._guarded(scope, receive, send, settings, sessions, client.id, key)
-
-    async def _guarded(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        settings: Settings,
-        sessions: SessionFactory,
-        client_id: int,
-        key: str,
-    ) -> None:
+        client_id = client.id
         body = await _read_body(receive, settings.max_api_body_bytes)
         if body is None:
             too_big = problem_response(413, f"a request body has at most {settings.max_api_body_bytes} bytes")
