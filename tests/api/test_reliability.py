@@ -160,6 +160,18 @@ async def test_a_payment_retried_while_its_record_is_in_flight_answers_200_once(
     assert len(confirmations) == 1
 
 
+async def app_whose_engine_is_gone(settings: Settings, session_factory: SessionFactory) -> FastAPI:
+    """The API on a Temporal client whose server was shut down after it connected: every call is refused."""
+    gone = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=venv_binary("temporal"),
+        search_attributes=list(search_attributes.ALL),
+        dev_server_log_level="error",
+    )
+    app = create_app(settings, temporal=gone.client, session_factory=session_factory)
+    await gone.shutdown()
+    return app
+
+
 # ---------------------------------------------------------------- an engine that does not answer in time
 
 
@@ -210,15 +222,9 @@ async def test_an_engine_gone_is_503_and_the_lost_start_is_reconciled(
     of the call reaches the error log. The caller gives up; the desk lists the dossier as not started;
     the worker's reconciliation starts it (clock, receipt notice) and the list empties."""
     caplog.set_level(logging.WARNING)
-    gone = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=venv_binary("temporal"),
-        search_attributes=list(search_attributes.ALL),
-        dev_server_log_level="error",
-    )
-    app = create_app(settings, temporal=gone.client, session_factory=session_factory)
+    app = await app_whose_engine_is_gone(settings, session_factory)
     code = new_code()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api.test") as http:
-        await gone.shutdown()
         answer = await http.post(
             "/api/v1/dossiers", json=registration(code, Moments()(0)), headers=bearer(keys.h21)
         )
@@ -400,13 +406,7 @@ async def test_a_retry_of_an_applied_event_is_200_even_while_the_engine_is_away(
         "items": [{"name": "Lệ phí", "amount_vnd": 500_000}],
     }
 
-    gone = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=venv_binary("temporal"),
-        search_attributes=list(search_attributes.ALL),
-        dev_server_log_level="error",
-    )
-    away = create_app(settings, temporal=gone.client, session_factory=session_factory)
-    await gone.shutdown()
+    away = await app_whose_engine_is_gone(settings, session_factory)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=away), base_url="http://api.test") as api:
         again = await api.post(f"/api/v1/dossiers/{code}/fee", json=fee, headers=bearer(keys.h21))
         assert again.status_code == 200, again.text
