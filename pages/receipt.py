@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse
 
 from db.agencies import agency_card
 from db.models import Dossier
+from db.procedures import catalogue_procedure
 from domain import vocabulary
 from domain.codes import AGENCY_CODE_PATTERN, mask_phone
 from domain.timefmt import to_office
@@ -36,8 +37,12 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 PRINT_CSS_VERSION = hashlib.sha256(PRINT_CSS.read_bytes()).hexdigest()[:10]
 
 
-def receipt_context(row: Dossier, agency: Any, settings: Settings, receiver: str) -> dict[str, Any]:
-    """What the receipt prints: the form's fields, and the two QR codes."""
+def receipt_context(
+    row: Dossier, agency: Any, settings: Settings, receiver: str, documents: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """What the receipt prints: the form's fields (the documents the procedure requires, from the catalogue
+    version the dossier was received under; blank lines to fill by hand when it has none), and the two QR
+    codes."""
     oa_url = settings.oa_follow_url(agency.oa_url)
     lookup_url = settings.lookup_url(row.code)
     return {
@@ -46,6 +51,7 @@ def receipt_context(row: Dossier, agency: Any, settings: Settings, receiver: str
         "phone": mask_phone(row.applicant_phone),
         "received": to_office(row.received_at),
         "receiver": receiver,
+        "documents": documents,
         "title": vocabulary.RECEIPT_TITLE,
         "form_no": vocabulary.RECEIPT_FORM_NO,
         "desk_title": vocabulary.RECEIPT_DESK,
@@ -70,7 +76,13 @@ async def _pdf(template: str, context: dict[str, Any], filename: str) -> Respons
 async def _receipt(code: str, session: SessionDep, settings: SettingsDep, who: SignedIn) -> dict[str, Any]:
     row = await load_dossier(session, who, code)
     agency = await agency_card(session, row.agency_code, settings.notice_office_name)
-    return receipt_context(row, agency, settings, who.officer.display_name)
+    entry = (
+        await catalogue_procedure(session, row.procedure_code, row.catalogue_version)
+        if row.catalogue_version is not None
+        else None
+    )
+    documents = entry.documents if entry is not None else ()
+    return receipt_context(row, agency, settings, who.officer.display_name, documents)
 
 
 @router.get("/can-bo/ho-so/{code}/giay-tiep-nhan", response_class=HTMLResponse)

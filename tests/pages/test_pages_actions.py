@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -290,3 +291,38 @@ async def test_a_procedure_off_the_catalogue_is_flagged_for_officers_not_citizen
     assert citizen.status_code == 200
     assert "Tiếp nhận hồ sơ" in citizen.text
     assert "danh mục thủ tục" not in citizen.text
+
+
+async def test_the_receipt_lists_the_documents_of_the_catalogue_version_it_was_received_under(
+    desk: Desk, session_factory: SessionFactory
+) -> None:
+    def catalogue(*documents: str) -> list[object]:
+        return list(
+            check_catalogue(
+                {
+                    "procedures": [
+                        {
+                            "code": "1.001234",
+                            "name": "Cấp giấy phép xây dựng",
+                            "level": "xã",
+                            "agency_kinds": ["UBND cấp xã"],
+                            "working_days": 15,
+                            "documents": list(documents),
+                        }
+                    ]
+                }
+            )
+        )
+
+    async with session_factory() as session:
+        await load_catalogue(
+            session, catalogue("Đơn đề nghị cấp giấy phép xây dựng", "Bản vẽ thiết kế"), loaded_by="test"
+        )
+    code = await register(desk)
+    async with session_factory() as session:  # a later version does not rewrite what was received
+        await load_catalogue(session, catalogue("Giấy tờ của phiên bản sau"), loaded_by="test")
+    page = await desk.web.get(f"/can-bo/ho-so/{code}/giay-tiep-nhan")
+    assert page.status_code == 200
+    rows = re.findall(r"<tr><td>(\d+)</td><td>([^<]*)</td>", page.text)
+    assert rows == [("1", "Đơn đề nghị cấp giấy phép xây dựng"), ("2", "Bản vẽ thiết kế")]
+    assert "Giấy tờ của phiên bản sau" not in page.text
