@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -51,10 +51,13 @@ async def new_code(
     now: datetime,
     lifetime: timedelta,
 ) -> ZaloLinkCode:
-    """A fresh code for the user (commits); any earlier unused code of theirs is void."""
+    """A fresh code for the user (commits). Earlier codes go: the user's own (a new one voids them, a used
+    one has done its work) and anyone's expired one, so the table holds only codes still answerable."""
     await ensure_user(session, user_id, now)
     await session.exec(
-        delete(ZaloLinkCode).where(col(ZaloLinkCode.user_id) == user_id, col(ZaloLinkCode.used_at).is_(None))
+        delete(ZaloLinkCode).where(
+            or_(col(ZaloLinkCode.user_id) == user_id, col(ZaloLinkCode.expires_at) <= now)
+        )
     )
     code = ZaloLinkCode(
         user_id=user_id,
