@@ -89,6 +89,7 @@ async def queue_page(
             "note": NOTES.get(request.query_params.get(NOTE_PARAM, "")),
             "may_act": who.may_act,
             "counter_default": vocabulary.QUEUE_COUNTER_DEFAULT,
+            "notice_error": vocabulary.feedback_reply_error,
         },
     )
 

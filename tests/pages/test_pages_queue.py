@@ -345,3 +345,23 @@ async def test_two_officers_calling_at_once_call_one_number(office: Office) -> N
         await other.aclose()
     assert sorted(c.headers["location"].rsplit("=", 1)[1] for c in clicks) == ["da-goi", "da-goi-truoc"]
     assert [t.status for t in await office.tickets()] == ["called", "waiting", "waiting"]
+
+
+async def test_a_notice_zalo_refuses_is_kept_on_the_ticket_and_not_sent_again(office: Office) -> None:
+    # The phone is linked to an account that has left the OA: Zalo refuses the message.
+    async with office.sessions() as session:
+        await zalo_links.link(session, "84905123456", "u-left", MORNING)
+        await session.commit()
+    await take(office.web, "0905123456")
+    await seed_officer(office.sessions, agencies=[AGENCY])
+    csrf = await sign_in(office.web)
+    await call(office.web, csrf)
+    [ticket] = await office.tickets()
+    assert ticket.call_notice_at is not None
+    assert ticket.notice_error is not None
+    desk = await office.web.get(f"/can-bo/lay-so/{AGENCY}")
+    assert "Chưa báo được qua Zalo" in desk.text
+    assert "Zalo từ chối gửi" in desk.text
+    sends = [c for c in office.fake.calls if c["path"] != "token"]
+    await office.web.post(f"/can-bo/lay-so/{AGENCY}/goi", data={"csrf_token": csrf, "seen": "0"})
+    assert [c for c in office.fake.calls if c["path"] != "token"] == sends
