@@ -29,6 +29,7 @@ from server import create_app
 from settings import Settings
 from tests.conftest import FAKE_ZALO_URL
 from tests.support.pages import PASSWORD, hidden, seed_officer, sign_in
+from tests.support.text_scan import raw_identifiers, visible_text
 from tests.support.zalo import ICT, Clock
 from zalo.fake_server import FakeZalo, create_fake_zalo_app
 
@@ -163,6 +164,16 @@ async def test_a_citizen_takes_a_number_and_the_desk_calls_it_once(office: Offic
     assert again.headers["location"].endswith("ghi-chu=da-goi-truoc")
     assert [t.status for t in await office.tickets()] == ["called", "waiting"]
     assert office.to_user("u-first") == ["Mời số 1 đến Quầy số 3 tại UBND huyện Chư Păh."]
+
+    # Every page people read here is Vietnamese through and through.
+    for path in (
+        "/lay-so",
+        status_path,
+        second.headers["location"],
+        f"/can-bo/lay-so/{AGENCY}",
+        "/can-bo/lay-so",
+    ):
+        assert raw_identifiers(visible_text((await office.web.get(path)).text)) == [], path
 
     served = await office.web.post(
         f"/can-bo/lay-so/{AGENCY}/so/{one.id}/da-phuc-vu", data={"csrf_token": csrf}
