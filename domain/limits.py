@@ -38,11 +38,12 @@ STRANDED_AFTER = timedelta(minutes=2)
 RECONCILE_EVERY = timedelta(minutes=1)
 NOT_STARTED_LISTED_AFTER = STRANDED_AFTER + 2 * RECONCILE_EVERY
 
-# Queue numbers (domain/queue.py): the average time one number takes at the desk (no number is given when
-# the working time left in the day cannot serve everyone waiting plus it), how many open numbers a holder
-# (a phone or a Zalo account) may hold at one agency and take in a day, and how close to their turn a
-# holder is told over the OA.
-QUEUE_SERVICE_TIME = timedelta(minutes=15)
+# Queue numbers (domain/queue.py): the average time between two numbers served at an agency's desk, all
+# its counters together (no number is given when the working time left in the day cannot serve everyone
+# waiting plus it: 5 minutes is about 95 numbers a day), how many open numbers a holder (a phone or a Zalo
+# account) may hold at one agency and take in a day, and how close to their turn a holder is told over
+# the OA.
+QUEUE_SERVICE_TIME = timedelta(minutes=5)
 QUEUE_OPEN_PER_AGENCY = 1
 QUEUE_TICKETS_PER_DAY = 3
 QUEUE_NEAR_AHEAD = 3

@@ -237,7 +237,7 @@ async def test_over_the_oa_the_number_and_the_turn_near_notice_come_once_each(of
         (datetime(2026, 11, 28, 9, 0, tzinfo=ICT), "Hôm nay không phải ngày làm việc"),  # a Saturday
         (datetime(2026, 11, 24, 9, 0, tzinfo=ICT), "Hôm nay không phải ngày làm việc"),  # a public holiday
         (datetime(2026, 11, 25, 6, 30, tzinfo=ICT), "Chưa đến giờ cấp số thứ tự"),
-        (datetime(2026, 11, 25, 16, 50, tzinfo=ICT), "Đã hết giờ cấp số thứ tự hôm nay"),
+        (datetime(2026, 11, 25, 16, 56, tzinfo=ICT), "Đã hết giờ cấp số thứ tự hôm nay"),
         (datetime(2026, 11, 25, 17, 30, tzinfo=ICT), "Đã hết giờ cấp số thứ tự hôm nay"),
     ],
 )
@@ -252,9 +252,10 @@ async def test_no_number_outside_office_hours_or_too_close_to_closing(
 
 
 async def test_near_closing_a_number_is_given_only_while_the_day_can_serve_it(office: Office) -> None:
-    # 16:40: 20 working minutes left. One number fits (15 minutes each); a second would not.
-    office.clock.now = datetime(2026, 11, 25, 16, 40, tzinfo=ICT)
+    # 16:50: 10 working minutes left. Two numbers fit (5 minutes each); a third would not.
+    office.clock.now = datetime(2026, 11, 25, 16, 50, tzinfo=ICT)
     assert (await take(office.web, "0905123456")).status_code == 303
+    assert (await take(office.web, "0905123457")).status_code == 303
     late = await take(office.browser("203.0.113.8"), "0912000002")
     assert late.status_code == 409
     assert "thời gian làm việc còn lại không đủ" in late.text

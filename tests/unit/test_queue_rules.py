@@ -25,15 +25,15 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
         (at(25, 6, 59), 0, Refused.NOT_YET_OPEN),
         (at(25, 7), 0, None),
         (at(25, 12), 0, None),  # lunch: the afternoon's time counts
-        (at(25, 16, 45), 0, None),  # exactly 15 minutes left: one fits
-        (at(25, 16, 45), 1, Refused.CLOSED),
-        (at(25, 16, 46), 0, Refused.CLOSED),
+        (at(25, 16, 55), 0, None),  # exactly 5 minutes left: one fits
+        (at(25, 16, 55), 1, Refused.CLOSED),
+        (at(25, 16, 56), 0, Refused.CLOSED),
         (at(25, 17, 0), 0, Refused.CLOSED),
         (at(25, 23, 0), 0, Refused.CLOSED),
         (at(24, 9), 0, Refused.CLOSED_DAY),  # a holiday
         (at(28, 9), 0, Refused.CLOSED_DAY),  # a Saturday
-        (at(25, 14), 13, Refused.CLOSED),  # 3 h left: 12 fit, not 14
-        (at(25, 14), 11, None),
+        (at(25, 14), 36, Refused.CLOSED),  # 3 h left: 36 fit, not 37
+        (at(25, 14), 35, None),
     ],
 )
 def test_a_number_is_given_only_while_the_day_can_serve_it(
@@ -45,7 +45,7 @@ def test_a_number_is_given_only_while_the_day_can_serve_it(
 def test_a_refusal_says_when_numbers_are_given_again() -> None:
     assert opening(CALENDAR, at(23, 17), 0).next_opening == at(25, 7)  # Tuesday is a holiday
     assert opening(CALENDAR, at(25, 6), 0).next_opening == at(25, 7)
-    assert opening(CALENDAR, at(27, 16, 55), 0).next_opening == at(30, 7)  # Friday → Monday
+    assert opening(CALENDAR, at(27, 16, 58), 0).next_opening == at(30, 7)  # Friday → Monday
 
 
 def test_numbers_belong_to_the_office_day_and_an_old_open_one_expires() -> None:
