@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from domain.calendar import OfficeHours
 from domain.codes import ALL_AGENCIES, workflow_id
 from domain.dossier import DossierPolicy
-from domain.limits import FEEDBACK_COUNTED, Backoff, Counted
+from domain.limits import FEEDBACK_COUNTED, QUEUE_ADDRESS_WINDOW, QUEUE_PER_ADDRESS, Backoff, Counted
 from domain.notices import OfficerRole
 from domain.zns_templates import fake_template_id
 
@@ -260,6 +260,9 @@ class Settings(BaseSettings):
         feedback_window = timedelta(hours=self.feedback_window_hours)
         feedback = Backoff(self.feedback_per_window, minute, feedback_window, feedback_window)
         policies |= {kind: feedback for kind in FEEDBACK_COUNTED}
+        policies[Counted.QUEUE_ADDRESS] = Backoff(
+            QUEUE_PER_ADDRESS, minute, QUEUE_ADDRESS_WINDOW, QUEUE_ADDRESS_WINDOW
+        )
         return policies[counted]
 
     def office_hours(self) -> OfficeHours:
@@ -289,6 +292,10 @@ class Settings(BaseSettings):
     def lookup_url(self, code: str) -> str:
         """The citizen lookup page of a dossier (notices link to it)."""
         return f"{self.public_base_url.rstrip('/')}/tra-cuu?code={code}"
+
+    def queue_ticket_url(self, token: str) -> str:
+        """The status page of a queue number (its link is the only way to it)."""
+        return f"{self.public_base_url.rstrip('/')}/lay-so/ve/{token}"
 
     def procedures_url(self, query: str = "") -> str:
         """The public list of procedures, searched for `query` when given (the OA's "TT <words>" links)."""

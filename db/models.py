@@ -431,3 +431,47 @@ class Feedback(SQLModel, table=True):
     reply: str | None = Field(default=None, max_length=20)
     reply_error: str | None = Field(default=None, max_length=500)
     reply_message_id: str | None = Field(default=None, max_length=100)
+
+
+class QueueDay(SQLModel, table=True):
+    """An agency's queue on one office day: the last number given and the last one called. Numbers are
+    allocated by incrementing `last_number` (a row lock: two takers never get the same number), and a call
+    moves `last_called` only from the number the officer saw (a repeated click calls nobody twice)."""
+
+    __tablename__ = "queue_days"
+
+    agency_code: str = Field(primary_key=True, max_length=40)
+    day: date = Field(primary_key=True)
+    last_number: int = 0
+    last_called: int = 0
+
+
+class QueueTicket(SQLModel, table=True):
+    """A queue number (domain/queue.py). Its holder is kept only as an HMAC (the phone, or the Zalo account
+    over the OA) and the phone's last 4 digits; the status page is reached by a random link whose SHA-256
+    is `link_hash`. The OA notices (turn near, called) are each claimed once before they are sent."""
+
+    __tablename__ = "queue_tickets"
+    __table_args__ = (
+        UniqueConstraint("agency_code", "day", "number", name="uq_queue_tickets_number"),
+        Index("ix_queue_tickets_holder", "holder_hash", "day"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    agency_code: str = Field(max_length=40)
+    day: date
+    number: int
+    status: str = Field(default="waiting", max_length=20)
+    channel: str = Field(max_length=10)  # "web" (the public page) or "oa"
+    holder_hash: str = Field(max_length=64)
+    phone_last4: str | None = Field(default=None, max_length=4)
+    zalo_user_id: str | None = Field(default=None, max_length=64)  # where the OA notices go
+    link_hash: str = Field(max_length=64, unique=True)
+    taken_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    called_at: datetime | None = _utc(nullable=True)
+    called_by: str | None = Field(default=None, max_length=100)
+    counter: str | None = Field(default=None, max_length=50)
+    finished_at: datetime | None = _utc(nullable=True)
+    near_notice_at: datetime | None = _utc(nullable=True)
+    call_notice_at: datetime | None = _utc(nullable=True)
+    notice_error: str | None = Field(default=None, max_length=500)

@@ -38,6 +38,20 @@ STRANDED_AFTER = timedelta(minutes=2)
 RECONCILE_EVERY = timedelta(minutes=1)
 NOT_STARTED_LISTED_AFTER = STRANDED_AFTER + 2 * RECONCILE_EVERY
 
+# Queue numbers (domain/queue.py): the average time between two numbers served at an agency's desk, all
+# its counters together (no number is given when the working time left in the day cannot serve everyone
+# waiting plus it: 5 minutes is about 95 numbers a day), how many open numbers a holder (a phone or a Zalo
+# account) may hold at one agency and take in a day, and how close to their turn a holder is told over
+# the OA.
+QUEUE_SERVICE_TIME = timedelta(minutes=5)
+QUEUE_OPEN_PER_AGENCY = 1
+QUEUE_TICKETS_PER_DAY = 3
+QUEUE_NEAR_AHEAD = 3
+# The public page's numbers per client address (with backoff, Settings.backoff), against one address
+# typing many phones: QUEUE_PER_ADDRESS go through in QUEUE_ADDRESS_WINDOW.
+QUEUE_PER_ADDRESS = 10
+QUEUE_ADDRESS_WINDOW = timedelta(hours=1)
+
 
 def is_plausible(at: datetime) -> bool:
     """True when an aware `at` lies between EARLIEST and LATEST."""
@@ -70,6 +84,7 @@ class Counted(StrEnum):
     FEEDBACK_ADDRESS = "feedback-address"  # feedback sent from the lookup page, per client address
     FEEDBACK_PHONE = "feedback-phone"  # feedback about the dossiers of one phone, from the lookup page
     FEEDBACK_ZALO_USER = "feedback-zalo-user"  # feedback sent to the OA, per Zalo account
+    QUEUE_ADDRESS = "queue-address"  # queue numbers taken on the public page, per client address
 
 
 # Feedback is limited alike whichever way it comes (Settings.backoff).

@@ -22,6 +22,9 @@ from domain.feedback import Channel as FeedbackChannel
 from domain.feedback import Reply as FeedbackReply
 from domain.feedback import Status as FeedbackStatus
 from domain.notices import Audience, NoticeChannel, NoticeFailure, NoticeKind, NoticeStatus, OfficerRole
+from domain.queue import Channel as QueueChannel
+from domain.queue import Refused as QueueRefused
+from domain.queue import TicketStatus
 from domain.refusals import Refusal
 from domain.rules import Rule
 from domain.status import DossierStatus, EventKind, Transition
@@ -485,3 +488,41 @@ PROCEDURE_LOOKUP_NO_CATALOGUE = (
 PROCEDURE_NO_FEE = "Không có thông tin"
 PROCEDURE_FREE = "Không thu"
 PROCEDURE_FEE_BY_RULE = "Theo quy định hiện hành"
+
+
+# ---------------------------------------------------------------- queue numbers (lấy số thứ tự)
+
+QUEUE = "Lấy số thứ tự"
+QUEUE_STATUS: dict[TicketStatus, str] = {
+    TicketStatus.WAITING: "Đang chờ",
+    TicketStatus.CALLED: "Đã gọi, mời đến quầy",
+    TicketStatus.SERVED: "Đã phục vụ",
+    TicketStatus.NO_SHOW: "Vắng mặt khi gọi",
+    TicketStatus.CANCELLED: "Đã hủy",
+    TicketStatus.EXPIRED: "Hết hiệu lực (số của ngày đã qua)",
+}
+QUEUE_CHANNEL: dict[QueueChannel, str] = {QueueChannel.WEB: "Trang lấy số", QueueChannel.OA: "Zalo OA"}
+# Why no number is given; {opening} is when numbers are given again.
+QUEUE_REFUSED: dict[QueueRefused, str] = {
+    QueueRefused.CLOSED_DAY: "Hôm nay không phải ngày làm việc nên không cấp số thứ tự. Vui lòng quay lại "
+    "từ {opening}.",
+    QueueRefused.NOT_YET_OPEN: "Chưa đến giờ cấp số thứ tự. Số thứ tự hôm nay được cấp từ {opening}.",
+    QueueRefused.CLOSED: "Đã hết giờ cấp số thứ tự hôm nay: thời gian làm việc còn lại không đủ để phục vụ "
+    "thêm người. Vui lòng quay lại từ {opening}.",
+    QueueRefused.OPEN_AT_AGENCY: "Ông/bà đang có một số thứ tự chưa được phục vụ tại cơ quan này. Mỗi số "
+    "điện thoại (hoặc tài khoản Zalo) chỉ giữ một số tại mỗi cơ quan.",
+    QueueRefused.DAILY_LIMIT: "Ông/bà đã lấy đủ số thứ tự cho phép trong ngày. Vui lòng quay lại vào ngày "
+    "làm việc tiếp theo.",
+}
+LABELS.update({TicketStatus: QUEUE_STATUS, QueueChannel: QUEUE_CHANNEL, QueueRefused: QUEUE_REFUSED})
+QUEUE_TAKEN = (
+    "Số thứ tự của ông/bà tại {agency}: {number}. Đang có {ahead} người chờ trước. Theo dõi số thứ tự: {url}"
+)
+QUEUE_NEAR = (
+    "Sắp đến lượt số {number} tại {agency}: còn {ahead} người trước ông/bà. Vui lòng có mặt gần quầy."
+)
+QUEUE_CALLED = "Mời số {number} đến {counter} tại {agency}."
+QUEUE_COUNTER_DEFAULT = "quầy tiếp nhận"
+QUEUE_OA_HOW = "Để lấy số thứ tự, nhắn: STT <mã cơ quan>, ví dụ: STT H21.65."
+QUEUE_UNKNOWN_AGENCY = "Không có cơ quan với mã {code}. " + QUEUE_OA_HOW
+QUEUE_WAIT = "Ông/bà đã lấy số quá nhiều lần. Vui lòng thử lại sau khoảng {minutes} phút."

@@ -1,6 +1,6 @@
 """`POST /webhooks/zalo`: Zalo OA events — follows, a citizen's messages (linking: api/zalo_linking.py;
-feedback, "PA <code> <text>": api/feedback_oa.py; procedures, "TT <words>": domain/procedures.py), delivery
-receipts.
+feedback, "PA <code> <text>": api/feedback_oa.py; queue numbers, "STT <agency>": api/queue_oa.py;
+procedures, "TT <words>": domain/procedures.py), delivery receipts.
 
 Dependencies come from `app.state` (`settings`, `session_factory`, and optionally `zalo` for replies), so
 the router mounts on any app that sets them. An event is authentic only when signed and fresh
@@ -25,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.feedback_oa import OaFeedbackIntake
 from api.problems import problem_response
+from api.queue_oa import on_queue_message
 from api.schemas.views import ProblemDetail
 from api.zalo_linking import Linking, OaText, Outgoing, deliver
 from db import zalo_links
@@ -36,6 +37,7 @@ from domain import limits, vocabulary
 from domain.feedback import read_oa_feedback
 from domain.notices import NoticeStatus
 from domain.procedures import oa_answer, read_procedure_query, search_procedures
+from domain.queue import read_oa_queue
 from settings import Settings
 from web.deps import SessionFactoryDep, SettingsDep, now
 from zalo.client import ZaloClient
@@ -171,11 +173,15 @@ async def _apply(request: Request, event: WebhookEvent, at: datetime) -> list[Ou
         async with sessions() as session:
             await _touch(session, event.user_id, event.timestamp or at)
             await session.commit()
-        # "PA <code> <text>": feedback (api/feedback_oa.py); "TT <words>": procedures of the catalogue;
-        # anything else is about linking, or for the staff.
+        # "PA <code> <text>": feedback (api/feedback_oa.py); "STT <agency>": a queue number
+        # (api/queue_oa.py); "TT <words>": procedures of the catalogue; anything else is about linking, or
+        # for the staff.
         feedback = read_oa_feedback(event.text)
         if feedback is not None:
             return await OaFeedbackIntake(request).on_message(event.user_id, feedback)
+        ask = read_oa_queue(event.text)
+        if ask is not None:
+            return await on_queue_message(request, event.user_id, ask)
         query = read_procedure_query(event.text)
         if query is not None:
             return [OaText(event.user_id, await _procedures_answer(request, query))]

@@ -13,6 +13,7 @@ import json
 import logging
 import logging.config
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -22,6 +23,7 @@ import uvicorn.config
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db.agencies import set_agency
 from db.clients import create_client
 from db.engine import SessionFactory, engine_for
 from server import create_app
@@ -159,6 +161,37 @@ async def test_a_failed_request_logs_neither_the_key_nor_the_phone(
     for event in lines(output, json_mode):
         if event.get("status") == 500 or event.get("level") == "error":
             print(json.dumps(event, ensure_ascii=False))  # the closing note's sample line (-s)
+
+
+async def test_a_queue_number_logs_neither_the_phone_nor_its_link(
+    captured: tuple[Settings, io.StringIO], engine: AsyncEngine, session_factory: SessionFactory
+) -> None:
+    """A number taken (the phone in the form, the status link in the answer), then one whose write fails."""
+    settings, stream = captured
+    async with session_factory() as session:
+        await set_agency(session, "H21.65", {"name": "UBND huyện Chư Păh"})
+    app = create_app(settings, session_factory=session_factory)
+    app.state.clock = lambda: datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 09:00 in Vietnam, a working day
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    # The test's own client logs each URL it asks for (the server logs the route's template): not ours.
+    client_log = logging.getLogger("httpx")
+    level = client_log.level
+    client_log.setLevel(logging.WARNING)
+    async with httpx.AsyncClient(transport=transport, base_url="https://pages.test") as browser:
+        taken = await browser.post("/lay-so", data={"agency": "H21.65", "phone": PHONE_FORMS[0]})
+        assert taken.status_code == 303
+        link = taken.headers["location"].rsplit("/", 1)[1]
+        assert (await browser.get(taken.headers["location"])).status_code == 200
+        await break_table(engine, "queue_tickets")
+        failed = await browser.post("/lay-so", data={"agency": "H21.65", "phone": "0912000002"})
+    client_log.setLevel(level)
+    assert failed.status_code == 500
+    output = stream.getvalue()
+    assert "queue.taken" in output
+    assert "disk_io_error" in output or "disk I/O error" in output
+    assert leaked(output) == []
+    assert link not in output
+    assert "912000002" not in output
 
 
 async def test_a_failed_login_logs_no_password(
