@@ -38,6 +38,18 @@ STRANDED_AFTER = timedelta(minutes=2)
 RECONCILE_EVERY = timedelta(minutes=1)
 NOT_STARTED_LISTED_AFTER = STRANDED_AFTER + 2 * RECONCILE_EVERY
 
+# Satisfaction ratings (docs/citizen-services.md): after the result is returned, the citizen may rate the
+# service once, 1 (very dissatisfied) to 5 (very satisfied), with an optional comment, for
+# RATING_WINDOW_DAYS calendar days; the workflow waits that long (a visible timer), then completes.
+RATING_WINDOW_DAYS = 7
+RATING_MIN = 1
+RATING_MAX = 5
+RATING_COMMENT_MAX = 1000
+# A rating at or below this notifies the agency head.
+LOW_RATING_MAX = 2
+# Decision 766/QĐ-TTg counts "hài lòng" as the satisfied answers: here 4 and 5.
+SATISFIED_MIN = 4
+
 
 def is_plausible(at: datetime) -> bool:
     """True when an aware `at` lies between EARLIEST and LATEST."""
@@ -70,6 +82,7 @@ class Counted(StrEnum):
     FEEDBACK_ADDRESS = "feedback-address"  # feedback sent from the lookup page, per client address
     FEEDBACK_PHONE = "feedback-phone"  # feedback about the dossiers of one phone, from the lookup page
     FEEDBACK_ZALO_USER = "feedback-zalo-user"  # feedback sent to the OA, per Zalo account
+    RATING_MISS_ADDRESS = "rating-miss-address"  # forged or malformed rating links, per client address
 
 
 # Feedback is limited alike whichever way it comes (Settings.backoff).
