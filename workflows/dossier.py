@@ -207,6 +207,9 @@ class DossierWorkflow:
                 timeout=left,
                 timeout_summary=f"waiting for the citizen's rating until {vn_datetime(rate_by)}",
             )
+        # A rating that was being recorded as the window closed finishes first (its entry and notice queued
+        # before the senders stop); the handler itself refuses it if it came too late.
+        await workflow.wait_condition(lambda: not self._lock.locked())
 
     def _continue_as_new_due(self) -> bool:
         info = workflow.info()
