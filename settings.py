@@ -6,7 +6,7 @@ import base64
 import binascii
 import re
 from collections.abc import Mapping, MutableMapping
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain import rating_link
 from domain.calendar import OfficeHours
 from domain.codes import ALL_AGENCIES, workflow_id
 from domain.dossier import DossierPolicy
@@ -250,6 +251,7 @@ class Settings(BaseSettings):
             Counted.LOOKUP: Backoff(self.lookup_max_per_address, first, full, window),
             Counted.LOOKUP_MISS_ADDRESS: Backoff(self.lookup_max_failures_per_address, first, full, window),
             Counted.LOOKUP_MISS_CODE: Backoff(self.lookup_max_failures_per_code, first, shared, window),
+            Counted.RATING_MISS_ADDRESS: Backoff(self.lookup_max_failures_per_address, first, full, window),
             Counted.LOGIN_FAIL_ADDRESS: Backoff(self.login_max_failures, first, full, window),
             Counted.LOGIN_FAIL_USER: Backoff(self.login_max_failures, first, shared, window),
             Counted.LINK_CODE_USER: Backoff(self.zalo_link_codes_per_hour, minute, hour, hour),
@@ -296,6 +298,12 @@ class Settings(BaseSettings):
     def queue_ticket_url(self, token: str) -> str:
         """The status page of a queue number (its link is the only way to it)."""
         return f"{self.public_base_url.rstrip('/')}/lay-so/ve/{token}"
+
+    def rating_url(self, code: str, rate_by: datetime | str) -> str:
+        """The one-tap rating link of a returned dossier, good until `rate_by` (domain/rating_link.py)."""
+        expires = rate_by if isinstance(rate_by, datetime) else datetime.fromisoformat(rate_by)
+        token = rating_link.sign(self.secret_key.get_secret_value().encode(), code, expires)
+        return f"{self.public_base_url.rstrip('/')}/danh-gia/{token}"
 
     def procedures_url(self, query: str = "") -> str:
         """The public list of procedures, searched for `query` when given (the OA's "TT <words>" links)."""

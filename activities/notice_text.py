@@ -115,13 +115,22 @@ class Composed:
 
 
 def compose(
-    kind: NoticeKind, context: Mapping[str, Any], *, agency: AgencyCard, applicant_name: str, lookup_url: str
+    kind: NoticeKind,
+    context: Mapping[str, Any],
+    *,
+    agency: AgencyCard,
+    applicant_name: str,
+    lookup_url: str,
+    rating_url: str = "",
 ) -> Composed:
     """The notice's OA text (cut at Zalo's limit with a link to the full record) and ZNS parameters, from the
-    workflow's `context`, the agency's card and, for a citizen, their name and the lookup link."""
+    workflow's `context`, the agency's card and, for a citizen, their name, the lookup link and (for the
+    rating invite) the signed rating link."""
     full: dict[str, Any] = {**context, "agency": agency.context()}
     if kind.audience is Audience.CITIZEN:
-        full |= {"applicant_name": applicant_name, "lookup_url": lookup_url}
+        full |= {"applicant_name": applicant_name, "lookup_url": lookup_url, "rating_url": rating_url}
+    if kind is NoticeKind.LOW_RATING:
+        full["score_label"] = vocabulary.RATING_SCORES.get(int(context["score"]), "")
     text = fit_text(render_notice(kind, full), OA_TEXT_MAX, tail="\nXem đầy đủ: " + lookup_url)
     params = zns_templates.params_for(kind, full) if kind.audience is Audience.CITIZEN else None
     return Composed(text, params)

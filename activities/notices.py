@@ -306,6 +306,9 @@ class NoticeActivities:
             agency=card,
             applicant_name=dossier.applicant_name,
             lookup_url=self.settings.lookup_url(row.dossier_code),
+            rating_url=self.settings.rating_url(row.dossier_code, row.context["rate_by"])
+            if kind is NoticeKind.RATING_INVITE
+            else "",
         )
 
     async def _deliver(self, row: Notice, plan: _Plan, composed: Composed) -> tuple[str, str]:

@@ -182,6 +182,9 @@ class RecordActivities:
                 agency=card,
                 applicant_name=row.applicant_name,
                 lookup_url=self._settings.lookup_url(row.code),
+                rating_url=self._settings.rating_url(row.code, order.context["rate_by"])
+                if kind is NoticeKind.RATING_INVITE
+                else "",
             )
         except Exception as error:  # a template or context bug: visible in the workflow, retried until fixed
             raise ApplicationError(

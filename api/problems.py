@@ -53,6 +53,7 @@ REFUSAL_STATUS: dict[Refusal, int] = {
     Refusal.INVALID_COMMAND: 422,
     Refusal.REGISTRATION_CONFLICT: 409,
     Refusal.SUPPLEMENT_LIMIT: 409,
+    Refusal.RATING_REFUSED: 409,
 }
 _SLUGS = {
     Refusal.ILLEGAL_TRANSITION: "illegal-transition",

@@ -16,11 +16,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.dossiers import not_started
-from db.models import Dossier, Notice, Officer
+from db.models import Dossier, DossierEvent, Notice, Officer
 from domain.codes import ALL_AGENCIES
 from domain.limits import NOT_STARTED_LISTED_AFTER
 from domain.notices import NoticeStatus
-from domain.status import DossierStatus
+from domain.status import DossierStatus, EventKind
 
 
 class ListKind(StrEnum):
@@ -161,6 +161,20 @@ class DeskQueries:
         )
         counts = {status: int(n) for status, n in found.all()}
         return [(status, counts.get(status.value, 0)) for status in DossierStatus]
+
+    async def ratings(self, filters: Filters) -> list[tuple[str, str, str, int]]:
+        """Every citizen's rating of the dossiers in view: (agency code, procedure code, procedure name,
+        score), read from the `rated` timeline entries the workflow projects."""
+        found = await self.session.exec(
+            select(Dossier.agency_code, Dossier.procedure_code, Dossier.procedure_name, DossierEvent.detail)
+            .join(DossierEvent, col(DossierEvent.dossier_code) == col(Dossier.code))
+            .where(col(DossierEvent.kind) == EventKind.RATED.value, *_filtered(self.officer, filters))
+        )
+        return [
+            (agency, procedure, name, int(detail["score"]))
+            for agency, procedure, name, detail in found.all()
+            if isinstance(detail, dict) and isinstance(detail.get("score"), int)
+        ]
 
     async def finished_since(self, filters: Filters, since: datetime) -> list[Dossier]:
         """Dossiers returned or rejected since `since`: what the on-time rate counts."""

@@ -34,6 +34,7 @@ class Actor(StrEnum):
     SYSTEM = "system"  # the workflow's own timers
     WEBHOOK = "webhook"  # the payment platform's callback
     DVCQG = "dvcqg"  # the national portal's sync
+    CITIZEN = "citizen"  # the applicant, through a page of ours (a satisfaction rating)
 
 
 @dataclass
@@ -192,6 +193,15 @@ class PaymentReceived:
     require_fee_due: bool = False
 
 
+@dataclass
+class Rating:
+    """The citizen's satisfaction rating (the `rate` update), from the rating page."""
+
+    score: int  # 1 (very dissatisfied) to 5 (very satisfied)
+    comment: str
+    at: datetime
+
+
 # --- State ---
 
 
@@ -289,6 +299,9 @@ class DossierState:
     payments: dict[str, PaymentRecord] = field(default_factory=dict)
     last_command_at: datetime | None = None
     outbox: list[OutboxItem] = field(default_factory=list)
+    # Set when the result is returned: the citizen may rate until then (None: no rating asked).
+    rate_by: datetime | None = None
+    rating: Rating | None = None
 
     @property
     def seq(self) -> int:

@@ -51,6 +51,17 @@ QUEUE_NEAR_AHEAD = 3
 # typing many phones: QUEUE_PER_ADDRESS go through in QUEUE_ADDRESS_WINDOW.
 QUEUE_PER_ADDRESS = 10
 QUEUE_ADDRESS_WINDOW = timedelta(hours=1)
+# Satisfaction ratings (docs/citizen-services.md): after the result is returned, the citizen may rate the
+# service once, 1 (very dissatisfied) to 5 (very satisfied), with an optional comment, for
+# RATING_WINDOW_DAYS calendar days; the workflow waits that long (a visible timer), then completes.
+RATING_WINDOW_DAYS = 7
+RATING_MIN = 1
+RATING_MAX = 5
+RATING_COMMENT_MAX = 1000
+# A rating at or below this notifies the agency head.
+LOW_RATING_MAX = 2
+# Decision 766/QĐ-TTg counts "hài lòng" as the satisfied answers: here 4 and 5.
+SATISFIED_MIN = 4
 
 
 def is_plausible(at: datetime) -> bool:
@@ -85,6 +96,7 @@ class Counted(StrEnum):
     FEEDBACK_PHONE = "feedback-phone"  # feedback about the dossiers of one phone, from the lookup page
     FEEDBACK_ZALO_USER = "feedback-zalo-user"  # feedback sent to the OA, per Zalo account
     QUEUE_ADDRESS = "queue-address"  # queue numbers taken on the public page, per client address
+    RATING_MISS_ADDRESS = "rating-miss-address"  # forged or malformed rating links, per client address
 
 
 # Feedback is limited alike whichever way it comes (Settings.backoff).

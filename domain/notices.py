@@ -25,12 +25,14 @@ class NoticeKind(StrEnum):
     RECEPTION_REFUSED = "reception_refused"  # at reception: the dossier is not taken in
     APOLOGY = "apology"
     WITHDRAWN = "withdrawn"
+    RATING_INVITE = "rating_invite"  # the result was returned: a one-tap link to rate the service
     # To officers.
     DUE_SOON = "due_soon"
     OVERDUE = "overdue"
     ESCALATION = "escalation"
     FEE_UNPAID = "fee_unpaid"
     PAYMENT_MISMATCH = "payment_mismatch"
+    LOW_RATING = "low_rating"  # to the agency head: a citizen rated the service low
 
     @property
     def audience(self) -> Audience:
@@ -49,6 +51,7 @@ OFFICER_KINDS = frozenset(
         NoticeKind.ESCALATION,
         NoticeKind.FEE_UNPAID,
         NoticeKind.PAYMENT_MISMATCH,
+        NoticeKind.LOW_RATING,
     }
 )
 

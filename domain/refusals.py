@@ -18,3 +18,4 @@ class Refusal(StrEnum):
     INVALID_COMMAND = "InvalidCommand"  # 422
     REGISTRATION_CONFLICT = "RegistrationConflict"  # 409: same code, another body
     SUPPLEMENT_LIMIT = "SupplementLimit"  # 409: the procedure allows no further supplement request
+    RATING_REFUSED = "RatingRefused"  # 409: not returned, already rated, or the rating window closed

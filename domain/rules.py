@@ -21,11 +21,13 @@ from domain.dossier import (
     DossierState,
     FeeRequest,
     PaymentReceived,
+    Rating,
     Rejection,
     ResultReady,
     SupplementRequest,
     SupplementRule,
 )
+from domain.limits import RATING_COMMENT_MAX, RATING_MAX, RATING_MIN
 from domain.refusals import Refusal
 from domain.status import DossierStatus, IllegalTransition, Transition, next_status
 
@@ -47,6 +49,11 @@ class Rule(StrEnum):
     PAYMENT_AMOUNT = "payment_amount"
     NO_FEE_DUE = "no_fee_due"
     SUPPLEMENT_ONCE = "supplement_once"
+    RATING_SCORE = "rating_score"
+    RATING_COMMENT = "rating_comment"
+    RATING_NOT_OPEN = "rating_not_open"
+    RATING_ONCE = "rating_once"
+    RATING_CLOSED = "rating_closed"
 
 
 class Broken(Exception):
@@ -172,4 +179,41 @@ def check_payment(s: DossierState, payment: PaymentReceived) -> None:
             Refusal.ILLEGAL_TRANSITION,
             f"no fee is due for dossier {s.code} (state '{s.status.value}')",
             s.status.value,
+        )
+
+
+def check_rating_body(rating: Rating) -> None:
+    """A rating's own content: a score from RATING_MIN to RATING_MAX, a comment within RATING_COMMENT_MAX."""
+    if not RATING_MIN <= rating.score <= RATING_MAX:
+        raise Broken(
+            Rule.RATING_SCORE,
+            Refusal.INVALID_COMMAND,
+            f"a rating scores from {RATING_MIN} to {RATING_MAX}",
+        )
+    if len(rating.comment) > RATING_COMMENT_MAX:
+        raise Broken(
+            Rule.RATING_COMMENT,
+            Refusal.INVALID_COMMAND,
+            f"a rating's comment has at most {RATING_COMMENT_MAX} characters",
+        )
+
+
+def check_rating(s: DossierState, rating: Rating, now: datetime) -> None:
+    """A rating the dossier takes now: its body holds, the result was returned (and a rating asked), none
+    was given yet, and the window (`rate_by`) is still open."""
+    check_rating_body(rating)
+    if s.status is not DossierStatus.RETURNED or s.rate_by is None:
+        raise Broken(
+            Rule.RATING_NOT_OPEN,
+            Refusal.RATING_REFUSED,
+            f"dossier {s.code} takes no rating (state '{s.status.value}')",
+            s.status.value,
+        )
+    if s.rating is not None:
+        raise Broken(Rule.RATING_ONCE, Refusal.RATING_REFUSED, f"dossier {s.code} was rated already")
+    if now > s.rate_by:
+        raise Broken(
+            Rule.RATING_CLOSED,
+            Refusal.RATING_REFUSED,
+            f"the rating window of dossier {s.code} closed at {s.rate_by.isoformat()}",
         )

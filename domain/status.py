@@ -166,6 +166,7 @@ class EventKind(StrEnum):
     FEE_REMINDER = "fee_reminder"
     FEE_UNPAID = "fee_unpaid"
     PICKUP_REMINDER = "pickup_reminder"
+    RATED = "rated"  # the citizen's satisfaction rating, after the result was returned
     # Written at registration by the API (not the workflow), before the receipt (seq 0): the procedure
     # as sent does not match the province's catalogue. The dossier is kept as sent (domain/procedures.py).
     PROCEDURE_UNKNOWN = "procedure_unknown"

@@ -21,6 +21,7 @@ from domain.dvcqg import PortalStatus, SyncRefused
 from domain.feedback import Channel as FeedbackChannel
 from domain.feedback import Reply as FeedbackReply
 from domain.feedback import Status as FeedbackStatus
+from domain.limits import RATING_COMMENT_MAX
 from domain.notices import Audience, NoticeChannel, NoticeFailure, NoticeKind, NoticeStatus, OfficerRole
 from domain.queue import Channel as QueueChannel
 from domain.queue import Refused as QueueRefused
@@ -91,6 +92,7 @@ EVENTS: dict[EventKind, str] = {
     EventKind.FEE_REMINDER: "Nhắc nộp phí, lệ phí",
     EventKind.FEE_UNPAID: "Quá hạn nộp phí: báo cán bộ",
     EventKind.PICKUP_REMINDER: "Nhắc nhận kết quả",
+    EventKind.RATED: "Công dân đánh giá mức độ hài lòng",
     EventKind.PROCEDURE_UNKNOWN: "Mã thủ tục chưa có trong danh mục thủ tục của tỉnh",
     EventKind.WORKING_DAYS_DIFFER: "Thời hạn giải quyết khác danh mục thủ tục của tỉnh",
 }
@@ -123,11 +125,13 @@ NOTICE_KINDS: dict[NoticeKind, str] = {
     NoticeKind.RECEPTION_REFUSED: "Thông báo từ chối tiếp nhận hồ sơ",
     NoticeKind.APOLOGY: "Thư xin lỗi, hẹn lại ngày trả kết quả",
     NoticeKind.WITHDRAWN: "Xác nhận rút hồ sơ",
+    NoticeKind.RATING_INVITE: "Mời đánh giá mức độ hài lòng",
     NoticeKind.DUE_SOON: "Nhắc cán bộ: sắp đến hạn",
     NoticeKind.OVERDUE: "Báo quá hạn",
     NoticeKind.ESCALATION: "Báo cáo cấp trên (quá hạn)",
     NoticeKind.FEE_UNPAID: "Báo quá hạn nộp phí",
     NoticeKind.PAYMENT_MISMATCH: "Báo khoản nộp không khớp",
+    NoticeKind.LOW_RATING: "Báo lãnh đạo: công dân đánh giá chưa hài lòng",
 }
 
 NOTICE_STATUSES: dict[NoticeStatus, str] = {
@@ -185,6 +189,7 @@ ACTORS: dict[Actor, str] = {
     Actor.SYSTEM: "Hệ thống (tự động)",
     Actor.WEBHOOK: "Nền tảng thanh toán",
     Actor.DVCQG: "Cổng Dịch vụ công quốc gia",
+    Actor.CITIZEN: "Công dân",
 }
 
 # What the officer reads when the workflow refuses an action (the machine API answers in English).
@@ -203,6 +208,9 @@ REFUSALS: dict[Refusal, str] = {
     Refusal.SUPPLEMENT_LIMIT: (
         "Hồ sơ đã được yêu cầu bổ sung; theo quy định chỉ yêu cầu bổ sung một lần, nêu đầy đủ giấy tờ "
         "cần bổ sung (trừ thủ tục được danh mục của tỉnh cho phép nhiều lần hơn)."
+    ),
+    Refusal.RATING_REFUSED: (
+        "Hồ sơ không nhận đánh giá lúc này (chưa trả kết quả, đã được đánh giá, hoặc đã hết hạn đánh giá)."
     ),
 }
 
@@ -224,6 +232,11 @@ RULES: dict[Rule, str] = {
     Rule.PAYMENT_AMOUNT: "Số tiền phải lớn hơn 0.",
     Rule.NO_FEE_DUE: "Hồ sơ không ở trạng thái chờ nộp phí.",
     Rule.SUPPLEMENT_ONCE: REFUSALS[Refusal.SUPPLEMENT_LIMIT],
+    Rule.RATING_SCORE: "Vui lòng chọn mức độ hài lòng, từ 1 đến 5 sao.",
+    Rule.RATING_COMMENT: f"Ý kiến dài quá {RATING_COMMENT_MAX} ký tự; vui lòng rút gọn.",
+    Rule.RATING_NOT_OPEN: "Hồ sơ này chưa trả kết quả nên chưa thể đánh giá.",
+    Rule.RATING_ONCE: "Hồ sơ này đã được đánh giá. Mỗi hồ sơ chỉ đánh giá một lần. Xin cảm ơn ông/bà.",
+    Rule.RATING_CLOSED: "Đã hết thời gian đánh giá hồ sơ này.",
 }
 
 # Every table above, by the enum it labels: a test holds each to every member.
@@ -526,3 +539,24 @@ QUEUE_COUNTER_DEFAULT = "quầy tiếp nhận"
 QUEUE_OA_HOW = "Để lấy số thứ tự, nhắn: STT <mã cơ quan>, ví dụ: STT H21.65."
 QUEUE_UNKNOWN_AGENCY = "Không có cơ quan với mã {code}. " + QUEUE_OA_HOW
 QUEUE_WAIT = "Ông/bà đã lấy số quá nhiều lần. Vui lòng thử lại sau khoảng {minutes} phút."
+
+
+# ---------------------------------------------------------------- satisfaction ratings
+
+RATING_SCORES: dict[int, str] = {
+    5: "Rất hài lòng",
+    4: "Hài lòng",
+    3: "Bình thường",
+    2: "Không hài lòng",
+    1: "Rất không hài lòng",
+}
+RATING_TITLE = "Đánh giá mức độ hài lòng"
+# What the rating page answers a link it cannot take (pages/rating.py), by why.
+RATING_LINK_FORGED = (
+    "Liên kết đánh giá không hợp lệ. Vui lòng mở đúng liên kết trong tin nhắn Zalo đã nhận, "
+    "hoặc tra cứu hồ sơ tại trang Tra cứu."
+)
+RATING_LINK_EXPIRED = "Liên kết đánh giá đã hết hạn (hạn đánh giá đến {rate_by}). Xin cảm ơn ông/bà."
+RATING_DONE = "Cảm ơn ông/bà đã đánh giá. Ý kiến của ông/bà giúp cơ quan phục vụ tốt hơn."
+RATING_LIMITED = "Ông/bà đã thử quá nhiều liên kết không hợp lệ. Vui lòng thử lại sau {minutes} phút."
+RATING_UNAVAILABLE = "Hệ thống chưa ghi được đánh giá. Vui lòng gửi lại sau ít phút."

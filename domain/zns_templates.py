@@ -64,6 +64,9 @@ class ZnsTemplate:
     params: tuple[Param, ...]
     button: str | None = "Tra cứu hồ sơ"  # opens the lookup page (PUBLIC_BASE_URL/tra-cuu)
     category: str = "Giao dịch"  # the console's template type (a one-time code is "Xác thực (OTP)")
+    # Where the button leads, after PUBLIC_BASE_URL, when not the lookup page; a <parameter> in it is
+    # filled like the body's (Zalo's dynamic button link): the rating invite's one-tap link.
+    button_path: str = ""
 
     def declared(self) -> list[str]:
         return [param.name for param in self.params]
@@ -133,6 +136,17 @@ OLD_DUE = Param(
 )
 NEW_DUE = Param(
     "new_due_date", ParamKind.TIME, lambda c: vn_datetime(c["new_due_at"]), "Ngày hẹn trả kết quả mới"
+)
+
+RATE_BY = Param(
+    "rate_by", ParamKind.TIME, lambda c: vn_datetime(c["rate_by"]), "Hạn đánh giá mức độ hài lòng"
+)
+# Not in the body (no links there): the rating button's address ends with it (`button_path`).
+RATING_TOKEN = Param(
+    "rating_token",
+    ParamKind.TEXT,
+    lambda c: str(c["rating_url"]).rsplit("/", 1)[-1],
+    "Mã của liên kết đánh giá (phần cuối địa chỉ của nút Đánh giá)",
 )
 
 
@@ -286,6 +300,16 @@ TEMPLATES: dict[str, ZnsTemplate] = {
             AT,
             CONTACT,
         ),
+        ZnsTemplate(
+            NoticeKind.RATING_INVITE.value,
+            "Mời đánh giá hồ sơ <dossier_code>",
+            "Kính gửi <customer_name>, hồ sơ <dossier_code> (<procedure_name>) đã được trả kết quả. "
+            "Mời ông/bà đánh giá mức độ hài lòng đến <rate_by>: bấm nút Đánh giá bên dưới. "
+            "Liên hệ: <agency_contact>.",
+            (CUSTOMER, CODE, PROCEDURE, RATE_BY, CONTACT, RATING_TOKEN),
+            button="Đánh giá",
+            button_path="/danh-gia/<rating_token>",
+        ),
         LINK_CODE,
         LINK_ALERT,
     )
@@ -355,7 +379,8 @@ def registration_sheet() -> str:
         lines += [f"Tiêu đề: `{template.title}`", "", "Nội dung:", ""]
         lines += ["```text", template.body, "```", ""]
         if template.button:
-            lines += [f"Nút: {template.button}", ""]
+            where = f" → `PUBLIC_BASE_URL{template.button_path}`" if template.button_path else ""
+            lines += [f"Nút: {template.button}{where}", ""]
         lines += ["| tham số | loại (cài đặt kỹ thuật) | tối đa | ý nghĩa |", "|---|---|---|---|"]
         lines += [
             f"| `{p.name}` | {p.kind.value} | {MAX_LENGTH[p.kind]} | {p.meaning} |" for p in template.params

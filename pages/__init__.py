@@ -15,14 +15,38 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pages import desk, dossier, feedback_desk, login, lookup, notices, procedures, queue, queue_desk, receipt
+from pages import (
+    desk,
+    dossier,
+    feedback_desk,
+    login,
+    lookup,
+    notices,
+    procedures,
+    queue,
+    queue_desk,
+    rating,
+    receipt,
+)
 from pages.render import STATIC_DIR, STATUS_TEXT, PageError, PageRoute, error_page
 
 # Where machines call: their errors stay problem details whatever the client accepts.
 MACHINE_PREFIXES = ("/api/", "/webhooks/", "/codec/", "/metrics", "/healthz", "/readyz", "/docs", "/openapi")
 
 router = APIRouter(include_in_schema=False)
-for module in (lookup, procedures, queue, login, desk, dossier, notices, receipt, feedback_desk, queue_desk):
+for module in (
+    lookup,
+    procedures,
+    queue,
+    login,
+    desk,
+    dossier,
+    notices,
+    receipt,
+    feedback_desk,
+    queue_desk,
+    rating,
+):
     router.include_router(module.router)
 
 _fallback = APIRouter(route_class=PageRoute, include_in_schema=False)

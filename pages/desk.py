@@ -18,6 +18,8 @@ from db.desk import HANDLED_PARAM, DeskQueries, Filters, ListKind
 from db.types import utcnow
 from domain import vocabulary
 from domain.codes import in_scope
+from domain.limits import RATING_WINDOW_DAYS, SATISFIED_MIN
+from domain.satisfaction import summarize
 from pages import labels
 from pages.auth import SignedInDep
 from pages.charts import Bar, bar_chart
@@ -242,14 +244,18 @@ async def figures(
     procedure: str = "",
     months: str = "6",
 ) -> HTMLResponse:
-    """On-time rate per agency and month, and the dossiers by state, as charts and tables."""
+    """On-time rate per agency and month, the dossiers by state, and citizens' satisfaction per agency and
+    procedure, as charts and tables."""
     lists = await _desk(session, settings, who)
     filters = _filters(agency, procedure)
     span = min(max(int(months), 1), 24) if months.isdigit() else 6
     by_agency = await lists.on_time(filters, span)
     counts = await lists.queries.state_counts(filters)
     agencies, procedures = await lists.queries.choices()
-    cards = await lists.agencies([*agencies, *by_agency])
+    ratings = await lists.queries.ratings(filters)
+    by_agency_rating = summarize((agency, "", score) for agency, _, _, score in ratings)
+    by_procedure_rating = summarize((procedure, name, score) for _, procedure, name, score in ratings)
+    cards = await lists.agencies([*agencies, *by_agency, *(f.key for f in by_agency_rating)])
     charts = [
         (
             agency_code,
@@ -301,5 +307,9 @@ async def figures(
             "agencies": agencies,
             "cards": cards,
             "procedures": procedures,
+            "satisfaction_by_agency": by_agency_rating,
+            "satisfaction_by_procedure": by_procedure_rating,
+            "satisfied_min": SATISFIED_MIN,
+            "rating_window_days": RATING_WINDOW_DAYS,
         },
     )

@@ -91,6 +91,12 @@ def event_details(kind: str, detail: dict[str, Any], *, citizen: bool) -> list[s
     elif kind == EventKind.RETURNED:
         if not citizen and detail.get("to"):
             lines.append(f"Người nhận: {detail['to']}")
+    elif kind == EventKind.RATED:
+        score = detail.get("score")
+        if isinstance(score, int):
+            lines.append(f"Mức độ hài lòng: {score}/5 ({vocabulary.RATING_SCORES.get(score, '')})")
+        if not citizen and detail.get("comment"):
+            lines.append(f"Ý kiến: {detail['comment']}")
     elif kind in (EventKind.REJECTED, EventKind.WITHDRAWN):
         if detail.get("at_reception"):
             lines.append("Từ chối tiếp nhận hồ sơ (Mẫu số 03).")

@@ -49,6 +49,7 @@ WORKFLOW = "DossierWorkflow"
 # Updates besides the transitions (each `Transition` value but PAYMENT_RECEIVED is an update of that name).
 REGISTER = "register"  # answers once the due date is known
 RECORD_PAYMENT = "record_payment"  # a payment, answered once recorded
+RATE = "rate"  # the citizen's satisfaction rating, after the result was returned
 # The payment signal of the first release: kept so that histories holding it still replay.
 PAYMENT_SIGNAL = Transition.PAYMENT_RECEIVED.value
 # The transitions that are updates of their own name.

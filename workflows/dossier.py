@@ -15,6 +15,7 @@ and its lock: split, they would only pass `self` around.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -47,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         PaymentAnswer,
         PaymentReceived,
         PaymentRecord,
+        Rating,
         Register,
         Rejection,
         ResultInfo,
@@ -58,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
         TimelineEntry,
         Withdrawal,
     )
+    from domain.limits import LOW_RATING_MAX, RATING_WINDOW_DAYS
     from domain.notices import Audience, NoticeKind, NoticeOrder, OfficerRole, citizen_notice, officer_notice
     from domain.refusals import Refusal
     from domain.status import FINAL_STATES, DossierStatus, EventKind, Transition, dvcqg_code, next_status
@@ -81,6 +84,7 @@ PATCH_SUPPLEMENT_NOTICE = "supplement-received-notice"
 PATCH_NOTICES_BY_AUDIENCE = "notices-by-audience"
 PATCH_SUPPLEMENT_RULE = "supplement-rule-per-procedure"
 PATCH_ONE_CALENDAR_CALL = "one-calendar-call-per-transition"
+PATCH_WAIT_FOR_RATING = "wait-for-rating"
 
 CALENDAR_TIMEOUT = timedelta(seconds=10)
 CALENDAR_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=20))
@@ -165,6 +169,8 @@ class DossierWorkflow:
                     )
                 )
                 workflow.continue_as_new(replace(self._input, carried=self.s))
+        if self.s.rate_by is not None:  # returned after the wait-for-rating patch: a rating is asked
+            await self._await_rating(self.s.rate_by)
         self._stopping = True
         for sender in senders:
             await sender
@@ -189,6 +195,21 @@ class DossierWorkflow:
                 registration=True,
             )
             self._ready = True
+
+    async def _await_rating(self, rate_by: datetime) -> None:
+        """Wait (a visible timer) until the citizen rated or the window closed, whichever comes first."""
+        left = rate_by - workflow.now()
+        if self.s.rating is not None or left <= timedelta(0):
+            return
+        with contextlib.suppress(TimeoutError):  # no rating in time: the dossier ends without one
+            await workflow.wait_condition(
+                lambda: self.s.rating is not None,
+                timeout=left,
+                timeout_summary=f"waiting for the citizen's rating until {vn_datetime(rate_by)}",
+            )
+        # A rating that was being recorded as the window closed finishes first (its entry and notice queued
+        # before the senders stop); the handler itself refuses it if it came too late.
+        await workflow.wait_condition(lambda: not self._lock.locked())
 
     def _continue_as_new_due(self) -> bool:
         info = workflow.info()
@@ -356,12 +377,17 @@ class DossierWorkflow:
             if repeat:
                 return self._outcome(duplicate=True)
             self.s.finished_at = command.at
+            notices: list[NoticeOrder] = []
+            if workflow.patched(PATCH_WAIT_FOR_RATING):
+                # The citizen is asked to rate the service, and the dossier waits for it (after the loop).
+                self.s.rate_by = workflow.now() + timedelta(days=RATING_WINDOW_DAYS)
+                notices.append(citizen_notice(self.s, NoticeKind.RATING_INVITE, rate_by=iso(self.s.rate_by)))
             return await self._commit(
                 Transition.MARK_RETURNED,
                 command,
                 EventKind.RETURNED,
                 {"to": command.to, "on_time": self.s.on_time},
-                [],
+                notices,
             )
 
     @mark_returned.validator
@@ -446,6 +472,41 @@ class DossierWorkflow:
     @apologize.validator
     def _validate_apologize(self, command: Apology) -> None:
         self._validate(Transition.APOLOGIZE, command)
+
+    # ---------------------------------------------------------------- the citizen's rating
+
+    @workflow.update(name=contracts.RATE)
+    async def rate(self, rating: Rating) -> Outcome:
+        """The citizen's satisfaction rating, once, after the result was returned and before `rate_by`;
+        a low one notifies the agency head. Recorded before it counts as given, so the dossier does not
+        end (and its senders stop) before the entry and its notice are queued."""
+        await workflow.wait_condition(lambda: self._ready)
+        async with self._lock:
+            try:  # checked again under the lock: another rating may have been recorded meanwhile
+                rules.check_rating(self.s, rating, workflow.now())
+            except rules.Broken as broken:
+                raise refused(broken) from None
+            notices: list[NoticeOrder] = []
+            if rating.score <= LOW_RATING_MAX:
+                notices.append(
+                    officer_notice(
+                        self.s, NoticeKind.LOW_RATING, OfficerRole.AGENCY_HEAD.value, score=rating.score
+                    )
+                )
+            entry = self._append(
+                EventKind.RATED, rating.at, Actor.CITIZEN.value, score=rating.score, comment=rating.comment
+            )
+            await self._record(entry, notices)
+            self.s.rating = rating
+            self._changed()
+            return self._outcome()
+
+    @rate.validator
+    def _validate_rate(self, rating: Rating) -> None:
+        try:
+            rules.check_rating(self.s, rating, workflow.now())
+        except rules.Broken as broken:
+            raise refused(broken) from None
 
     # ---------------------------------------------------------------- payments
 
@@ -798,6 +859,8 @@ class DossierWorkflow:
             "fee": asdict(s.fee) if s.fee else None,
             "result": asdict(s.result) if s.result else None,
         }
+        if s.rate_by is not None:  # only dossiers that asked for a rating carry it (older ones unchanged)
+            detail["rating"] = {"rate_by": iso(s.rate_by), "score": s.rating.score if s.rating else None}
         return Projection(
             status=s.status.value,
             dvcqg_status=dvcqg_code(s.status, len(s.timeline) - 1),

@@ -31,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -61,6 +61,7 @@ from db.procedures import supplement_rule_of
 from db.types import utcnow
 from domain import details, rules
 from domain.codes import workflow_id
+from domain.digest import digest
 from domain.dossier import (
     Applicant,
     Command,
@@ -70,6 +71,7 @@ from domain.dossier import (
     PaymentAnswer,
     PaymentReceived,
     Procedure,
+    Rating,
     Register,
 )
 from domain.limits import RECONCILE_EVERY, STRANDED_AFTER
@@ -244,6 +246,15 @@ class Gateway:
         assert answer is not None  # a payment is never refused as a duplicate: its record answers
         return Paid(answer.record.outcome, answer.applied_now)
 
+    async def rate(self, session: AsyncSession, row: Dossier, rating: Rating) -> Outcome:
+        """The citizen's satisfaction rating of a returned dossier (the rating page): Refused when the
+        dossier takes none now (not returned, rated already, window closed), Closed once it has ended."""
+        input = self.input_of(row)
+        await _let_go(session)
+        outcome = await self.update(input, contracts.RATE, rating, Outcome)
+        assert outcome is not None  # a rating is never answered as a repeat: a second one is refused
+        return outcome
+
     async def resend_notice(
         self, session: AsyncSession, key: str, by: str, wait: timedelta | None = None
     ) -> contracts.ResendResult | None:
@@ -412,6 +423,8 @@ def update_id(update: str, argument: Any) -> str:
         return f"{update}:{argument.transaction_id}"
     if isinstance(argument, Command):
         return f"{update}:{argument.event_id}:{rules.fingerprint(argument)[:16]}"
+    if isinstance(argument, Rating):
+        return f"{update}:{digest(asdict(argument))[:16]}"
     raise TypeError(f"no update id for {type(argument).__name__}")
 
 

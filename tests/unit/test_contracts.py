@@ -23,7 +23,11 @@ from workflows.gateway import Refused
 
 def test_every_transition_but_the_payment_is_an_update_of_its_own_name() -> None:
     updates = {u.name for u in workflow._Definition.must_from_class(DossierWorkflow).updates.values()}
-    assert updates == {t.value for t in contracts.UPDATES} | {contracts.REGISTER, contracts.RECORD_PAYMENT}
+    assert updates == {t.value for t in contracts.UPDATES} | {
+        contracts.REGISTER,
+        contracts.RECORD_PAYMENT,
+        contracts.RATE,
+    }
     assert set(contracts.UPDATES) == set(Transition) - {Transition.PAYMENT_RECEIVED}
 
 

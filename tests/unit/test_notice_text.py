@@ -36,7 +36,8 @@ def test_every_kind_has_a_template_and_every_citizen_kind_a_zns_template() -> No
 @pytest.mark.parametrize("key", list(TEMPLATES))
 def test_a_zns_template_declares_exactly_the_parameters_its_text_uses(key: str) -> None:
     template = TEMPLATES[key]
-    used = PLACEHOLDER.findall(template.title) + PLACEHOLDER.findall(template.body)
+    used = [PLACEHOLDER.findall(text) for text in (template.title, template.body, template.button_path)]
+    used = [name for names in used for name in names]
     assert set(used) == set(template.declared()), key
     assert len(template.declared()) == len(set(template.declared())) <= PARAMS_MAX
     assert len(template.title) <= TITLE_MAX

@@ -26,6 +26,7 @@ from domain.dossier import (
     Delivery,
     DossierPolicy,
     PaymentReceived,
+    Rating,
     ResultReady,
     Returned,
     SupplementRule,
@@ -168,6 +169,40 @@ async def supplement_rule(
     return handle
 
 
+async def rated_low(client: Client, settings: Settings, _: WorkflowEnvironment) -> WorkflowHandle[Any, Any]:
+    """Returned (patch wait-for-rating: the rating invite), then a low rating (the agency head's notice),
+    a second rating refused by the validator; the dossier completes once rated."""
+    t = Moments()
+    handle, _ = await register(client, settings, dossier_input(settings, received_at=t(0)))
+    await handle.execute_update(DossierWorkflow.mark_result_ready, result(t(1)))
+    await handle.execute_update(
+        DossierWorkflow.mark_returned, Returned(event_id=event_ids(), at=t(2), to="Chủ hồ sơ")
+    )
+    await settle(handle)
+    await handle.execute_update(DossierWorkflow.rate, Rating(2, "Phải đi lại nhiều lần", t(2.5)))
+    with contextlib.suppress(WorkflowUpdateFailedError):  # rated already: refused, nothing in history
+        await handle.execute_update(DossierWorkflow.rate, Rating(5, "", t(2.6)))
+    await handle.result()
+    return handle
+
+
+async def rating_window_closed(
+    client: Client, settings: Settings, env: WorkflowEnvironment
+) -> WorkflowHandle[Any, Any]:
+    """Returned, no rating: the rating timer runs out (time skipped) and the dossier completes."""
+    t = Moments()
+    with env.with_time_skipping_disabled():
+        handle, _ = await register(client, settings, dossier_input(settings, received_at=t(0)))
+        await handle.execute_update(DossierWorkflow.mark_result_ready, result(t(1)))
+        await handle.execute_update(
+            DossierWorkflow.mark_returned, Returned(event_id=event_ids(), at=t(2), to="Chủ hồ sơ")
+        )
+        await settle(handle)
+    await env.fast_forward(handle, timedelta(days=8))
+    await handle.result()
+    return handle
+
+
 Scenario = Callable[[Client, Settings, WorkflowEnvironment], Awaitable[WorkflowHandle[Any, Any]]]
 SCENARIOS: dict[str, tuple[Scenario, bool]] = {
     "full_lifecycle": (full_lifecycle, False),
@@ -180,6 +215,9 @@ SCENARIOS: dict[str, tuple[Scenario, bool]] = {
     "paid_by_update": (paid_by_update, False),
     # Recorded after the supplement rule per procedure (patch supplement-rule-per-procedure).
     "supplement_rule": (supplement_rule, False),
+    # Recorded after the wait for the citizen's rating (patch wait-for-rating).
+    "rated_low": (rated_low, False),
+    "rating_window_closed": (rating_window_closed, True),
 }
 
 

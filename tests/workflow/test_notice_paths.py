@@ -32,7 +32,7 @@ from db.clients import create_client
 from db.desk import ListKind
 from db.engine import SessionFactory
 from db.models import Notice
-from domain import vocabulary
+from domain import vocabulary, zns_templates
 from domain.dvcqg import format_portal_time
 from domain.notices import Audience, NoticeChannel, NoticeKind, NoticeStatus, OfficerRole
 from domain.timefmt import to_office
@@ -42,7 +42,7 @@ from settings import Settings
 from tests.conftest import eventually, zalo_messages
 from tests.support.api import bearer
 from tests.support.builders import Moments, due_after, new_code
-from tests.support.pages import act, seed_officer, sign_in
+from tests.support.pages import act, hidden, seed_officer, sign_in
 from tests.support.text_scan import raw_identifiers, visible_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,6 +62,7 @@ class Run:
     desk: httpx.AsyncClient  # an officer of H21.65, signed in
     csrf: str
     env: WorkflowEnvironment  # the time-skipping one
+    zalo: httpx.AsyncClient  # the fake Zalo: what citizens' phones received
     paths: dict[str, str] = field(default_factory=dict)  # code -> what this dossier is for
 
     async def register(self, client: httpx.AsyncClient, path: str) -> tuple[str, Moments]:
@@ -111,6 +112,7 @@ async def run(
     time_skipping_worker: Worker,
     settings: Settings,
     session_factory: SessionFactory,
+    fake_zalo: httpx.AsyncClient,
 ) -> AsyncIterator[Run]:
     async with session_factory() as session:
         key = await create_client(session, "tthc-h21", ["H21.65"])
@@ -129,7 +131,7 @@ async def run(
         ) as timed,
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://a.test") as desk,
     ):
-        yield Run(api, timed, desk, await sign_in(desk), time_skipping_env)
+        yield Run(api, timed, desk, await sign_in(desk), time_skipping_env, fake_zalo)
 
 
 async def drive_every_path(r: Run) -> None:
@@ -178,6 +180,8 @@ async def drive_every_path(r: Run) -> None:
         },
     )
     await r.step(code, "return", {"event_id": "e5", "at": t(4).isoformat(), "to": "Nguyễn Văn An"})
+    # Returned: the rating invite; rated low from its link, which tells the agency head.
+    await rate_from_the_invite(r, code, score=1)
 
     # The officer desk: the fee paid at the counter with a receipt, the result sent by post.
     code, t = await r.register(r.api, "Desk: fee paid at the counter, result by post")
@@ -324,6 +328,24 @@ async def drive_every_path(r: Run) -> None:
     await r.env.fast_forward(r.env.client.get_workflow_handle(f"dossier-{code}"), timedelta(days=20))
 
 
+async def rate_from_the_invite(r: Run, code: str, score: int) -> None:
+    """The citizen taps the rating button of the invite their phone received, and rates."""
+    template = zns_templates.TEMPLATES[K.RATING_INVITE.value]
+
+    async def invite() -> str | None:
+        for message in await zalo_messages(r.zalo):
+            data = message.get("template_data") or {}
+            if data.get("dossier_code") == code and "rating_token" in data:
+                return template.button_path.replace("<rating_token>", data["rating_token"])
+        return None
+
+    link = await eventually(invite)
+    form = await r.desk.get(link)
+    assert form.status_code == 200, form.text
+    sent = await r.desk.post(link, data={"form_token": hidden(form.text, "form_token"), "score": str(score)})
+    assert sent.status_code == 303, sent.text
+
+
 def _form(at: datetime) -> str:
     return to_office(at).strftime("%Y-%m-%dT%H:%M")
 
@@ -385,6 +407,8 @@ EXPECTED = {
     (K.FEE_UNPAID, ""),
     (K.PAYMENT_MISMATCH, "underpaid"),
     (K.PAYMENT_MISMATCH, "owing nothing"),
+    (K.RATING_INVITE, ""),
+    (K.LOW_RATING, ""),
 }
 
 

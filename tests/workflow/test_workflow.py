@@ -28,6 +28,7 @@ from domain.dossier import (
     Apology,
     DossierState,
     PaymentReceived,
+    Rating,
     Rejection,
     Returned,
     Withdrawal,
@@ -187,6 +188,9 @@ async def test_full_lifecycle_keeps_the_legal_clock(
         DossierWorkflow.mark_returned, Returned(event_id=event_ids(), at=t(4), to="Chủ hồ sơ")
     )
     assert out.status is DossierStatus.RETURNED
+    # Returned, the dossier waits for the citizen's rating (patch wait-for-rating), and ends once rated.
+    assert (await handle.describe()).close_time is None
+    await handle.execute_update(DossierWorkflow.rate, Rating(5, "", t(4.5)))
 
     final = await handle.result()
     assert (final.status, final.on_time) == (DossierStatus.RETURNED, True)
@@ -199,11 +203,12 @@ async def test_full_lifecycle_keeps_the_legal_clock(
         "payment_received",
         "result_ready",
         "returned",
+        "rated",
     ]
     async with session_factory() as session:
         row = await session.get(Dossier, final.code)
         assert row is not None
-        assert (row.status, row.dvcqg_status, row.on_time, row.last_seq) == ("returned", 10, True, 7)
+        assert (row.status, row.dvcqg_status, row.on_time, row.last_seq) == ("returned", 10, True, 8)
         payments = (await session.exec(select(Payment))).all()
         assert [(p.transaction_id, p.outcome, p.amount_vnd) for p in payments] == [
             ("VNPAY-0001", "applied", 1_250_000)
@@ -215,7 +220,7 @@ async def test_full_lifecycle_keeps_the_legal_clock(
                 .order_by(col(DossierEvent.seq))
             )
         ).all()
-        assert list(seqs) == [1, 2, 3, 4, 5, 6, 7]
+        assert list(seqs) == [1, 2, 3, 4, 5, 6, 7, 8]
 
 
 async def _status_is(handle: WorkflowHandle[Any, Any], status: DossierStatus) -> DossierState | None:
