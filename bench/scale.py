@@ -133,14 +133,14 @@ async def main(args: argparse.Namespace) -> None:
         async def retried(call: Any) -> None:
             """A call the engine did not answer in time is sent again, as a TTHC system would (the gateway's
             contract: the same call applies at most once)."""
-            for attempt in range(5):
+            for attempt in range(10):
                 try:
                     await call()
                     return
-                except Unavailable:
-                    if attempt == 4:
+                except Unavailable:  # not answered in time, or a workflow task being retried just then
+                    if attempt == 9:
                         raise
-                    await asyncio.sleep(1)
+                    await asyncio.sleep(min(2**attempt, 10))
 
         async def open_one(i: int) -> None:
             code = f"S{i % 50:02d}.{i // 50:04d}-261123-{i:06d}"
