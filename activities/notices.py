@@ -24,6 +24,7 @@ from typing import Any
 import structlog
 from sqlalchemy import ColumnElement, case, or_, update
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -83,6 +84,29 @@ def _outcome(row: Notice) -> NoticeOutcome:
     return NoticeOutcome(key=row.key, status=row.status, channel=row.channel, error=row.last_error)
 
 
+def _stored(row: Notice, kind: NoticeKind) -> Composed | None:
+    """The text (and ZNS parameters) the record activity composed for the row at the transition, if it did."""
+    if row.text is not None and (row.zns_params is not None or kind.audience is Audience.OFFICER):
+        return Composed(row.text, row.zns_params)
+    return None
+
+
+async def _oa_user_for(session: AsyncSession, dossier: Dossier) -> str | None:
+    """The Zalo user to reach by OA: the account that proved the dossier's phone (a link is by phone, so it
+    covers every dossier of that phone, later ones too), else the one the TTHC system named; either only
+    while following the OA. Read in the send's own session (one transaction for everything it reads)."""
+    linked = await linked_user(session, dossier.applicant_phone)
+    candidates = [
+        *([linked] if linked else []),
+        *([dossier.applicant_zalo_user_id] if dossier.applicant_zalo_user_id else []),
+    ]
+    for user_id in candidates:
+        user = await session.get(ZaloUser, user_id)
+        if user is not None and user.following:
+            return user_id
+    return None
+
+
 class NoticeActivities:
     """`notices.send` and `notices.mark_failed`; built once per worker (worker.py)."""
 
@@ -128,19 +152,21 @@ class NoticeActivities:
                 next_retry_delay=resume - now,
             )
 
+        # Everything the sends need, in one read: the rows, the dossier, its Zalo follower and (only for a row
+        # whose text the record activity did not compose) the agency card.
         async with self.session_factory() as session:
             dossier = await session.get(Dossier, batch.dossier_code)
             rows = list(
                 (await session.exec(select(Notice).where(*_rows_of(batch)).order_by(col(Notice.id)))).all()
             )
             oa_user = (
-                await self._oa_user_for(dossier)
+                await _oa_user_for(session, dossier)
                 if dossier is not None and kind.audience is Audience.CITIZEN
                 else None
             )
             card = (
                 await agency_card(session, dossier.agency_code, self.settings.notice_office_name)
-                if dossier is not None
+                if dossier is not None and any(_stored(row, kind) is None for row in rows)
                 else None
             )
 
@@ -213,7 +239,7 @@ class NoticeActivities:
         batch: NoticeBatch,
     ) -> Notice | datetime:
         """Claim, send and record one row; the row as recorded, or when a live claim by another ends."""
-        if dossier is None or card is None:
+        if dossier is None:
             missing = failure(NoticeFailure.DOSSIER_MISSING, f"no dossier {row.dossier_code}")
             return await self._finish(row, NoticeStatus.FAILED_PERMANENT, error=missing, claim=False)
         plan, problem = self._plan(row, kind, dossier, oa_user)
@@ -244,9 +270,12 @@ class NoticeActivities:
                     tracking_id=tracking_id_for(row.key),
                     updated_at=now,
                 )
+                # RETURNING, not rowcount (psycopg may report -1): whether this attempt holds the claim.
+                .returning(col(Notice.id))
             )
+            won = claimed.first() is not None
             await session.commit()
-        if claimed.rowcount != 1:
+        if not won:
             current = await self._reload(row)
             if current.status in DONE_STATUSES or current.sending_since is None:
                 return current
@@ -295,11 +324,13 @@ class NoticeActivities:
             NoticeFailure.NO_ZNS_TEMPLATE, f"ZNS_TEMPLATE_IDS has no template for {kind.value}"
         )
 
-    def _composed(self, row: Notice, kind: NoticeKind, dossier: Dossier, card: AgencyCard) -> Composed:
+    def _composed(self, row: Notice, kind: NoticeKind, dossier: Dossier, card: AgencyCard | None) -> Composed:
         """What the record activity composed at the transition; composed now for a row recorded before
-        notices were composed there (a deploy in between)."""
-        if row.text is not None and (row.zns_params is not None or kind.audience is Audience.OFFICER):
-            return Composed(row.text, row.zns_params)
+        notices were composed there (a deploy in between: then the card was read for it)."""
+        stored = _stored(row, kind)
+        if stored is not None:
+            return stored
+        assert card is not None
         return compose(
             kind,
             row.context,
@@ -398,11 +429,21 @@ class NoticeActivities:
                 condition.append(col(Notice.status).not_in([NoticeStatus.SENT, NoticeStatus.DELIVERED]))
             if not claim:
                 condition.append(col(Notice.sending_since).is_(None))
-            await session.exec(update(Notice).where(*condition).values(**values))
+            # The row as recorded comes back with the update; read again only when the update did not apply
+            # (another attempt or a delivery receipt got there first).
+            recorded = (
+                await session.exec(
+                    update(Notice)
+                    .where(*condition)
+                    .values(**values)
+                    .returning(Notice)
+                    .execution_options(synchronize_session=False)
+                )
+            ).scalar_one_or_none()
             await session.commit()
         if status is NoticeStatus.SENT:
             log.info("notice.sent", key=row.key, dossier_code=row.dossier_code, channel=channel)
-        return await self._reload(row)
+        return recorded if recorded is not None else await self._reload(row)
 
     async def _reload(self, row: Notice) -> Notice:
         async with self.session_factory() as session:
@@ -411,22 +452,6 @@ class NoticeActivities:
         return current
 
     # --- recipients ---
-
-    async def _oa_user_for(self, dossier: Dossier) -> str | None:
-        """The Zalo user to reach by OA: the account that proved the dossier's phone (a link is by phone,
-        so it covers every dossier of that phone, later ones too), else the one the TTHC system named;
-        either only while following the OA."""
-        async with self.session_factory() as session:
-            linked = await linked_user(session, dossier.applicant_phone)
-            candidates = [
-                *([linked] if linked else []),
-                *([dossier.applicant_zalo_user_id] if dossier.applicant_zalo_user_id else []),
-            ]
-            for user_id in candidates:
-                user = await session.get(ZaloUser, user_id)
-                if user is not None and user.following:
-                    return user_id
-        return None
 
     async def _mark_unfollowed(self, user_id: str, code: int | None) -> None:
         """Zalo says the OA cannot reach this user: later notices go by phone without trying the OA first."""

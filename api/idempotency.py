@@ -42,7 +42,7 @@ from db.clients import find_client
 from db.engine import SessionFactory, is_unavailable
 from db.models import ApiClient, IdempotencyKey
 from db.types import utcnow
-from db.upsert import insert_ignoring_conflict
+from db.upsert import inserted_value
 from domain.digest import canonical_json
 from settings import Settings
 
@@ -57,6 +57,8 @@ _KEY = re.compile(KEY_PATTERN)
 _KEPT_HEADERS = ("content-type", "location")
 _SCHEMA_INVALID = "urn:dossier-tracker:problem:invalid-request"
 PURGE_EVERY_SECONDS = 600.0
+# Where the middleware leaves the client it found for the bearer key (with the key) for the route.
+CLIENT_STATE = "api_client"
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,8 @@ class IdempotencyMiddleware:
         if client is None or client.id is None:
             await self.app(scope, receive, send)  # the route answers 401
             return
+        # The route's ClientDep takes it from here rather than looking the key up again (api/keys.py).
+        scope.setdefault("state", {})[CLIENT_STATE] = (token, client)
         if not _KEY.match(key):
             problem = problem_response(
                 422,
@@ -218,10 +222,13 @@ class IdempotencyMiddleware:
         await self._purge(sessions, now)
         for _ in range(3):  # an expired row deleted, or a row deleted by its owner: insert again
             async with sessions() as session:
-                inserted = await insert_ignoring_conflict(
+                # One statement claims a new key (its id comes back); the row is read only when the key
+                # was there, in the same transaction.
+                inserted = await inserted_value(
                     session,
                     IdempotencyKey,
                     ["client_id", "key"],
+                    "id",
                     client_id=client_id,
                     key=key,
                     method=method,
@@ -234,7 +241,9 @@ class IdempotencyMiddleware:
                     locked_at=now,
                     expires_at=now + ttl,
                 )
-                await session.commit()
+                if inserted is not None:
+                    await session.commit()
+                    return _Owned(inserted)
                 row = (
                     await session.exec(
                         select(IdempotencyKey).where(
@@ -242,10 +251,9 @@ class IdempotencyMiddleware:
                         )
                     )
                 ).first()
+                await session.commit()
                 if row is None or row.id is None:
                     continue
-                if inserted:
-                    return _Owned(row.id)
                 if row.expires_at <= now:
                     await session.exec(
                         delete(IdempotencyKey).where(

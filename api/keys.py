@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.idempotency import CLIENT_STATE
 from api.problems import Problem
 from db.clients import find_client
 from db.models import ApiClient
@@ -17,14 +18,21 @@ _bearer = HTTPBearer(auto_error=False, description="The API key of the calling s
 
 
 async def get_client(
-    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> ApiClient:
-    """The API client that the bearer key belongs to; 401 without a valid key."""
+    """The API client that the bearer key belongs to; 401 without a valid key. A keyed POST's client was
+    looked up by the idempotency middleware for this very key a moment ago: it is not read again."""
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         problem = Problem(401, "send the API key as 'Authorization: Bearer <key>'", slug="unauthenticated")
         problem.headers = {"WWW-Authenticate": "Bearer"}
         raise problem
-    client = await find_client(session, credentials.credentials)
+    found = getattr(request.state, CLIENT_STATE, None)
+    if found is not None and found[0] == credentials.credentials:
+        client: ApiClient | None = found[1]
+    else:
+        client = await find_client(session, credentials.credentials)
     if client is None:
         problem = Problem(401, "the API key is not valid or was revoked", slug="unauthenticated")
         problem.headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}

@@ -82,7 +82,7 @@ async def main(args: argparse.Namespace) -> None:
     from tests.support.builders import dossier_input
     from workflows import contracts
     from workflows.client import TemporalConnection
-    from workflows.gateway import Gateway
+    from workflows.gateway import Gateway, Unavailable
 
     ports = {name: free_port() for name in ("temporal", "zalo")}
     processes: list[asyncio.subprocess.Process] = []
@@ -130,21 +130,41 @@ async def main(args: argparse.Namespace) -> None:
         semaphore = asyncio.Semaphore(args.concurrency)
         codes: list[str] = []
 
+        async def retried(call: Any) -> None:
+            """A call the engine did not answer in time is sent again, as a TTHC system would (the gateway's
+            contract: the same call applies at most once)."""
+            for attempt in range(10):
+                try:
+                    await call()
+                    return
+                except Unavailable:  # not answered in time, or a workflow task being retried just then
+                    if attempt == 9:
+                        raise
+                    await asyncio.sleep(min(2**attempt, 10))
+
         async def open_one(i: int) -> None:
             code = f"S{i % 50:02d}.{i // 50:04d}-261123-{i:06d}"
             input = dossier_input(settings, code, received_at=now - timedelta(hours=1))
             async with semaphore:
-                await gateway.update(input, contracts.REGISTER, Register(input.fingerprint), Outcome)
+                await retried(
+                    lambda: gateway.update(input, contracts.REGISTER, Register(input.fingerprint), Outcome)
+                )
                 state = SPREAD[i % len(SPREAD)]
                 at = now - timedelta(minutes=30)
+                command: Any = None
                 if state == "supplement_required":
-                    command: Any = SupplementRequest(event_id="s1", at=at, items=["Bản vẽ"])
-                    await gateway.update(input, Transition.REQUEST_SUPPLEMENT.value, command, Outcome)
+                    command = SupplementRequest(event_id="s1", at=at, items=["Bản vẽ"])
+                    transition = Transition.REQUEST_SUPPLEMENT
                 elif state == "fee_due":
                     command = FeeRequest(
                         event_id="f1", at=at, items=[FeeItem("Lệ phí", 100_000)], pay_within_days=5
                     )
-                    await gateway.update(input, Transition.REQUEST_FEE.value, command, Outcome)
+                    transition = Transition.REQUEST_FEE
+                if command is not None:
+                    # Registered: a plain update, as the gateway sends it for a dossier that has reported.
+                    await retried(
+                        lambda: gateway.update(input, transition.value, command, Outcome, started=True)
+                    )
             codes.append(code)
 
         started = time.perf_counter()

@@ -1,4 +1,4 @@
-"""INSERT … ON CONFLICT DO NOTHING on both backends (SQLite and PostgreSQL spell it the same way)."""
+"""INSERT … ON CONFLICT DO NOTHING (… RETURNING) on SQLite and PostgreSQL (both spell it the same way)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,14 @@ async def insert_ignoring_conflict(
 
     Safe under concurrency: of two sessions inserting the same key, one waits for the other and then
     does nothing, instead of failing with an IntegrityError."""
+    return await inserted_value(session, model, conflict_columns, conflict_columns[0], **values) is not None
+
+
+async def inserted_value(
+    session: AsyncSession, model: type[SQLModel], conflict_columns: list[str], returning: str, **values: Any
+) -> Any | None:
+    """As `insert_ignoring_conflict`, in the same one statement, but the inserted row's `returning` column
+    (its generated id, say), or None when a row with the same `conflict_columns` was there."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     table = model.__table__  # type: ignore[attr-defined]
     result = await session.exec(
@@ -25,6 +33,6 @@ async def insert_ignoring_conflict(
         .values(**values)
         .on_conflict_do_nothing(index_elements=conflict_columns)
         # RETURNING, not rowcount: psycopg reports -1 for inserts run this way.
-        .returning(*(table.c[name] for name in conflict_columns))
+        .returning(table.c[returning])
     )
-    return result.first() is not None
+    return result.scalar_one_or_none()

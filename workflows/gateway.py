@@ -6,7 +6,10 @@ comes back into its own answer: a problem detail, a Vietnamese page. The gateway
 
 - it starts the workflow `dossier-<code>` with every update (update-with-start, conflict policy *use
   existing*), so a transition lands even when the registration's own start was lost; a code is used once,
-  ever (*reject duplicate*), so an ended dossier answers `Closed`;
+  ever (*reject duplicate*), so an ended dossier answers `Closed`. A dossier whose workflow has reported
+  (its row's `last_seq` > 0) gets a plain update, which costs the server less; only when the server does
+  not find the workflow running (ended, or gone) is the update sent again with its start, which answers
+  as above;
 - it recognises a repeat: a repeated event is the workflow's duplicate refusal, answered as a repeat;
   after the dossier ended, the event's id or the payment's transaction id is found in the database;
 - it maps every refusal and failure to one of the errors below, never to HTTP;
@@ -215,7 +218,9 @@ class Gateway:
         input = self.input_of(row)
         await _let_go(session)
         try:
-            return Applied(await self.update(input, transition.value, command, Outcome))
+            return Applied(
+                await self.update(input, transition.value, command, Outcome, started=_reported(row))
+            )
         except Unavailable:
             # The engine did not answer, but the projection may know this event: then it was applied, and
             # a retry of it is answered as the repeat it is (the workflow stays the judge while it answers).
@@ -242,7 +247,9 @@ class Gateway:
             return Paid(known.outcome, applied_now=False)
         input = self.input_of(row)
         await _let_go(session)
-        answer = await self.update(input, contracts.RECORD_PAYMENT, payment, PaymentAnswer)
+        answer = await self.update(
+            input, contracts.RECORD_PAYMENT, payment, PaymentAnswer, started=_reported(row)
+        )
         assert answer is not None  # a payment is never refused as a duplicate: its record answers
         return Paid(answer.record.outcome, answer.applied_now)
 
@@ -374,13 +381,30 @@ class Gateway:
         except Exception as err:  # whatever connecting raised: the server is not there to answer
             raise Unavailable(f"the workflow engine is not reachable: {err}") from err
 
-    async def update(self, input: DossierInput, update: str, argument: Any, result_type: type[T]) -> T | None:
+    async def update(
+        self, input: DossierInput, update: str, argument: Any, result_type: type[T], *, started: bool = False
+    ) -> T | None:
         """One update of the dossier's workflow, starting it if needed (the building block of the commands
-        above), within REQUEST_DEADLINE; None for an event the workflow already applied."""
+        above), within REQUEST_DEADLINE; None for an event the workflow already applied. `started`: the
+        workflow is known to have run (a plain update first; with its start only if it is not found)."""
         operation = self.start_operation(input)
         try:
             async with asyncio.timeout(REQUEST_DEADLINE.total_seconds()):
                 temporal = await self.client()
+                if started:
+                    try:
+                        plain: T = await temporal.get_workflow_handle(workflow_id(input.code)).execute_update(
+                            update,
+                            argument,
+                            id=update_id(update, argument),
+                            result_type=result_type,
+                            rpc_timeout=REQUEST_DEADLINE,
+                        )
+                        return plain
+                    except RPCError as err:
+                        if err.status is not RPCStatusCode.NOT_FOUND:
+                            raise
+                        # Ended (or gone): the same update with its start answers Closed (or starts it).
                 result: T = await temporal.execute_update_with_start_workflow(
                     update,
                     argument,
@@ -444,6 +468,12 @@ def _unavailable_detail(err: RPCError) -> str:
         return f"the workflow engine is not available: {err.message}"
     # E.g. an update that met the workflow's continue-as-new: nothing was applied, a retry lands.
     return f"the dossier workflow could not take this now ({err.message}); retry with the same event_id"
+
+
+def _reported(row: Dossier) -> bool:
+    """Whether the dossier's workflow has run: it recorded at least one event in the row (db/dossiers.py
+    `not_started` is the opposite)."""
+    return row.last_seq > 0
 
 
 async def _let_go(session: AsyncSession) -> None:
