@@ -31,6 +31,7 @@ class NoticeKind(StrEnum):
     ESCALATION = "escalation"
     FEE_UNPAID = "fee_unpaid"
     PAYMENT_MISMATCH = "payment_mismatch"
+    STEP_LATE = "step_late"  # an internal step passed its deadline: its holder and their head
 
     @property
     def audience(self) -> Audience:
@@ -49,6 +50,7 @@ OFFICER_KINDS = frozenset(
         NoticeKind.ESCALATION,
         NoticeKind.FEE_UNPAID,
         NoticeKind.PAYMENT_MISMATCH,
+        NoticeKind.STEP_LATE,
     }
 )
 

@@ -20,6 +20,7 @@ from domain.dossier import (
     Command,
     DossierState,
     FeeRequest,
+    Handover,
     PaymentReceived,
     Rejection,
     ResultReady,
@@ -47,6 +48,8 @@ class Rule(StrEnum):
     PAYMENT_AMOUNT = "payment_amount"
     NO_FEE_DUE = "no_fee_due"
     SUPPLEMENT_ONCE = "supplement_once"
+    STEP_KNOWN = "step_known"
+    STEP_ORDER = "step_order"
 
 
 class Broken(Exception):
@@ -171,5 +174,35 @@ def check_payment(s: DossierState, payment: PaymentReceived) -> None:
             Rule.NO_FEE_DUE,
             Refusal.ILLEGAL_TRANSITION,
             f"no fee is due for dossier {s.code} (state '{s.status.value}')",
+            s.status.value,
+        )
+
+
+def check_handover(s: DossierState, command: Handover) -> None:
+    """A hand-over names a step of the dossier's procedure (as the catalogue gave it at registration) and
+    the next one: the first hand-over starts step 1, each later one the step after the current. Steps are
+    not skipped nor gone back to (a dossier sent back for more work stays in its step; its lateness is
+    that step's). That the officer belongs to the dossier's agency is checked by the caller (the API and
+    the desk know the officers; the workflow does not)."""
+    if not s.steps:
+        raise Broken(
+            Rule.STEP_KNOWN,
+            Refusal.UNKNOWN_STEP,
+            f"dossier {s.code} follows no internal steps (its procedure had none in the catalogue "
+            "when it was received)",
+        )
+    if not 1 <= command.step <= len(s.steps):
+        raise Broken(
+            Rule.STEP_KNOWN,
+            Refusal.UNKNOWN_STEP,
+            f"procedure {s.procedure_code} has steps 1 to {len(s.steps)}, not {command.step}",
+        )
+    expected = (s.step.number if s.step is not None else 0) + 1
+    if command.step != expected:
+        current = f"step {s.step.number}" if s.step is not None else "no step yet"
+        raise Broken(
+            Rule.STEP_ORDER,
+            Refusal.STEP_OUT_OF_ORDER,
+            f"dossier {s.code} is at {current}: the next hand-over is to step {expected}, not {command.step}",
             s.status.value,
         )

@@ -25,6 +25,7 @@ from domain.notices import Audience, NoticeChannel, NoticeFailure, NoticeKind, N
 from domain.refusals import Refusal
 from domain.rules import Rule
 from domain.status import DossierStatus, EventKind, Transition
+from domain.steps import StepOutcome
 from domain.timefmt import to_office
 
 STATUS: dict[DossierStatus, str] = {
@@ -67,6 +68,7 @@ TRANSITIONS: dict[Transition, str] = {
     Transition.REJECT: "Từ chối giải quyết (nêu rõ lý do)",
     Transition.WITHDRAW: "Công dân rút hồ sơ",
     Transition.APOLOGIZE: "Xin lỗi và hẹn lại ngày trả kết quả (Mẫu 04), một lần",
+    Transition.HANDOVER: "Chuyển hồ sơ sang bước xử lý tiếp theo",
 }
 
 EVENTS: dict[EventKind, str] = {
@@ -90,6 +92,8 @@ EVENTS: dict[EventKind, str] = {
     EventKind.PICKUP_REMINDER: "Nhắc nhận kết quả",
     EventKind.PROCEDURE_UNKNOWN: "Mã thủ tục chưa có trong danh mục thủ tục của tỉnh",
     EventKind.WORKING_DAYS_DIFFER: "Thời hạn giải quyết khác danh mục thủ tục của tỉnh",
+    EventKind.HANDOVER: "Bàn giao hồ sơ sang bước xử lý",
+    EventKind.STEP_LATE: "Quá hạn bước xử lý: báo người giữ hồ sơ và lãnh đạo",
 }
 # How the citizen reads the entries that officers label for themselves.
 EVENTS_FOR_CITIZEN: dict[EventKind, str] = EVENTS | {EventKind.OVERDUE: "Hồ sơ quá hạn giải quyết"}
@@ -125,6 +129,7 @@ NOTICE_KINDS: dict[NoticeKind, str] = {
     NoticeKind.ESCALATION: "Báo cáo cấp trên (quá hạn)",
     NoticeKind.FEE_UNPAID: "Báo quá hạn nộp phí",
     NoticeKind.PAYMENT_MISMATCH: "Báo khoản nộp không khớp",
+    NoticeKind.STEP_LATE: "Báo quá hạn bước xử lý",
 }
 
 NOTICE_STATUSES: dict[NoticeStatus, str] = {
@@ -201,6 +206,10 @@ REFUSALS: dict[Refusal, str] = {
         "Hồ sơ đã được yêu cầu bổ sung; theo quy định chỉ yêu cầu bổ sung một lần, nêu đầy đủ giấy tờ "
         "cần bổ sung (trừ thủ tục được danh mục của tỉnh cho phép nhiều lần hơn)."
     ),
+    Refusal.UNKNOWN_STEP: "Quy trình của thủ tục này không có bước xử lý đó.",
+    Refusal.STEP_OUT_OF_ORDER: (
+        "Chỉ được chuyển hồ sơ sang bước kế tiếp của quy trình (không bỏ qua, không quay lại bước trước)."
+    ),
 }
 
 # Each rule a command can break, in the officer's words (domain/rules.py).
@@ -221,6 +230,15 @@ RULES: dict[Rule, str] = {
     Rule.PAYMENT_AMOUNT: "Số tiền phải lớn hơn 0.",
     Rule.NO_FEE_DUE: "Hồ sơ không ở trạng thái chờ nộp phí.",
     Rule.SUPPLEMENT_ONCE: REFUSALS[Refusal.SUPPLEMENT_LIMIT],
+    Rule.STEP_KNOWN: REFUSALS[Refusal.UNKNOWN_STEP],
+    Rule.STEP_ORDER: REFUSALS[Refusal.STEP_OUT_OF_ORDER],
+}
+
+# How a step that ended stands against its deadline (the process-control sheet, Mẫu 06).
+STEP_OUTCOMES: dict[StepOutcome, str] = {
+    StepOutcome.EARLY: "Trước hạn",
+    StepOutcome.ON_TIME: "Đúng hạn",
+    StepOutcome.LATE: "Quá hạn",
 }
 
 # Every table above, by the enum it labels: a test holds each to every member.
@@ -240,6 +258,7 @@ LABELS: dict[type[Enum], Mapping[Any, str]] = {
     Actor: ACTORS,
     Refusal: REFUSALS,
     Rule: RULES,
+    StepOutcome: STEP_OUTCOMES,
 }
 
 

@@ -83,7 +83,8 @@ async def dossier_page(
     agency = await agency_card(session, row.agency_code, settings.notice_office_name)
     status = DossierStatus(row.status)
     now = utcnow()
-    actions = [SPECS[t] for t in allowed_transitions(status)] if who.may_act else []
+    # Hand-overs between internal steps come from the TTHC system (the API), not from a desk form.
+    actions = [SPECS[t] for t in allowed_transitions(status) if t in SPECS] if who.may_act else []
     # The table allows an apology in these states, but the law only before the due time and once:
     # say why rather than offer a button the workflow will refuse.
     no_apology = ""
