@@ -420,6 +420,10 @@ RECEIPT_TITLE = "Giấy tiếp nhận hồ sơ và hẹn trả kết quả"
 RECEIPT_FORM_NO = "Mẫu số 01"
 RECEIPT_DESK = "Bộ phận tiếp nhận và trả kết quả"
 RECEIPT_NO_DUE = "tạm dừng tính thời hạn (sẽ báo lại ngày hẹn)"
+# The process-control sheet: Mẫu số 06 of Circular 03/2025/TT-VPCP (Decree 118/2025/NĐ-CP); it was Mẫu số
+# 05 of Circular 01/2018/TT-VPCP. docs/legal.md says where this comes from.
+SHEET_TITLE = "Phiếu kiểm soát quá trình giải quyết hồ sơ"
+SHEET_FORM_NO = "Mẫu số 06"
 QR_LOOKUP = "Mã QR: trang tra cứu hồ sơ"
 QR_OA = "Mã QR: quan tâm Zalo OA"
 

@@ -248,6 +248,7 @@ async def figures(
     span = min(max(int(months), 1), 24) if months.isdigit() else 6
     by_agency = await lists.on_time(filters, span)
     counts = await lists.queries.state_counts(filters)
+    steps = await lists.steps(filters, span)
     agencies, procedures = await lists.queries.choices()
     cards = await lists.agencies([*agencies, *by_agency])
     charts = [
@@ -296,6 +297,7 @@ async def figures(
             "charts": charts,
             "counts": counts,
             "state_chart": state_chart,
+            "steps": steps,
             "filters": filters,
             "months": span,
             "agencies": agencies,

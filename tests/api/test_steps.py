@@ -11,10 +11,14 @@ the past is late as soon as it starts, which is how the late step is made here, 
 
 from __future__ import annotations
 
+import io
+import re
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from pypdf import PdfReader
 
 from db.engine import SessionFactory
 from db.models import Dossier, DossierEvent
@@ -22,7 +26,7 @@ from domain.steps import StepOutcome
 from tests.conftest import eventually, zalo_messages
 from tests.support.api import Keys, bearer, registration
 from tests.support.builders import Moments, new_code
-from tests.support.pages import seed_officer
+from tests.support.pages import seed_officer, sign_in
 
 PROCEDURE = "local.test.bon-buoc"
 STEPS = [
@@ -61,6 +65,7 @@ async def events(sessions: SessionFactory, code: str) -> list[DossierEvent]:
 
 @pytest.mark.usefixtures("worker")
 async def test_a_dossier_goes_through_its_steps_with_one_late(
+    app: FastAPI,
     http: httpx.AsyncClient,
     keys: Keys,
     session_factory: SessionFactory,
@@ -137,6 +142,17 @@ async def test_a_dossier_goes_through_its_steps_with_one_late(
     # The same hand-over again (the TTHC system's retry) changes nothing.
     again = await hand_over(3, 3, "lanh.dao", 4)
     assert again.status_code == 200
+    assert len(await events(session_factory, code)) == len(before) + 1
+
+    # The officer desk: who holds the dossier now, the step and its deadline.
+    desk = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://pages.test")
+    async with desk:
+        await sign_in(desk, "mot.cua")
+        page = await desk.get(f"/can-bo/ho-so/{code}")
+        assert page.status_code == 200
+        shown = text_of(page.text)
+        assert "Bước 3/4: Phê duyệt · người giữ hồ sơ lanh.dao (Cán bộ lanh.dao)" in shown
+        assert f'href="/can-bo/ho-so/{code}/phieu-kiem-soat"' in page.text
     assert (await hand_over(4, 4, "mot.cua", 4.5)).status_code == 200
     done = await http.post(
         f"{base}/result",
@@ -183,3 +199,54 @@ async def test_a_dossier_goes_through_its_steps_with_one_late(
     assert row is not None
     assert row.detail["late_steps"] == [2]
     assert row.detail["step"] is None
+
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://pages.test"
+    ) as desk:
+        await sign_in(desk, "mot.cua")
+        # The process-control sheet (Mẫu 06), in HTML and PDF: every hand-over, early/on time/late.
+        sheet = await desk.get(f"/can-bo/ho-so/{code}/phieu-kiem-soat")
+        assert sheet.status_code == 200
+        html = text_of(sheet.text)
+        assert "Mẫu số 06" in html
+        assert "Phiếu kiểm soát quá trình giải quyết hồ sơ" in html
+        for step in STEPS:
+            assert step["name"] in html
+        outcomes = re.findall(r"(Trước hạn|Đúng hạn|Quá hạn) kết thúc", html)
+        assert outcomes == ["Trước hạn", "Quá hạn", "Trước hạn", "Trước hạn"]
+        assert "Giao: Cán bộ mot.cua (mot.cua) Nhận: Cán bộ chuyen.vien (chuyen.vien)" in html
+        assert "Đã báo người giữ hồ sơ và lãnh đạo khi quá hạn bước" in html
+        pdf = await desk.get(f"/can-bo/ho-so/{code}/phieu-kiem-soat.pdf")
+        assert pdf.status_code == 200
+        assert pdf.headers["content-type"] == "application/pdf"
+        text = " ".join(
+            " ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf.content)).pages
+        )
+        assert "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ" in text.upper()
+        for step in STEPS:
+            assert step["name"] in text
+        assert text.count("Quá hạn") == 1
+        assert text.count("Trước hạn") == 3
+
+        # The statistics page: on time and late by step and by procedure.
+        figures = await desk.get("/can-bo/thong-ke")
+        assert figures.status_code == 200
+        by_step = text_of(figures.text)
+        for n, step in enumerate(STEPS, start=1):
+            late = 1 if n == 2 else 0
+            rate = "0%" if late else "100%"
+            early = 0 if late else 1
+            assert f"{n}. {step['name']} {early} 0 {late} {rate}" in by_step
+
+    # Another agency's officer sees no sheet of this dossier (the same 404 as no dossier).
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://pages.test"
+    ) as other:
+        await sign_in(other, "khac.coquan")
+        assert (await other.get(f"/can-bo/ho-so/{code}/phieu-kiem-soat")).status_code == 404
+        assert (await other.get(f"/can-bo/ho-so/{code}/phieu-kiem-soat.pdf")).status_code == 404
+
+
+def text_of(html: str) -> str:
+    """The page's text, tags dropped and white space folded (what a reader sees, in order)."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
