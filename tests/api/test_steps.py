@@ -30,7 +30,8 @@ from tests.support.pages import seed_officer, sign_in
 
 PROCEDURE = "local.test.bon-buoc"
 STEPS = [
-    {"name": "Tiếp nhận, kiểm tra hồ sơ", "unit": "Bộ phận Một cửa", "hours": 16},
+    # 56 hours: from t(0), due at t(7), ahead of now; it ends early, and no timer fires for it.
+    {"name": "Tiếp nhận, kiểm tra hồ sơ", "unit": "Bộ phận Một cửa", "hours": 56},
     {"name": "Thẩm định hồ sơ", "unit": "Phòng chuyên môn", "hours": 24},
     {"name": "Phê duyệt", "unit": "Lãnh đạo UBND", "hours": 24},
     {"name": "Trả kết quả", "unit": "Bộ phận Một cửa", "hours": 16},
@@ -99,7 +100,7 @@ async def test_a_dossier_goes_through_its_steps_with_one_late(
 
     first = await hand_over(1, 1, "mot.cua", 0)
     assert first.status_code == 200, first.text
-    # Step 1 (16 h from t(0)) ends at t(0.25): early. Step 2 (24 h from t(0.25)) is due at t(3.25), in
+    # Step 1 (56 h from t(0)) ends at t(0.25): early. Step 2 (24 h from t(0.25)) is due at t(3.25), in
     # the past: it is late at once, and its holder and their head are told.
     assert (await hand_over(2, 2, "chuyen.vien", 0.25)).status_code == 200
 

@@ -139,7 +139,7 @@ async def run(
                     | {
                         "code": STEPS_PROCEDURE,
                         "steps": [
-                            {"name": "Tiếp nhận, kiểm tra hồ sơ", "unit": "Bộ phận Một cửa", "hours": 4},
+                            {"name": "Tiếp nhận, kiểm tra hồ sơ", "unit": "Bộ phận Một cửa", "hours": 60},
                             {"name": "Thẩm định hồ sơ", "unit": "Phòng Kinh tế - Hạ tầng", "hours": 16},
                         ],
                     },
