@@ -28,6 +28,7 @@ def test_there_are_saved_histories_to_replay() -> None:
         "full_lifecycle_local_record",
         "paid_by_update",
         "supplement_rule",
+        "internal_steps",
     }
 
 
