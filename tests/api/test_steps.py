@@ -23,6 +23,7 @@ from pypdf import PdfReader
 from db.engine import SessionFactory
 from db.models import Dossier, DossierEvent
 from domain.steps import StepOutcome
+from domain.vocabulary import vn_datetime
 from tests.conftest import eventually, zalo_messages
 from tests.support.api import Keys, bearer, registration
 from tests.support.builders import Moments, new_code
@@ -154,6 +155,29 @@ async def test_a_dossier_goes_through_its_steps_with_one_late(
         shown = text_of(page.text)
         assert "Bước 3/4: Phê duyệt · người giữ hồ sơ lanh.dao (Cán bộ lanh.dao)" in shown
         assert f'href="/can-bo/ho-so/{code}/phieu-kiem-soat"' in page.text
+        # A fee is due while the head holds it: the work list shows the holder and the step's deadline.
+        fee = await http.post(
+            f"{base}/fee",
+            json={
+                "event_id": "phi",
+                "at": t(4.1).isoformat(),
+                "items": [{"name": "Lệ phí", "amount_vnd": 50000}],
+            },
+            headers=tthc,
+        )
+        assert fee.status_code == 200, fee.text
+        listed = text_of((await desk.get("/can-bo/danh-sach/cho-nop-phi")).text)
+        step_due = vn_datetime(
+            next(e for e in await events(session_factory, code) if e.seq == 5).detail["step_due_at"]
+        )
+        assert f"{code} " in listed
+        assert f"lanh.dao Bước 3/4 · Phê duyệt hạn {step_due}" in listed
+    paid = await http.post(
+        f"{base}/payment",
+        json={"transaction_id": "VNP-STEPS-1", "amount_vnd": 50000, "at": t(4.2).isoformat()},
+        headers=tthc,
+    )
+    assert paid.status_code == 200, paid.text
     assert (await hand_over(4, 4, "mot.cua", 4.5)).status_code == 200
     done = await http.post(
         f"{base}/result",
@@ -174,6 +198,8 @@ async def test_a_dossier_goes_through_its_steps_with_one_late(
         "handover",
         "step_late",
         "handover",
+        "fee_requested",
+        "payment_received",
         "handover",
         "result_ready",
         "returned",

@@ -186,7 +186,8 @@ async def internal_steps(
         handle, _ = await register(client, settings, input)
         for step, officer, day in ((1, "mot.cua", 4.5), (2, "chuyen.vien", 5)):
             await handle.execute_update(
-                DossierWorkflow.handover, Handover(event_id=event_ids(), at=t(day), step=step, officer=officer)
+                DossierWorkflow.handover,
+                Handover(event_id=event_ids(), at=t(day), step=step, officer=officer),
             )
     await env.fast_forward(handle, timedelta(days=5))
     for _ in range(100):
