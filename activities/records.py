@@ -85,9 +85,14 @@ class RecordActivities:
             )
             if request.notices:
                 card = await agency_card(session, row.agency_code, self._settings.notice_office_name)
+                keys: set[str] = set()
                 for order in request.notices:
                     for notice in self._notices(request, row, order, card):
-                        session.add(notice)
+                        # One row per key: an event that tells two rungs (a late step: its holder and
+                        # their head) tells an officer named on both, or a rung nobody fills, once.
+                        if notice.key not in keys:
+                            keys.add(notice.key)
+                            session.add(notice)
             if request.payment is not None:
                 await self._add_payment(session, request.code, request.payment)
         return True

@@ -54,11 +54,15 @@ REFUSAL_STATUS: dict[Refusal, int] = {
     Refusal.REGISTRATION_CONFLICT: 409,
     Refusal.SUPPLEMENT_LIMIT: 409,
     Refusal.RATING_REFUSED: 409,
+    Refusal.UNKNOWN_STEP: 404,
+    Refusal.STEP_OUT_OF_ORDER: 409,
 }
 _SLUGS = {
     Refusal.ILLEGAL_TRANSITION: "illegal-transition",
     Refusal.REGISTRATION_CONFLICT: "registration-conflict",
     Refusal.SUPPLEMENT_LIMIT: "supplement-limit",
+    Refusal.UNKNOWN_STEP: "unknown-step",
+    Refusal.STEP_OUT_OF_ORDER: "step-out-of-order",
 }
 RETRY_AFTER_SECONDS = 5
 

@@ -11,11 +11,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.keys import ClientDep
 from api.officer_alerts import alert_payment_conflict
 from api.problems import Problem
-from api.schemas.commands import CommandIn, PaymentIn
+from api.schemas.commands import CommandIn, HandoverIn, PaymentIn
 from api.schemas.common import DossierCodePath
 from api.schemas.views import DossierCore, DossierView, Links, NoticeItem, TimelineItem
 from db.dossiers import events_of, notices_of
 from db.models import ApiClient, Dossier
+from db.officers import find_officer
+from domain.access import DeskRole
 from domain.codes import in_scope
 from settings import Settings
 from web.deps import GatewayDep, SessionDep, SettingsDep
@@ -84,6 +86,24 @@ class OpenDossier:
         """Run the body's transition; a repeated event answers the current view and changes nothing."""
         await self.gateway.apply(self.session, self.row, body.transition, body.command(self.client.name))
         return await view(self.session, self.settings, self.row.code)
+
+    async def hand_over(self, body: HandoverIn) -> DossierView:
+        """A hand-over to an active officer (not a read-only viewer) of the dossier's agency; the workflow
+        judges the step and its order. Refused before the workflow sees it otherwise: nothing changes."""
+        officer = await find_officer(self.session, body.officer)
+        if officer is None:
+            raise Problem(422, f"no officer with user name {body.officer}", slug="unknown-officer")
+        if (
+            not officer.active
+            or officer.role != DeskRole.OFFICER.value
+            or not in_scope(officer.agencies, self.row.agency_code)
+        ):
+            raise Problem(
+                403,
+                f"officer {body.officer} is not an active officer of agency {self.row.agency_code}",
+                slug="officer-of-another-agency",
+            )
+        return await self.apply(body)
 
     async def pay(self, body: PaymentIn) -> DossierView:
         """Record a payment once applied; a known transaction id changes nothing; another dossier's

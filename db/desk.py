@@ -187,6 +187,33 @@ class DeskQueries:
         )
         return list(found.all())
 
+    async def steps_ended_since(
+        self, filters: Filters, since: datetime
+    ) -> list[tuple[str, str, dict[str, Any]]]:
+        """Internal steps that ended since `since` (procedure code, procedure name, the step's record):
+        each is in the entry that ended it, a hand-over or the dossier's end."""
+        found = await self.session.exec(
+            select(Dossier.procedure_code, Dossier.procedure_name, DossierEvent.detail)
+            .join(Dossier, col(Dossier.code) == col(DossierEvent.dossier_code))
+            .where(
+                *_filtered(self.officer, filters),
+                col(DossierEvent.kind).in_(
+                    [
+                        EventKind.HANDOVER.value,
+                        EventKind.RETURNED.value,
+                        EventKind.REJECTED.value,
+                        EventKind.WITHDRAWN.value,
+                    ]
+                ),
+                col(DossierEvent.at) >= since,
+            )
+        )
+        return [
+            (code, name, detail["closed"])
+            for code, name, detail in found.all()
+            if isinstance(detail, dict) and isinstance(detail.get("closed"), dict)
+        ]
+
 
 # ---------------------------------------------------------------- acting on a failed notice
 

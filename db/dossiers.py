@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 
 from sqlalchemy import ColumnElement
@@ -28,6 +29,7 @@ def dossier_row(registration: DossierInput) -> Dossier:
         fingerprint=registration.fingerprint,
         supplement_max_requests=registration.supplement.max_requests if registration.supplement else None,
         supplement_restarts=registration.supplement.restart_count if registration.supplement else None,
+        steps=[asdict(step) for step in registration.steps] or None,
     )
 
 

@@ -71,6 +71,9 @@ class Dossier(SQLModel, table=True):
     catalogue_version: int | None = None
     supplement_max_requests: int | None = None
     supplement_restarts: bool | None = None
+    # The procedure's internal steps as the catalogue gave them at registration ([{name, unit, hours}]);
+    # None: none (registered before steps were followed, or the procedure is not in the catalogue).
+    steps: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
 
 
 # Tables made from the models (tests, `create_all`) need pg_trgm as the migrations install it (0010).

@@ -91,6 +91,14 @@ async def find_officer(session: AsyncSession, username: str) -> Officer | None:
     return found.first()
 
 
+async def officers_named(session: AsyncSession, usernames: set[str]) -> list[Officer]:
+    """The officers of these user names (those that exist), for pages that name them."""
+    wanted = sorted(name for name in usernames if name)
+    if not wanted:
+        return []
+    return list((await session.exec(select(Officer).where(col(Officer.username).in_(wanted)))).all())
+
+
 async def create_officer(
     session: AsyncSession,
     username: str,

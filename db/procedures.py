@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import CatalogueProcedure, Dossier, DossierEvent, ProcedureCatalogue
 from db.types import utcnow
-from domain.dossier import Actor, DossierInput, SupplementRule
+from domain.dossier import Actor, DossierInput, Step, SupplementRule
 from domain.procedures import (
     CatalogueEntry,
     CatalogueError,
@@ -157,7 +157,8 @@ async def check_for_registration(
         else None
     )
     check = check_registration(registration.procedure, entry, version)
-    return replace(registration, supplement=check.rule), check
+    steps = list(entry.steps) if entry is not None else []
+    return replace(registration, supplement=check.rule, steps=steps), check
 
 
 async def record_check(session: AsyncSession, registration: DossierInput, check: RegistrationCheck) -> None:
@@ -187,6 +188,11 @@ async def record_check(session: AsyncSession, registration: DossierInput, check:
         await session.commit()  # the version and the flag together
     except IntegrityError:
         await session.rollback()  # a concurrent call for the same body recorded both
+
+
+def steps_of(row: Dossier) -> list[Step]:
+    """The internal steps a registered dossier follows ([]: none)."""
+    return [Step(s["name"], s.get("unit", ""), float(s["hours"])) for s in row.steps or []]
 
 
 def supplement_rule_of(row: Dossier) -> SupplementRule | None:

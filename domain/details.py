@@ -44,6 +44,12 @@ def current_details(s: DossierState) -> str:
         lines.append(f"**Phí, lệ phí:** {s.fee.paid_vnd:,}/{s.fee.total_vnd:,} đ".replace(",", "."))
     if s.supplement is not None:
         lines.append("**Cần bổ sung:** " + "; ".join(s.supplement.items))
+    if s.step is not None:  # the officer's user name, never personal data of the citizen
+        lines.append(
+            f"**Bước {s.step.number}/{len(s.steps)}:** {s.step.name} · **Người giữ hồ sơ:** {s.step.holder}"
+            f" · **Hạn của bước:** {vn_datetime(s.step.due_at)}"
+            + (" · **QUÁ HẠN**" if s.step.late_notified else "")
+        )
     if s.outbox:
         lines.append(f"**Thông báo chờ gửi:** {len(s.outbox)}")
     return "\n\n".join(lines)

@@ -83,6 +83,16 @@ class SupplementRule:
     restart_count: bool = True
 
 
+@dataclass(frozen=True)
+class Step:
+    """One internal step of the procedure (reception, review, approval, return…) and its time budget in
+    working hours, as the province's catalogue gives it (domain/procedures.py)."""
+
+    name: str
+    unit: str
+    hours: float
+
+
 @dataclass
 class DossierInput:
     code: str
@@ -97,6 +107,9 @@ class DossierInput:
     # The procedure's supplement rule as the catalogue gave it at registration; None for dossiers
     # registered before the catalogue existed (their requests stay unlimited, as they were).
     supplement: SupplementRule | None = None
+    # The procedure's internal steps as the catalogue gave them at registration; empty for dossiers
+    # registered before steps were followed, or whose procedure the catalogue lacks (no hand-overs then).
+    steps: list[Step] = field(default_factory=list)
 
 
 # --- Commands: the body of each transition update (besides the dossier code) ---
@@ -179,6 +192,15 @@ class Withdrawal(Command):
 class Apology(Command):
     new_due_at: datetime
     reason: str
+
+
+@dataclass(kw_only=True)
+class Handover(Command):
+    """The dossier passes to `officer` for internal step number `step` (1-based, the procedure's order)
+    at `at`; the step before it ends then."""
+
+    step: int
+    officer: str  # the officer's user name (db/officers.py), checked against the agency by the API
 
 
 @dataclass
@@ -273,6 +295,18 @@ class OutboxItem:
 
 
 @dataclass
+class StepInfo:
+    """The internal step the dossier is in now: who holds it since when, and its deadline."""
+
+    number: int  # 1-based
+    name: str
+    holder: str
+    started_at: datetime
+    due_at: datetime  # started_at + the step's working hours
+    late_notified: bool = False
+
+
+@dataclass
 class DossierState:
     code: str
     agency_code: str
@@ -302,6 +336,10 @@ class DossierState:
     # Set when the result is returned: the citizen may rate until then (None: no rating asked).
     rate_by: datetime | None = None
     rating: Rating | None = None
+    # Internal steps (empty: the dossier does not follow steps, as before they existed).
+    steps: list[Step] = field(default_factory=list)
+    step: StepInfo | None = None
+    late_steps: list[int] = field(default_factory=list)  # the numbers of steps that ended late
 
     @property
     def seq(self) -> int:

@@ -121,3 +121,7 @@ class Backoff:
             return timedelta(0)
         doubled: timedelta = self.first_wait * (1 << min(attempts - self.free, 30))
         return min(self.ceiling, doubled)
+
+
+# Internal steps: a procedure has no more than this many (the hand-over's step number is bounded by it).
+MAX_STEPS = 20

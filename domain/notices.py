@@ -33,6 +33,7 @@ class NoticeKind(StrEnum):
     FEE_UNPAID = "fee_unpaid"
     PAYMENT_MISMATCH = "payment_mismatch"
     LOW_RATING = "low_rating"  # to the agency head: a citizen rated the service low
+    STEP_LATE = "step_late"  # an internal step passed its deadline: its holder and their head
 
     @property
     def audience(self) -> Audience:
@@ -52,6 +53,7 @@ OFFICER_KINDS = frozenset(
         NoticeKind.FEE_UNPAID,
         NoticeKind.PAYMENT_MISMATCH,
         NoticeKind.LOW_RATING,
+        NoticeKind.STEP_LATE,
     }
 )
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from domain import vocabulary
-from domain.dossier import Procedure, SupplementRule
+from domain.dossier import Procedure, Step, SupplementRule
 from domain.linking import after_keyword, plain
 from domain.status import EventKind
 
@@ -34,15 +34,6 @@ class Fee:
     name: str
     amount_vnd: int | None  # None: set elsewhere (a provincial resolution) or not found; see `note`
     note: str = ""
-
-
-@dataclass(frozen=True)
-class Step:
-    """One internal step of the procedure and its time budget in working hours."""
-
-    name: str
-    unit: str
-    hours: float
 
 
 @dataclass(frozen=True)

@@ -19,3 +19,5 @@ class Refusal(StrEnum):
     REGISTRATION_CONFLICT = "RegistrationConflict"  # 409: same code, another body
     SUPPLEMENT_LIMIT = "SupplementLimit"  # 409: the procedure allows no further supplement request
     RATING_REFUSED = "RatingRefused"  # 409: not returned, already rated, or the rating window closed
+    UNKNOWN_STEP = "UnknownStep"  # 404: the dossier's procedure has no such internal step
+    STEP_OUT_OF_ORDER = "StepOutOfOrder"  # 409: a hand-over to a step that is not the next one

@@ -20,6 +20,7 @@ from domain.dossier import (
     Command,
     DossierState,
     FeeRequest,
+    Handover,
     PaymentReceived,
     Rating,
     Rejection,
@@ -54,6 +55,8 @@ class Rule(StrEnum):
     RATING_NOT_OPEN = "rating_not_open"
     RATING_ONCE = "rating_once"
     RATING_CLOSED = "rating_closed"
+    STEP_KNOWN = "step_known"
+    STEP_ORDER = "step_order"
 
 
 class Broken(Exception):
@@ -216,4 +219,34 @@ def check_rating(s: DossierState, rating: Rating, now: datetime) -> None:
             Rule.RATING_CLOSED,
             Refusal.RATING_REFUSED,
             f"the rating window of dossier {s.code} closed at {s.rate_by.isoformat()}",
+        )
+
+
+def check_handover(s: DossierState, command: Handover) -> None:
+    """A hand-over names a step of the dossier's procedure (as the catalogue gave it at registration) and
+    the next one: the first hand-over starts step 1, each later one the step after the current. Steps are
+    not skipped nor gone back to (a dossier sent back for more work stays in its step; its lateness is
+    that step's). That the officer belongs to the dossier's agency is checked by the caller (the API and
+    the desk know the officers; the workflow does not)."""
+    if not s.steps:
+        raise Broken(
+            Rule.STEP_KNOWN,
+            Refusal.UNKNOWN_STEP,
+            f"dossier {s.code} follows no internal steps (its procedure had none in the catalogue "
+            "when it was received)",
+        )
+    if not 1 <= command.step <= len(s.steps):
+        raise Broken(
+            Rule.STEP_KNOWN,
+            Refusal.UNKNOWN_STEP,
+            f"procedure {s.procedure_code} has steps 1 to {len(s.steps)}, not {command.step}",
+        )
+    expected = (s.step.number if s.step is not None else 0) + 1
+    if command.step != expected:
+        current = f"step {s.step.number}" if s.step is not None else "no step yet"
+        raise Broken(
+            Rule.STEP_ORDER,
+            Refusal.STEP_OUT_OF_ORDER,
+            f"dossier {s.code} is at {current}: the next hand-over is to step {expected}, not {command.step}",
+            s.status.value,
         )

@@ -36,6 +36,7 @@ class Transition(StrEnum):
     REJECT = "reject"
     WITHDRAW = "withdraw"
     APOLOGIZE = "apologize"
+    HANDOVER = "handover"  # an internal step begins (the dossier's state stays)
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,13 @@ TRANSITIONS: dict[Transition, TransitionRule] = {
         TransitionRule(
             Transition.APOLOGIZE,
             frozenset({_S.RECEIVED, _S.FEE_DUE}),
+            None,
+        ),
+        # A hand-over between internal steps: in any open state (a step may start while a fee is due or
+        # a supplement awaited; the return step while the result waits for the citizen).
+        TransitionRule(
+            Transition.HANDOVER,
+            OPEN_STATES,
             None,
         ),
     )
@@ -171,3 +179,6 @@ class EventKind(StrEnum):
     # as sent does not match the province's catalogue. The dossier is kept as sent (domain/procedures.py).
     PROCEDURE_UNKNOWN = "procedure_unknown"
     WORKING_DAYS_DIFFER = "working_days_differ"
+    # Internal steps: a hand-over starts the next step; a step's deadline passed (holder and head told).
+    HANDOVER = "handover"
+    STEP_LATE = "step_late"

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.dossier import DossierPolicy, DossierState
-from domain.notices import NoticeKind, NoticeOrder, citizen_notice, officer_notice
+from domain.notices import NoticeKind, NoticeOrder, OfficerRole, citizen_notice, officer_notice
 from domain.status import DossierStatus, EventKind
 from domain.timefmt import iso
 
@@ -75,6 +75,15 @@ def plan(s: DossierState, p: DossierPolicy) -> list[PlannedTimer]:
                 EventKind.PICKUP_REMINDER, s.result.ready_at, days * day, f"pick-up reminder (day {days})"
             )
         )
+    if s.step is not None and not s.step.late_notified and not s.status.is_final:
+        timers.append(
+            PlannedTimer(
+                EventKind.STEP_LATE,
+                s.step.due_at,
+                0,
+                f"step {s.step.number} deadline: tell its holder and their head",
+            )
+        )
     return timers
 
 
@@ -91,6 +100,8 @@ def fire(s: DossierState, p: DossierPolicy, kind: EventKind) -> Firing:
         s.escalation_level += 1
         role = p.escalation_ladder[min(s.escalation_level, len(p.escalation_ladder) - 1)]
         firing.detail |= {"level": s.escalation_level, "role": role}
+        if s.step is not None:  # the lateness is the step's that holds the dossier now
+            firing.detail |= {"step": s.step.number, "holder": s.step.holder}
         notice = NoticeKind.OVERDUE if kind is EventKind.OVERDUE else NoticeKind.ESCALATION
         firing.notices.append(
             officer_notice(s, notice, role, due_at=iso(s.due_at), level=s.escalation_level, role=role)
@@ -129,4 +140,22 @@ def fire(s: DossierState, p: DossierPolicy, kind: EventKind) -> Firing:
         pickup = asdict(s.result.pickup) if s.result.pickup else None
         firing.detail = {"reminder_no": s.result.pickup_reminders_sent, "pickup": pickup}
         firing.notices.append(citizen_notice(s, NoticeKind.PICKUP_REMINDER, pickup=pickup))
+    elif kind is EventKind.STEP_LATE and s.step is not None:
+        s.step.late_notified = True  # once per step
+        step = s.step
+        firing.detail = {
+            "step": step.number,
+            "name": step.name,
+            "holder": step.holder,
+            "step_due_at": iso(step.due_at),
+        }
+        context = {
+            "step": step.number,
+            "step_name": step.name,
+            "holder": step.holder,
+            "step_due_at": iso(step.due_at),
+        }
+        # The holder (the handling officer's rung) and their head.
+        for role in (OfficerRole.OFFICER, OfficerRole.DEPARTMENT_HEAD):
+            firing.notices.append(officer_notice(s, NoticeKind.STEP_LATE, role.value, **context))
     return firing

@@ -29,6 +29,7 @@ from domain.queue import TicketStatus
 from domain.refusals import Refusal
 from domain.rules import Rule
 from domain.status import DossierStatus, EventKind, Transition
+from domain.steps import StepOutcome
 from domain.timefmt import to_office
 
 STATUS: dict[DossierStatus, str] = {
@@ -71,6 +72,7 @@ TRANSITIONS: dict[Transition, str] = {
     Transition.REJECT: "Từ chối giải quyết (nêu rõ lý do)",
     Transition.WITHDRAW: "Công dân rút hồ sơ",
     Transition.APOLOGIZE: "Xin lỗi và hẹn lại ngày trả kết quả (Mẫu 04), một lần",
+    Transition.HANDOVER: "Chuyển hồ sơ sang bước xử lý tiếp theo",
 }
 
 EVENTS: dict[EventKind, str] = {
@@ -95,6 +97,8 @@ EVENTS: dict[EventKind, str] = {
     EventKind.RATED: "Công dân đánh giá mức độ hài lòng",
     EventKind.PROCEDURE_UNKNOWN: "Mã thủ tục chưa có trong danh mục thủ tục của tỉnh",
     EventKind.WORKING_DAYS_DIFFER: "Thời hạn giải quyết khác danh mục thủ tục của tỉnh",
+    EventKind.HANDOVER: "Bàn giao hồ sơ sang bước xử lý",
+    EventKind.STEP_LATE: "Quá hạn bước xử lý: báo người giữ hồ sơ và lãnh đạo",
 }
 # How the citizen reads the entries that officers label for themselves.
 EVENTS_FOR_CITIZEN: dict[EventKind, str] = EVENTS | {EventKind.OVERDUE: "Hồ sơ quá hạn giải quyết"}
@@ -132,6 +136,7 @@ NOTICE_KINDS: dict[NoticeKind, str] = {
     NoticeKind.FEE_UNPAID: "Báo quá hạn nộp phí",
     NoticeKind.PAYMENT_MISMATCH: "Báo khoản nộp không khớp",
     NoticeKind.LOW_RATING: "Báo lãnh đạo: công dân đánh giá chưa hài lòng",
+    NoticeKind.STEP_LATE: "Báo quá hạn bước xử lý",
 }
 
 NOTICE_STATUSES: dict[NoticeStatus, str] = {
@@ -212,6 +217,10 @@ REFUSALS: dict[Refusal, str] = {
     Refusal.RATING_REFUSED: (
         "Hồ sơ không nhận đánh giá lúc này (chưa trả kết quả, đã được đánh giá, hoặc đã hết hạn đánh giá)."
     ),
+    Refusal.UNKNOWN_STEP: "Quy trình của thủ tục này không có bước xử lý đó.",
+    Refusal.STEP_OUT_OF_ORDER: (
+        "Chỉ được chuyển hồ sơ sang bước kế tiếp của quy trình (không bỏ qua, không quay lại bước trước)."
+    ),
 }
 
 # Each rule a command can break, in the officer's words (domain/rules.py).
@@ -237,6 +246,15 @@ RULES: dict[Rule, str] = {
     Rule.RATING_NOT_OPEN: "Hồ sơ này chưa trả kết quả nên chưa thể đánh giá.",
     Rule.RATING_ONCE: "Hồ sơ này đã được đánh giá. Mỗi hồ sơ chỉ đánh giá một lần. Xin cảm ơn ông/bà.",
     Rule.RATING_CLOSED: "Đã hết thời gian đánh giá hồ sơ này.",
+    Rule.STEP_KNOWN: REFUSALS[Refusal.UNKNOWN_STEP],
+    Rule.STEP_ORDER: REFUSALS[Refusal.STEP_OUT_OF_ORDER],
+}
+
+# How a step that ended stands against its deadline (the process-control sheet, Mẫu 06).
+STEP_OUTCOMES: dict[StepOutcome, str] = {
+    StepOutcome.EARLY: "Trước hạn",
+    StepOutcome.ON_TIME: "Đúng hạn",
+    StepOutcome.LATE: "Quá hạn",
 }
 
 # Every table above, by the enum it labels: a test holds each to every member.
@@ -256,6 +274,7 @@ LABELS: dict[type[Enum], Mapping[Any, str]] = {
     Actor: ACTORS,
     Refusal: REFUSALS,
     Rule: RULES,
+    StepOutcome: STEP_OUTCOMES,
 }
 
 
@@ -417,6 +436,10 @@ RECEIPT_TITLE = "Giấy tiếp nhận hồ sơ và hẹn trả kết quả"
 RECEIPT_FORM_NO = "Mẫu số 01"
 RECEIPT_DESK = "Bộ phận tiếp nhận và trả kết quả"
 RECEIPT_NO_DUE = "tạm dừng tính thời hạn (sẽ báo lại ngày hẹn)"
+# The process-control sheet: Mẫu số 06 of Circular 03/2025/TT-VPCP (Decree 118/2025/NĐ-CP); it was Mẫu số
+# 05 of Circular 01/2018/TT-VPCP. docs/legal.md says where this comes from.
+SHEET_TITLE = "Phiếu kiểm soát quá trình giải quyết hồ sơ"
+SHEET_FORM_NO = "Mẫu số 06"
 QR_LOOKUP = "Mã QR: trang tra cứu hồ sơ"
 QR_OA = "Mã QR: quan tâm Zalo OA"
 

@@ -251,6 +251,7 @@ async def figures(
     span = min(max(int(months), 1), 24) if months.isdigit() else 6
     by_agency = await lists.on_time(filters, span)
     counts = await lists.queries.state_counts(filters)
+    steps = await lists.steps(filters, span)
     agencies, procedures = await lists.queries.choices()
     ratings = await lists.queries.ratings(filters)
     by_agency_rating = summarize((agency, "", score) for agency, _, _, score in ratings)
@@ -302,6 +303,7 @@ async def figures(
             "charts": charts,
             "counts": counts,
             "state_chart": state_chart,
+            "steps": steps,
             "filters": filters,
             "months": span,
             "agencies": agencies,

@@ -5,6 +5,7 @@ actions the current state allows, each through a form, a confirmation step and t
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -17,6 +18,7 @@ from db.agencies import agency_card
 from db.calendar import office_calendar
 from db.dossiers import event_recorded, events_of, notices_of
 from db.models import Dossier
+from db.officers import find_officer
 from db.payments import payment_of
 from db.types import utcnow
 from domain import vocabulary
@@ -83,7 +85,8 @@ async def dossier_page(
     agency = await agency_card(session, row.agency_code, settings.notice_office_name)
     status = DossierStatus(row.status)
     now = utcnow()
-    actions = [SPECS[t] for t in allowed_transitions(status)] if who.may_act else []
+    # Hand-overs between internal steps come from the TTHC system (the API), not from a desk form.
+    actions = [SPECS[t] for t in allowed_transitions(status) if t in SPECS] if who.may_act else []
     # The table allows an apology in these states, but the law only before the due time and once:
     # say why rather than offer a button the workflow will refuse.
     no_apology = ""
@@ -106,6 +109,11 @@ async def dossier_page(
     ):
         no_supplement = vocabulary.REFUSALS[Refusal.SUPPLEMENT_LIMIT]
         actions = [spec for spec in actions if spec.transition is not Transition.REQUEST_SUPPLEMENT]
+    current_step = (row.detail or {}).get("step") if row.steps else None
+    current_holder = ""
+    if isinstance(current_step, dict):
+        holder = await find_officer(session, str(current_step.get("holder") or ""))
+        current_holder = holder.display_name if holder is not None else ""
     done = BY_SLUG.get(request.query_params.get("xong", ""))
     refused = BY_SLUG.get(request.query_params.get("khong-the", ""))
     return render(
@@ -130,6 +138,10 @@ async def dossier_page(
             "note": NOTES.get(request.query_params.get("ghi-chu", ""), ""),
             "refused": refused,
             "notice_note": notice_note(request),
+            "current_step": current_step if isinstance(current_step, dict) else None,
+            "current_holder": current_holder,
+            "step_late": isinstance(current_step, dict)
+            and datetime.fromisoformat(str(current_step["due_at"])) <= now,
             "feedback": await feedback.of_dossier(session, row.code),
             "feedback_statuses": vocabulary.FEEDBACK_STATUS,
             "feedback_channels": vocabulary.FEEDBACK_CHANNEL,

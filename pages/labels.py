@@ -41,6 +41,8 @@ OFFICER_ONLY_EVENTS = frozenset(
         EventKind.FEE_UNPAID,
         EventKind.PROCEDURE_UNKNOWN,
         EventKind.WORKING_DAYS_DIFFER,
+        EventKind.HANDOVER,  # who holds the dossier inside the agency is the agency's own business
+        EventKind.STEP_LATE,
     }
 )
 

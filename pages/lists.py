@@ -17,6 +17,7 @@ from db.models import Dossier, Notice
 from domain import vocabulary
 from domain.calendar import WorkingCalendar
 from domain.status import DossierStatus
+from domain.steps import StepTally, tally
 from domain.timefmt import to_office
 from pages import labels
 from settings import Settings
@@ -57,6 +58,11 @@ class Row:
     notice_at: datetime | None = None
     notice_handled: str = ""  # "Đã xử lý: <who>, <when>", or "" while nobody has dealt with it
     created_at: datetime | None = None  # when the registration row was written (the not-started list)
+    # The internal step the dossier is in: its number and name, who holds it, its deadline.
+    step: str = ""
+    holder: str = ""
+    step_due_at: datetime | None = None
+    step_late: bool = False
 
 
 @dataclass
@@ -157,6 +163,12 @@ class Desk:
             row.supplement_items = [str(i) for i in supplement.get("items") or []]
             row.supplement_requested_at = _when(supplement.get("requested_at"))
             row.supplement_late = bool(supplement.get("late"))
+        step = detail.get("step")
+        if isinstance(step, dict):
+            row.step = f"{step.get('number')}/{detail.get('steps_total', '?')} · {step.get('name', '')}"
+            row.holder = str(step.get("holder") or "")
+            row.step_due_at = _when(step.get("due_at"))
+            row.step_late = row.step_due_at is not None and row.step_due_at <= self.now
         return row
 
     def _notice_row(self, notice: Notice, dossier: Dossier) -> Row:
@@ -189,6 +201,12 @@ class Desk:
             ]
             for agency, by_month in sorted(tally.items())
         }
+
+    async def steps(self, filters: Filters, months: int) -> list[StepTally]:
+        """Internal steps that ended in the last `months` months, early, on time or late, by procedure
+        and step (what the index set of Decision 766 counts per step of the internal process)."""
+        first = month_start(to_office(self.now), months - 1)
+        return tally(await self.queries.steps_ended_since(filters, first))
 
 
 def finished_on_time(dossier: Dossier) -> bool:

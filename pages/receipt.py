@@ -1,5 +1,6 @@
 """Printed documents of the counter: the receipt of a dossier (Giấy tiếp nhận hồ sơ và hẹn trả kết quả,
-Mẫu số 01) and an agency's poster with the OA's QR code, each as a printable page and as a PDF rendered
+Mẫu số 01), its process-control sheet (Phiếu kiểm soát quá trình giải quyết hồ sơ, Mẫu số 06) and an
+agency's poster with the OA's QR code, each as a printable page and as a PDF rendered
 from the same template (pages/printing.py).
 
 The receipt carries two QR codes: the dossier's lookup link (Settings.lookup_url; the page still asks for
@@ -18,10 +19,14 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from db.agencies import agency_card
+from db.dossiers import events_of
 from db.models import Dossier
+from db.officers import officers_named
 from db.procedures import catalogue_procedure
 from domain import vocabulary
 from domain.codes import AGENCY_CODE_PATTERN, mask_phone
+from domain.dossier import Step
+from domain.steps import sheet_rows
 from domain.timefmt import to_office
 from pages.auth import SignedIn, SignedInDep
 from pages.dossier import load_dossier
@@ -99,6 +104,49 @@ async def receipt_pdf(code: str, session: SessionDep, settings: SettingsDep, who
     context = await _receipt(code, session, settings, who)
     log.info("receipt.pdf", dossier_code=context["row"].code, username=who.officer.username)
     return await _pdf("receipt.html", context, f"giay-tiep-nhan-{context['row'].code}.pdf")
+
+
+# ---------------------------------------------------------------- the process-control sheet (Mẫu 06)
+
+
+async def _sheet(code: str, session: SessionDep, settings: SettingsDep, who: SignedIn) -> dict[str, Any]:
+    """The sheet from the dossier's timeline as projected: a row per hand-over, its step's end."""
+    row = await load_dossier(session, who, code)
+    agency = await agency_card(session, row.agency_code, settings.notice_office_name)
+    rows = sheet_rows((e.kind, e.at, e.detail or {}) for e in await events_of(session, row.code))
+    names = {
+        o.username: o.display_name
+        for o in await officers_named(session, {r.holder for r in rows} | {r.handed_by or "" for r in rows})
+    }
+    return {
+        "row": row,
+        "agency": agency,
+        "rows": rows,
+        "names": names,
+        "outcomes": vocabulary.STEP_OUTCOMES,
+        "title": vocabulary.SHEET_TITLE,
+        "form_no": vocabulary.SHEET_FORM_NO,
+        "desk_title": vocabulary.RECEIPT_DESK,
+        "received": to_office(row.received_at),
+        "planned": [Step(**s) for s in row.steps or []],
+    }
+
+
+@router.get("/can-bo/ho-so/{code}/phieu-kiem-soat", response_class=HTMLResponse)
+async def sheet_page(
+    request: Request, code: str, session: SessionDep, settings: SettingsDep, who: SignedInDep
+) -> HTMLResponse:
+    """The process-control sheet (Mẫu số 06): every hand-over, its time, the step's deadline and how the
+    step ended (early, on time, late), to print from the browser."""
+    return _page(request, "sheet.html", await _sheet(code, session, settings, who))
+
+
+@router.get("/can-bo/ho-so/{code}/phieu-kiem-soat.pdf")
+async def sheet_pdf(code: str, session: SessionDep, settings: SettingsDep, who: SignedInDep) -> Response:
+    """The same sheet as a PDF."""
+    context = await _sheet(code, session, settings, who)
+    log.info("sheet.pdf", dossier_code=context["row"].code, username=who.officer.username)
+    return await _pdf("sheet.html", context, f"phieu-kiem-soat-{context['row'].code}.pdf")
 
 
 # ---------------------------------------------------------------- the OA poster of an agency

@@ -10,6 +10,7 @@ from db.models import DossierEvent, Notice
 from domain import vocabulary
 from domain.notices import Audience
 from domain.status import EventKind
+from domain.steps import StepOutcome
 from pages import labels
 
 
@@ -116,6 +117,25 @@ def event_details(kind: str, detail: dict[str, Any], *, citizen: bool) -> list[s
         lines.extend(vocabulary.catalogue_flag(EventKind(kind), detail))
     elif kind == EventKind.FEE_REMINDER:
         lines.append(f"Lần nhắc thứ {detail.get('reminder_no', '?')}")
+    elif kind == EventKind.HANDOVER and not citizen:
+        lines.append(
+            f"Bước {detail.get('step', '?')}: {detail.get('name', '')} · giao: {detail.get('from') or '—'}"
+            f" · nhận: {detail.get('holder', '')}"
+        )
+        lines.append(f"Hạn của bước: {labels.vn_day_dt(detail.get('step_due_at'))}")
+    elif kind == EventKind.STEP_LATE and not citizen:
+        lines.append(
+            f"Bước {detail.get('step', '?')}: {detail.get('name', '')} · người giữ hồ sơ: "
+            f"{detail.get('holder', '')} · hạn {labels.vn_day_dt(detail.get('step_due_at'))}"
+        )
+    ended = detail.get("closed")
+    if isinstance(ended, dict) and not citizen:  # the step this entry ended, and how it stands
+        lines.append(
+            f"Kết thúc bước {ended.get('step', '?')} ({ended.get('holder', '')}): "
+            + vocabulary.label_of(StepOutcome, ended.get("outcome"))
+        )
+    if kind in (EventKind.OVERDUE, EventKind.ESCALATION) and detail.get("step") and not citizen:
+        lines.append(f"Đang ở bước {detail['step']} ({detail.get('holder', '')}): chậm thuộc về bước này")
     return lines
 
 

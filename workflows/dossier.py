@@ -32,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
     # and only a dotted import passes its modules through from outside.
     import workflows.contracts as contracts
     import workflows.search_attributes as sa
-    from domain import details, rules, timers
+    from domain import details, rules, steps, timers
     from domain.dossier import (
         Actor,
         Apology,
@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         EventRecord,
         FeeInfo,
         FeeRequest,
+        Handover,
         OutboxItem,
         Outcome,
         PaymentAnswer,
@@ -54,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
         ResultInfo,
         ResultReady,
         Returned,
+        StepInfo,
         SupplementInfo,
         SupplementReceived,
         SupplementRequest,
@@ -85,6 +87,7 @@ PATCH_NOTICES_BY_AUDIENCE = "notices-by-audience"
 PATCH_SUPPLEMENT_RULE = "supplement-rule-per-procedure"
 PATCH_ONE_CALENDAR_CALL = "one-calendar-call-per-transition"
 PATCH_WAIT_FOR_RATING = "wait-for-rating"
+PATCH_INTERNAL_STEPS = "internal-steps-and-handovers"
 
 CALENDAR_TIMEOUT = timedelta(seconds=10)
 CALENDAR_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=20))
@@ -179,6 +182,10 @@ class DossierWorkflow:
 
     async def _receive(self) -> None:
         async with self._lock:
+            if self._input.steps and workflow.patched(PATCH_INTERNAL_STEPS):
+                # The procedure's internal steps, as the catalogue gave them at registration; a dossier
+                # without them (and every history from before) never takes a hand-over.
+                self.s.steps = list(self._input.steps)
             await self._start_count(self.s.received_at)
             entry = self._append(
                 EventKind.RECEIVED,
@@ -508,6 +515,57 @@ class DossierWorkflow:
         except rules.Broken as broken:
             raise refused(broken) from None
 
+    # ---------------------------------------------------------------- internal steps
+
+    @workflow.update
+    async def handover(self, command: Handover) -> Outcome:
+        """The dossier passes to an officer for the next internal step: the step before it ends (judged
+        early, on time or late against its deadline), the new one's deadline is its working hours from
+        `at` (one calendar call); a timer tells its holder and their head once when it passes."""
+        async with self._turn(Transition.HANDOVER, command) as repeat:
+            if repeat:
+                return self._outcome(duplicate=True)
+            try:  # checked again under the lock: another hand-over may have run since the validator
+                rules.check_handover(self.s, command)
+            except rules.Broken as broken:
+                raise refused(broken) from None
+            step = self.s.steps[command.step - 1]
+            asked = [CalendarStep("shift", command.at, round(step.hours * 3600))]
+            due_at = self._kept(await self._calendar(asked, f"step {command.step} deadline"), asked, 0)
+            detail: dict[str, Any] = {
+                "step": command.step,
+                "name": step.name,
+                "unit": step.unit,
+                "hours": step.hours,
+                "holder": command.officer,
+                "from": self.s.step.holder if self.s.step is not None else None,
+                "step_due_at": iso(due_at),
+            }
+            ended = self._end_step(command.at)
+            if ended is not None:
+                detail["closed"] = ended
+            self.s.step = StepInfo(command.step, step.name, command.officer, command.at, due_at)
+            return await self._commit(Transition.HANDOVER, command, EventKind.HANDOVER, detail, [])
+
+    @handover.validator
+    def _validate_handover(self, command: Handover) -> None:
+        self._validate(Transition.HANDOVER, command)
+        try:
+            rules.check_handover(self.s, command)
+        except rules.Broken as broken:
+            raise refused(broken) from None
+
+    def _end_step(self, at: datetime) -> dict[str, Any] | None:
+        """End the step the dossier is in (a hand-over, or the dossier's end): its record for the entry
+        that ends it, a late one attributed to it."""
+        if self.s.step is None:
+            return None
+        ended = steps.closed(self.s.step, at)
+        if ended["outcome"] == steps.StepOutcome.LATE:
+            self.s.late_steps.append(self.s.step.number)
+        self.s.step = None
+        return ended
+
     # ---------------------------------------------------------------- payments
 
     @workflow.update(name=contracts.RECORD_PAYMENT)
@@ -647,6 +705,10 @@ class DossierWorkflow:
             # Overdue means "late and still being handled": officers' `Overdue=true` lists what needs them;
             # whether it ended late stays in `on_time` and the timeline.
             self.s.overdue = False
+        if self.s.status.is_final and self.s.step is not None:
+            # The dossier ends in a step (the return, say): the step ends with it. Only dossiers that
+            # follow steps hold one; the others record what they always did.
+            detail = {**detail, "closed": self._end_step(command.at)}
         entry = self._append(kind, command.at, command.by, **detail)
         entry.event_id = command.event_id
         self.s.events[command.event_id] = EventRecord(transition, rules.fingerprint(command), entry.seq)
@@ -861,6 +923,10 @@ class DossierWorkflow:
         }
         if s.rate_by is not None:  # only dossiers that asked for a rating carry it (older ones unchanged)
             detail["rating"] = {"rate_by": iso(s.rate_by), "score": s.rating.score if s.rating else None}
+        if s.steps:  # who holds the dossier now, and the step's deadline (the desk's lists and pages)
+            detail["step"] = asdict(s.step) if s.step else None
+            detail["steps_total"] = len(s.steps)
+            detail["late_steps"] = list(s.late_steps)
         return Projection(
             status=s.status.value,
             dvcqg_status=dvcqg_code(s.status, len(s.timeline) - 1),

@@ -60,7 +60,7 @@ from db.dossiers import dossier_row, event_recorded, stranded_registrations
 from db.engine import SessionFactory
 from db.models import Dossier, PaymentConflict
 from db.payments import held_elsewhere, payment_of, record_conflict
-from db.procedures import supplement_rule_of
+from db.procedures import steps_of, supplement_rule_of
 from db.types import utcnow
 from domain import details, rules
 from domain.codes import workflow_id
@@ -349,6 +349,7 @@ class Gateway:
             fingerprint=row.fingerprint,
             policy=self._settings.dossier_policy(),
             supplement=supplement_rule_of(row),
+            steps=steps_of(row),
         )
 
     def start_operation(self, input: DossierInput) -> WithStartWorkflowOperation[Any, DossierResult]:

@@ -15,6 +15,7 @@ from api.schemas.commands import (
     ApologyIn,
     DossierCreate,
     FeeIn,
+    HandoverIn,
     PaymentIn,
     RejectionIn,
     ResultIn,
@@ -180,3 +181,28 @@ async def withdraw(body: WithdrawalIn, dossier: OpenDossierDep) -> DossierView:
 async def apologize(body: ApologyIn, dossier: OpenDossierDep) -> DossierView:
     """The formal apology (Mẫu 04) with a new appointment: once, before the due time."""
     return await dossier.apply(body)
+
+
+@router.post(
+    "/{code}/handover",
+    response_model=DossierView,
+    responses=problems(
+        401,
+        403,
+        404,
+        409,
+        422,
+        503,
+        descriptions={
+            403: "The officer is not an active officer of the dossier's agency",
+            404: NOT_VISIBLE + "; or the dossier's procedure has no such step (slug unknown-step)",
+            409: "Not the next step (slug step-out-of-order), or the dossier is closed",
+            422: "Invalid body, an unknown officer, an event time earlier than the last event or in the "
+            "future, or an event_id reused with another body",
+        },
+    ),
+)
+async def handover(body: HandoverIn, dossier: OpenDossierDep) -> DossierView:
+    """An internal step begins (the state stays): the officer holds the dossier until the next hand-over;
+    the step before ends, judged early, on time or late against its working-hours deadline."""
+    return await dossier.hand_over(body)

@@ -34,6 +34,7 @@ from domain.dossier import (
     DossierInput,
     FeeItem,
     FeeRequest,
+    Handover,
     PaymentReceived,
     Pickup,
     Procedure,
@@ -352,3 +353,39 @@ class ApologyIn(CommandIn):
         return Apology(
             event_id=self.event_id, at=self.at, by=by, new_due_at=self.new_due_at, reason=self.reason
         )
+
+
+class HandoverIn(CommandIn):
+    """The dossier passes to an officer for the next internal step of its procedure."""
+
+    transition = Transition.HANDOVER
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "event_id": "tthc-evt-000140",
+                    "at": "2026-11-24T08:30:00+07:00",
+                    "step": 2,
+                    "officer": "lan.nt",
+                }
+            ]
+        }
+    )
+    step: int = Field(
+        ge=1,
+        le=limits.MAX_STEPS,
+        strict=True,
+        description="The number of the step that begins (1 = the procedure's first internal step); "
+        "the next one after the step the dossier is in",
+    )
+    officer: str = Field(
+        min_length=3,
+        max_length=20,
+        pattern=r"^[a-z0-9][a-z0-9._-]{2,19}$",
+        description="The user name of the officer who holds the dossier for this step (an officer of the "
+        "dossier's agency)",
+    )
+
+    def command(self, by: str) -> Handover:
+        return Handover(event_id=self.event_id, at=self.at, by=by, step=self.step, officer=self.officer)

@@ -25,10 +25,12 @@ from db.engine import make_engine, make_session_factory
 from domain.dossier import (
     Delivery,
     DossierPolicy,
+    Handover,
     PaymentReceived,
     Rating,
     ResultReady,
     Returned,
+    Step,
     SupplementRule,
     Withdrawal,
 )
@@ -203,6 +205,45 @@ async def rating_window_closed(
     return handle
 
 
+async def internal_steps(
+    client: Client, settings: Settings, env: WorkflowEnvironment
+) -> WorkflowHandle[Any, Any]:
+    """Internal steps (patch internal-steps-and-handovers): three hand-overs, the second step left past its
+    deadline (its holder and head told), the result, returned (which ends the last step)."""
+    t = Moments()
+    steps = [
+        Step("Tiếp nhận, kiểm tra hồ sơ", "Bộ phận Một cửa", 16),
+        Step("Thẩm định hồ sơ", "Phòng Kinh tế - Hạ tầng", 16),
+        Step("Ký, trả kết quả", "Lãnh đạo; Bộ phận Một cửa", 8),
+    ]
+    input = replace(dossier_input(settings, received_at=t(0)), steps=steps)
+    with env.with_time_skipping_disabled():
+        handle, _ = await register(client, settings, input)
+        for step, officer, day in ((1, "mot.cua", 4.5), (2, "chuyen.vien", 5)):
+            await handle.execute_update(
+                DossierWorkflow.handover,
+                Handover(event_id=event_ids(), at=t(day), step=step, officer=officer),
+            )
+    await env.fast_forward(handle, timedelta(days=5))
+    for _ in range(100):
+        if (await handle.query(DossierWorkflow.state)).timeline[-1].kind == "step_late":
+            break
+        await asyncio.sleep(0.1)
+    await settle(handle)
+    later = (await handle.query(DossierWorkflow.state)).timeline[-1].at + timedelta(hours=1)
+    await handle.execute_update(
+        DossierWorkflow.handover, Handover(event_id=event_ids(), at=later, step=3, officer="lanh.dao")
+    )
+    await handle.execute_update(DossierWorkflow.mark_result_ready, result(later + timedelta(minutes=30)))
+    await settle(handle)
+    await handle.execute_update(
+        DossierWorkflow.mark_returned,
+        Returned(event_id=event_ids(), at=later + timedelta(hours=1), to="Chủ hồ sơ"),
+    )
+    await handle.result()
+    return handle
+
+
 Scenario = Callable[[Client, Settings, WorkflowEnvironment], Awaitable[WorkflowHandle[Any, Any]]]
 SCENARIOS: dict[str, tuple[Scenario, bool]] = {
     "full_lifecycle": (full_lifecycle, False),
@@ -218,6 +259,8 @@ SCENARIOS: dict[str, tuple[Scenario, bool]] = {
     # Recorded after the wait for the citizen's rating (patch wait-for-rating).
     "rated_low": (rated_low, False),
     "rating_window_closed": (rating_window_closed, True),
+    # Recorded after internal steps and hand-overs (patch internal-steps-and-handovers).
+    "internal_steps": (internal_steps, True),
 }
 
 

@@ -32,9 +32,11 @@ from db.clients import create_client
 from db.desk import ListKind
 from db.engine import SessionFactory
 from db.models import Notice
+from db.procedures import load_catalogue
 from domain import vocabulary, zns_templates
 from domain.dvcqg import format_portal_time
 from domain.notices import Audience, NoticeChannel, NoticeKind, NoticeStatus, OfficerRole
+from domain.procedures import check_catalogue
 from domain.timefmt import to_office
 from domain.vocabulary import vn_datetime
 from server import create_app
@@ -51,6 +53,16 @@ GALLERY = ROOT / "test-artifacts" / "notice-gallery.md"
 PAYMENT_SECRET = "change-me"  # the settings fixture's PAYMENT_SECRET (the local default)
 GLUED = re.compile(r"\)[^\W\d_]")  # "(H21.65)Hạn trả": a template lost a line break
 DONE = {NoticeStatus.SENT.value, NoticeStatus.DELIVERED.value}
+CATALOGUE_ENTRY: dict[str, Any] = {
+    "code": "1.004415",
+    "name": "Cấp giấy phép xây dựng nhà ở riêng lẻ",
+    "level": "huyện",
+    "agency_kinds": ["UBND cấp huyện"],
+    "working_days": 15,
+    "fees": [],
+    "documents": ["Đơn đề nghị cấp giấy phép xây dựng"],
+}
+STEPS_PROCEDURE = "local.xaydung.gpxd-theo-buoc"
 
 
 @dataclass
@@ -65,12 +77,14 @@ class Run:
     zalo: httpx.AsyncClient  # the fake Zalo: what citizens' phones received
     paths: dict[str, str] = field(default_factory=dict)  # code -> what this dossier is for
 
-    async def register(self, client: httpx.AsyncClient, path: str) -> tuple[str, Moments]:
+    async def register(
+        self, client: httpx.AsyncClient, path: str, procedure: str = "1.004415"
+    ) -> tuple[str, Moments]:
         t, code = Moments(), new_code()
         body = {
             "code": code,
             "procedure": {
-                "code": "1.004415",
+                "code": procedure,
                 "name": "Cấp giấy phép xây dựng nhà ở riêng lẻ",
                 "working_days": 15,
             },
@@ -118,6 +132,23 @@ async def run(
         key = await create_client(session, "tthc-h21", ["H21.65"])
         for entry in json.loads(SAMPLE_AGENCIES.read_text(encoding="utf-8")):
             await set_agency(session, entry.pop("code"), entry)
+        # The catalogue: the run's procedure as registered, and one with internal steps.
+        entries = check_catalogue(
+            {
+                "procedures": [
+                    CATALOGUE_ENTRY,
+                    CATALOGUE_ENTRY
+                    | {
+                        "code": STEPS_PROCEDURE,
+                        "steps": [
+                            {"name": "Tiếp nhận, kiểm tra hồ sơ", "unit": "Bộ phận Một cửa", "hours": 60},
+                            {"name": "Thẩm định hồ sơ", "unit": "Phòng Kinh tế - Hạ tầng", "hours": 16},
+                        ],
+                    },
+                ]
+            }
+        )
+        await load_catalogue(session, entries, loaded_by="test")
     await seed_officer(session_factory, agencies=["H21.65"])
     app = create_app(settings, temporal=workflow_env.client, session_factory=session_factory)
     timed_app = create_app(settings, temporal=time_skipping_env.client, session_factory=session_factory)
@@ -287,6 +318,14 @@ async def drive_every_path(r: Run) -> None:
         assert synced.status_code == 200, synced.text
         r.paths[code] = path
 
+    # Internal steps: the dossier is handed to the reception step, then to a review step whose 16 working
+    # hours ran out long ago: its holder (the handling officer's rung) and their head are told, once.
+    code, t = await r.register(r.api, "Steps: a step handed over past its deadline", STEPS_PROCEDURE)
+    for n, at in ((1, 0), (2, 0.25)):
+        await r.step(
+            code, "handover", {"event_id": f"h{n}", "at": t(at).isoformat(), "step": n, "officer": "lan.nt"}
+        )
+
     # Withdrawals, with and without a reason; the one by the desk.
     code, t = await r.register(r.api, "Withdrawal with a reason (API)")
     await r.step(
@@ -373,6 +412,8 @@ def branch(row: Notice) -> str:
             return "underpaid" if "total_vnd" in c else "owing nothing"
         case NoticeKind.OVERDUE | NoticeKind.ESCALATION:
             return f"level {c['level']}, {c['role']}"
+        case NoticeKind.STEP_LATE:
+            return str(c["role"])
         case NoticeKind.FEE_REMINDER:
             return f"reminder {c['reminder_no']}"
         case NoticeKind.WITHDRAWN:
@@ -409,6 +450,8 @@ EXPECTED = {
     (K.PAYMENT_MISMATCH, "owing nothing"),
     (K.RATING_INVITE, ""),
     (K.LOW_RATING, ""),
+    (K.STEP_LATE, "officer"),
+    (K.STEP_LATE, "department_head"),
 }
 
 

@@ -30,6 +30,7 @@ def test_there_are_saved_histories_to_replay() -> None:
         "supplement_rule",
         "rated_low",
         "rating_window_closed",
+        "internal_steps",
     }
 
 
