@@ -17,6 +17,7 @@ from api.schemas.views import DossierCore, DossierView, Links, NoticeItem, Timel
 from db.dossiers import events_of, notices_of
 from db.models import ApiClient, Dossier
 from domain.codes import in_scope
+from domain.status import DossierStatus
 from settings import Settings
 from web.deps import GatewayDep, SessionDep, SettingsDep
 from workflows.gateway import Gateway, TransactionConflict
@@ -49,6 +50,7 @@ async def view(session: AsyncSession, settings: Settings, code: str) -> DossierV
         fee=detail.get("fee"),
         supplement=detail.get("supplement"),
         result=detail.get("result"),
+        check_due_at=detail.get("check_due_at") if row.status == DossierStatus.SUBMITTED.value else None,
         timeline=[
             TimelineItem(seq=e.seq, at=e.at, kind=e.kind, by=e.by, detail=e.detail)
             for e in await events_of(session, code)

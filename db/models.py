@@ -71,6 +71,8 @@ class Dossier(SQLModel, table=True):
     catalogue_version: int | None = None
     supplement_max_requests: int | None = None
     supplement_restarts: bool | None = None
+    # Submitted online and not yet received when registered: its workflow starts in `submitted`.
+    submitted: bool = False
 
 
 # Tables made from the models (tests, `create_all`) need pg_trgm as the migrations install it (0010).

@@ -31,6 +31,9 @@ class NoticeKind(StrEnum):
     ESCALATION = "escalation"
     FEE_UNPAID = "fee_unpaid"
     PAYMENT_MISMATCH = "payment_mismatch"
+    # To officers: the desk's check of an online submission is due soon / late.
+    CHECK_DUE_SOON = "check_due_soon"
+    CHECK_OVERDUE = "check_overdue"
 
     @property
     def audience(self) -> Audience:
@@ -49,6 +52,8 @@ OFFICER_KINDS = frozenset(
         NoticeKind.ESCALATION,
         NoticeKind.FEE_UNPAID,
         NoticeKind.PAYMENT_MISMATCH,
+        NoticeKind.CHECK_DUE_SOON,
+        NoticeKind.CHECK_OVERDUE,
     }
 )
 

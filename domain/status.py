@@ -14,6 +14,8 @@ class DossierStatus(StrEnum):
     RETURNED = "returned"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
+    # Submitted online, waiting for the one-stop desk's check (DVCQG 1): no legal clock yet.
+    SUBMITTED = "submitted"
 
     @property
     def is_final(self) -> bool:
@@ -36,6 +38,9 @@ class Transition(StrEnum):
     REJECT = "reject"
     WITHDRAW = "withdraw"
     APOLOGIZE = "apologize"
+    # The desk's check of an online submission: received (the count starts), or refused (Mẫu 03).
+    RECEIVE = "receive"
+    REFUSE_RECEPTION = "refuse_reception"
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,8 @@ class TransitionRule:
     transition: Transition
     sources: frozenset[DossierStatus]
     target: DossierStatus | None  # None: the state stays as it is
+    # Where it leads for a dossier the desk has not received yet (its count never started); None: `target`.
+    target_before_reception: DossierStatus | None = None
 
 
 _S = DossierStatus
@@ -50,15 +57,18 @@ _S = DossierStatus
 TRANSITIONS: dict[Transition, TransitionRule] = {
     rule.transition: rule
     for rule in (
+        # Also before reception (an online submission the desk found incomplete, Mẫu 02): the count has
+        # not started, and the supplement takes the dossier back to the desk's check.
         TransitionRule(
             Transition.REQUEST_SUPPLEMENT,
-            frozenset({_S.RECEIVED}),
+            frozenset({_S.RECEIVED, _S.SUBMITTED}),
             _S.SUPPLEMENT_REQUIRED,
         ),
         TransitionRule(
             Transition.SUPPLEMENT_RECEIVED,
             frozenset({_S.SUPPLEMENT_REQUIRED}),
             _S.RECEIVED,
+            target_before_reception=_S.SUBMITTED,
         ),
         TransitionRule(
             Transition.REQUEST_FEE,
@@ -97,6 +107,16 @@ TRANSITIONS: dict[Transition, TransitionRule] = {
             frozenset({_S.RECEIVED, _S.FEE_DUE}),
             None,
         ),
+        TransitionRule(
+            Transition.RECEIVE,
+            frozenset({_S.SUBMITTED}),
+            _S.RECEIVED,
+        ),
+        TransitionRule(
+            Transition.REFUSE_RECEPTION,
+            frozenset({_S.SUBMITTED}),
+            _S.REJECTED,
+        ),
     )
 }
 
@@ -113,11 +133,14 @@ class IllegalTransition(Exception):
         self.current = current
 
 
-def next_status(transition: Transition, current: DossierStatus) -> DossierStatus:
-    """The state after `transition`, or IllegalTransition when `current` does not allow it."""
+def next_status(transition: Transition, current: DossierStatus, *, received: bool = True) -> DossierStatus:
+    """The state after `transition`, or IllegalTransition when `current` does not allow it; `received`
+    False: the desk has not received the dossier yet (an online submission whose count never started)."""
     rule = TRANSITIONS[transition]
     if current not in rule.sources:
         raise IllegalTransition(transition, current)
+    if not received and rule.target_before_reception is not None:
+        return rule.target_before_reception
     return rule.target or current
 
 
@@ -135,6 +158,7 @@ DVCQG_CODES: dict[DossierStatus, int] = {
     _S.RETURNED: 10,
     _S.REJECTED: 3,
     _S.WITHDRAWN: 7,
+    _S.SUBMITTED: 1,
 }
 
 
@@ -170,3 +194,7 @@ class EventKind(StrEnum):
     # as sent does not match the province's catalogue. The dossier is kept as sent (domain/procedures.py).
     PROCEDURE_UNKNOWN = "procedure_unknown"
     WORKING_DAYS_DIFFER = "working_days_differ"
+    # An online submission reaches the desk (the first entry instead of `received`), and its check timers.
+    SUBMITTED = "submitted"
+    CHECK_DUE_SOON = "check_due_soon"
+    CHECK_OVERDUE = "check_overdue"

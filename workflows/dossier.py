@@ -47,6 +47,8 @@ with workflow.unsafe.imports_passed_through():
         PaymentAnswer,
         PaymentReceived,
         PaymentRecord,
+        Reception,
+        ReceptionRefusal,
         Register,
         Rejection,
         ResultInfo,
@@ -81,6 +83,9 @@ PATCH_SUPPLEMENT_NOTICE = "supplement-received-notice"
 PATCH_NOTICES_BY_AUDIENCE = "notices-by-audience"
 PATCH_SUPPLEMENT_RULE = "supplement-rule-per-procedure"
 PATCH_ONE_CALENDAR_CALL = "one-calendar-call-per-transition"
+# An online submission starts in `submitted`, without a clock, until the desk receives it. Only inputs
+# with `submitted` ever take this path (and every branch on `submitted` state behind it).
+PATCH_ONLINE_SUBMISSION = "online-submission-before-reception"
 
 CALENDAR_TIMEOUT = timedelta(seconds=10)
 CALENDAR_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=20))
@@ -135,7 +140,10 @@ class DossierWorkflow:
     @workflow.run
     async def run(self, input: DossierInput) -> DossierResult:
         if not self._ready:
-            await self._receive()
+            if self._input.submitted and workflow.patched(PATCH_ONLINE_SUBMISSION):
+                await self._submit()
+            else:
+                await self._receive()
         self._publish()
         if workflow.patched(PATCH_NOTICES_BY_AUDIENCE):
             # Citizens' and officers' notices go out independently: an officer's Zalo id that keeps
@@ -190,6 +198,117 @@ class DossierWorkflow:
             )
             self._ready = True
 
+    # ---------------------------------------------------------------- online submission (before reception)
+
+    async def _submit(self) -> None:
+        """An online submission reaches the desk: no legal clock, a check deadline in working hours."""
+        async with self._lock:
+            self.s.status = DossierStatus.SUBMITTED
+            await self._plan_check(self.s.received_at)
+            entry = self._append(
+                EventKind.SUBMITTED,
+                self.s.received_at,
+                Actor.TTHC.value,
+                check_due_at=iso(self.s.check_due_at),
+                working_days=self.s.working_days,
+                channel=self._input.channel,
+            )
+            self.s.last_command_at = self.s.received_at
+            await self._record(entry, [], registration=True)
+            self._ready = True
+
+    async def _plan_check(self, at: datetime) -> None:
+        """The desk's check is due this many working hours after `at` (the submission, or the arrival of a
+        supplement asked before reception)."""
+        self.s.check_due_at = await self._shift(at, self._policy.check_within_working_hours * 3600)
+        self.s.check_reminded = False
+        self.s.overdue = False
+
+    @workflow.update
+    async def receive(self, command: Reception) -> Outcome:
+        """The desk received an online submission: the count starts now; the receipt notice (Mẫu 01)."""
+        async with self._turn(Transition.RECEIVE, command) as repeat:
+            if repeat:
+                return self._outcome(duplicate=True)
+            check_due_at = self.s.check_due_at
+            on_time_check = check_due_at is None or command.at <= check_due_at
+            await self._start_count(command.at)
+            self.s.check_due_at = None
+            self.s.overdue = False
+            return await self._commit(
+                Transition.RECEIVE,
+                command,
+                EventKind.RECEIVED,
+                {
+                    "due_at": iso(self.s.due_at),
+                    "working_days": self.s.working_days,
+                    "channel": self._input.channel,
+                    "submitted_at": iso(self.s.received_at),
+                    "check_due_at": iso(check_due_at),
+                    "checked_in_time": on_time_check,
+                    "note": command.note,
+                },
+                [citizen_notice(self.s, NoticeKind.RECEIVED, due_at=iso(self.s.due_at))],
+            )
+
+    @receive.validator
+    def _validate_receive(self, command: Reception) -> None:
+        self._validate(Transition.RECEIVE, command)
+
+    @workflow.update
+    async def refuse_reception(self, command: ReceptionRefusal) -> Outcome:
+        """The desk refused an online submission (Mẫu 03): final, the citizen told why."""
+        async with self._turn(Transition.REFUSE_RECEPTION, command) as repeat:
+            if repeat:
+                return self._outcome(duplicate=True)
+            self.s.finished_at = command.at
+            self.s.check_due_at = None
+            return await self._commit(
+                Transition.REFUSE_RECEPTION,
+                command,
+                EventKind.REJECTED,
+                {"reason": command.reason, "at_reception": True},
+                [citizen_notice(self.s, NoticeKind.RECEPTION_REFUSED, reason=command.reason)],
+            )
+
+    @refuse_reception.validator
+    def _validate_refuse_reception(self, command: ReceptionRefusal) -> None:
+        self._validate(Transition.REFUSE_RECEPTION, command)
+
+    async def _supplement_before_reception(self, command: SupplementRequest) -> Outcome:
+        """Asked at the desk's check (Mẫu 02): the count never started; it counts as a request."""
+        self.s.supplement = SupplementInfo(command.items, command.at, command.note, False)
+        self.s.supplement_count += 1
+        self.s.check_due_at = None
+        self.s.overdue = False
+        return await self._commit(
+            Transition.REQUEST_SUPPLEMENT,
+            command,
+            EventKind.SUPPLEMENT_REQUESTED,
+            {"items": command.items, "note": command.note, "late": False, "before_reception": True},
+            [
+                citizen_notice(
+                    self.s,
+                    NoticeKind.SUPPLEMENT_REQUIRED,
+                    items=command.items,
+                    note=command.note,
+                    before_reception=True,
+                )
+            ],
+        )
+
+    async def _supplemented_before_reception(self, command: SupplementReceived) -> Outcome:
+        """The supplement asked before reception arrived: back to the desk's check, a new check deadline."""
+        await self._plan_check(command.at)
+        self.s.supplement = None
+        return await self._commit(
+            Transition.SUPPLEMENT_RECEIVED,
+            command,
+            EventKind.SUPPLEMENT_RECEIVED,
+            {"note": command.note, "before_reception": True, "check_due_at": iso(self.s.check_due_at)},
+            [],
+        )
+
     def _continue_as_new_due(self) -> bool:
         info = workflow.info()
         limit = self._policy.continue_as_new_after_events
@@ -234,6 +353,8 @@ class DossierWorkflow:
                     rules.check_supplement_limit(self.s, self._input.supplement)
                 except rules.Broken as broken:
                     raise refused(broken) from None
+            if self.s.status is DossierStatus.SUBMITTED:  # only online submissions (patched) get here
+                return await self._supplement_before_reception(command)
             assert self.s.clock_started_at is not None
             spent = await self._working_seconds(self.s.clock_started_at, command.at)
             late = spent > self._policy.supplement_request_within_working_days * self._day
@@ -266,6 +387,8 @@ class DossierWorkflow:
         async with self._turn(Transition.SUPPLEMENT_RECEIVED, command) as repeat:
             if repeat:
                 return self._outcome(duplicate=True)
+            if self.s.clock_started_at is None:  # asked before reception (online submissions only)
+                return await self._supplemented_before_reception(command)
             await self._start_count(command.at)
             self.s.supplement = None
             if workflow.patched(PATCH_SUPPLEMENT_NOTICE):
@@ -579,7 +702,7 @@ class DossierWorkflow:
         detail: dict[str, Any],
         notices: list[NoticeOrder],
     ) -> Outcome:
-        self.s.status = next_status(transition, self.s.status)
+        self.s.status = next_status(transition, self.s.status, received=self.s.clock_started_at is not None)
         if self.s.status in (DossierStatus.RESULT_READY, *FINAL_STATES) and workflow.patched(
             PATCH_CLEAR_OVERDUE
         ):
@@ -798,9 +921,11 @@ class DossierWorkflow:
             "fee": asdict(s.fee) if s.fee else None,
             "result": asdict(s.result) if s.result else None,
         }
+        if s.check_due_at is not None:  # an online submission waiting for the desk's check
+            detail["check_due_at"] = iso(s.check_due_at)
         return Projection(
             status=s.status.value,
-            dvcqg_status=dvcqg_code(s.status, len(s.timeline) - 1),
+            dvcqg_status=dvcqg_code(s.status, len(s.timeline) - 1 - self._receipt_index()),
             due_at=s.due_at,
             overdue=s.overdue,
             apologized=s.apologized,
@@ -809,6 +934,12 @@ class DossierWorkflow:
             finished_at=s.finished_at,
             detail=json.loads(json.dumps(detail, default=str)),
         )
+
+    def _receipt_index(self) -> int:
+        """Where the receipt is on the timeline: first, unless the dossier was submitted online (then
+        its reception by the desk; entries before it are not "being processed")."""
+        received = EventKind.RECEIVED.value
+        return next((n for n, entry in enumerate(self.s.timeline) if entry.kind == received), 0)
 
     async def _deliver_notices(self, audience: Audience | None) -> None:
         """Hand queued notices of `audience` (None: all) to the send activity in order, after quiet hours
