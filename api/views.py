@@ -19,6 +19,7 @@ from db.models import ApiClient, Dossier
 from db.officers import find_officer
 from domain.access import DeskRole
 from domain.codes import in_scope
+from domain.status import DossierStatus
 from settings import Settings
 from web.deps import GatewayDep, SessionDep, SettingsDep
 from workflows.gateway import Gateway, TransactionConflict
@@ -51,6 +52,7 @@ async def view(session: AsyncSession, settings: Settings, code: str) -> DossierV
         fee=detail.get("fee"),
         supplement=detail.get("supplement"),
         result=detail.get("result"),
+        check_due_at=detail.get("check_due_at") if row.status == DossierStatus.SUBMITTED.value else None,
         timeline=[
             TimelineItem(seq=e.seq, at=e.at, kind=e.kind, by=e.by, detail=e.detail)
             for e in await events_of(session, code)

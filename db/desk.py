@@ -81,9 +81,12 @@ class DeskQueries:
         received = col(Dossier.status) == DossierStatus.RECEIVED.value
         if kind is ListKind.OVERDUE:
             # Dossiers whose result the office still owes (once the result is ready, the work is done);
-            # the workflow's flag, or a due time already past that its timer has not reported yet.
+            # the workflow's flag, or a due time already past that its timer has not reported yet. An
+            # online submission whose check is late carries the same flag (no due time yet).
             clauses += [
-                col(Dossier.status).in_([DossierStatus.RECEIVED.value, DossierStatus.FEE_DUE.value]),
+                col(Dossier.status).in_(
+                    [DossierStatus.RECEIVED.value, DossierStatus.FEE_DUE.value, DossierStatus.SUBMITTED.value]
+                ),
                 or_(col(Dossier.overdue), and_(received, col(Dossier.due_at) < self.now)),
             ]
         elif kind is ListKind.DUE_SOON:

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import Dossier, DossierEvent, Notice
 from domain.dossier import DossierInput
+from domain.status import DVCQG_CODES, DossierStatus
 
 
 def dossier_row(registration: DossierInput) -> Dossier:
@@ -30,6 +31,10 @@ def dossier_row(registration: DossierInput) -> Dossier:
         supplement_max_requests=registration.supplement.max_requests if registration.supplement else None,
         supplement_restarts=registration.supplement.restart_count if registration.supplement else None,
         steps=[asdict(step) for step in registration.steps] or None,
+        submitted=registration.submitted,
+        # Until the workflow reports: an online submission waits for the desk's check (DVCQG 1).
+        status=DossierStatus.SUBMITTED.value if registration.submitted else DossierStatus.RECEIVED.value,
+        dvcqg_status=DVCQG_CODES[DossierStatus.SUBMITTED] if registration.submitted else 2,
     )
 
 

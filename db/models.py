@@ -74,6 +74,8 @@ class Dossier(SQLModel, table=True):
     # The procedure's internal steps as the catalogue gave them at registration ([{name, unit, hours}]);
     # None: none (registered before steps were followed, or the procedure is not in the catalogue).
     steps: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    # Submitted online and not yet received when registered: its workflow starts in `submitted`.
+    submitted: bool = False
 
 
 # Tables made from the models (tests, `create_all`) need pg_trgm as the migrations install it (0010).

@@ -40,6 +40,11 @@ def current_details(s: DossierState) -> str:
         + (" · đã xin lỗi (Mẫu 04)" if s.apologized else ""),
         f"**Đang chờ:** {waiting}",
     ]
+    if s.status is DossierStatus.SUBMITTED and s.check_due_at is not None:
+        lines.append(
+            f"**{vocabulary.CHECK_DUE}:** {vn_datetime(s.check_due_at)}"
+            + (f" · **{vocabulary.CHECK_LATE}**" if s.overdue else "")
+        )
     if s.fee is not None and s.status is DossierStatus.FEE_DUE:
         lines.append(f"**Phí, lệ phí:** {s.fee.paid_vnd:,}/{s.fee.total_vnd:,} đ".replace(",", "."))
     if s.supplement is not None:

@@ -10,6 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from domain import limits
 from domain.notices import OfficerRole
 from domain.status import DossierStatus, Transition
 
@@ -67,6 +68,9 @@ class DossierPolicy:
     pickup_reminder_working_days: list[int] = field(default_factory=lambda: [3])
     supplement_request_within_working_days: int = 3
     continue_as_new_after_events: int = 0  # 0: when the server suggests it
+    # The desk's check of an online submission (domain/limits.py), in working hours.
+    check_within_working_hours: int = limits.ONLINE_CHECK_WORKING_HOURS
+    check_reminder_working_hours: int = limits.ONLINE_CHECK_REMINDER_WORKING_HOURS
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,9 @@ class DossierInput:
     # The procedure's internal steps as the catalogue gave them at registration; empty for dossiers
     # registered before steps were followed, or whose procedure the catalogue lacks (no hand-overs then).
     steps: list[Step] = field(default_factory=list)
+    # True: submitted online and not yet received; the workflow starts in `submitted`, without a clock,
+    # until the desk receives it (its `received_at` is then the submission time).
+    submitted: bool = False
 
 
 # --- Commands: the body of each transition update (besides the dossier code) ---
@@ -181,6 +188,20 @@ class Rejection(Command):
     reason: str
     # True: refused at reception (Mẫu 03, "không được tiếp nhận"); False: not granted after examination.
     at_reception: bool = False
+
+
+@dataclass(kw_only=True)
+class Reception(Command):
+    """The desk received an online submission: the count starts at `at`."""
+
+    note: str = ""
+
+
+@dataclass(kw_only=True)
+class ReceptionRefusal(Command):
+    """The desk refused to receive an online submission (Mẫu 03), with its reasons."""
+
+    reason: str
 
 
 @dataclass(kw_only=True)
@@ -340,6 +361,10 @@ class DossierState:
     steps: list[Step] = field(default_factory=list)
     step: StepInfo | None = None
     late_steps: list[int] = field(default_factory=list)  # the numbers of steps that ended late
+    # An online submission: when the desk's check is due, and whether its reminder went out (the flag
+    # for a late check is `overdue`, as for a late result).
+    check_due_at: datetime | None = None
+    check_reminded: bool = False
 
     @property
     def seq(self) -> int:

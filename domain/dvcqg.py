@@ -8,12 +8,13 @@ TrangThaiHoSo (1–10) and what it does here:
 
 | code | portal meaning | unknown dossier | from … → steps |
 |---|---|---|---|
-| 1 | mới đăng ký (chờ tiếp nhận) | register | as 2 |
+| 1 | mới đăng ký (chờ tiếp nhận) | register submitted | submitted: nothing; others as 2 |
 | 2 | được tiếp nhận | register | received: nothing; supplement_required: supplement received; |
-|   |   |   | fee_due: payment confirmed |
-| 3 | không được tiếp nhận | 404 | received, supplement_required: reject |
+|   |   |   | fee_due: payment confirmed; submitted: receive |
+| 3 | không được tiếp nhận | register submitted, refuse reception | submitted: refuse reception; |
+|   |   |   | received, supplement_required: reject |
 | 4 | đang xử lý | register | as 2 |
-| 5 | yêu cầu bổ sung giấy tờ | 404 | received: request supplement |
+| 5 | yêu cầu bổ sung giấy tờ | 404 | received, submitted: request supplement |
 | 6 | yêu cầu thực hiện nghĩa vụ tài chính | 404 | received: request fee |
 | 7 | công dân yêu cầu rút hồ sơ | 404 | any open state: withdraw |
 | 8 | dừng xử lý | 404 | received, supplement_required: reject, reason "Dừng xử lý: …" |
@@ -74,30 +75,44 @@ class SyncStep(StrEnum):
     WITHDRAW = "withdraw"
     MARK_RESULT_READY = "mark_result_ready"
     MARK_RETURNED = "mark_returned"
+    # An online submission not yet received (codes 1 and 3 of a dossier never seen here): registered in
+    # `submitted`; then received (2, 4) or refused at reception (3).
+    REGISTER_SUBMITTED = "register_submitted"
+    RECEIVE = "receive"
+    REFUSE_RECEPTION = "refuse_reception"
 
 
 _S = DossierStatus
-_OPEN = (_S.RECEIVED, _S.SUPPLEMENT_REQUIRED, _S.FEE_DUE, _S.RESULT_READY)
+_OPEN = (_S.RECEIVED, _S.SUPPLEMENT_REQUIRED, _S.FEE_DUE, _S.RESULT_READY, _S.SUBMITTED)
 _BACK_TO_PROCESSING: dict[DossierStatus | None, tuple[SyncStep, ...]] = {
     None: (SyncStep.REGISTER,),
     _S.RECEIVED: (),
     _S.SUPPLEMENT_REQUIRED: (SyncStep.SUPPLEMENT_RECEIVED,),
     _S.FEE_DUE: (SyncStep.CONFIRM_PAYMENT,),
+    _S.SUBMITTED: (SyncStep.RECEIVE,),
 }
 
 # The one table: portal code -> {our current state (None: not registered) -> the steps}; a state that is
 # missing means the code is impossible from it.
 SYNC_TABLE: dict[PortalStatus, dict[DossierStatus | None, tuple[SyncStep, ...]]] = {
-    PortalStatus.REGISTERED: _BACK_TO_PROCESSING,
+    PortalStatus.REGISTERED: {
+        **_BACK_TO_PROCESSING,
+        None: (SyncStep.REGISTER_SUBMITTED,),
+        _S.SUBMITTED: (),
+    },
     PortalStatus.RECEIVED: _BACK_TO_PROCESSING,
     PortalStatus.PROCESSING: _BACK_TO_PROCESSING,
     PortalStatus.NOT_ACCEPTED: {
+        # A refusal of a dossier never seen here still reaches the citizen: registered, then refused.
+        None: (SyncStep.REGISTER_SUBMITTED, SyncStep.REFUSE_RECEPTION),
+        _S.SUBMITTED: (SyncStep.REFUSE_RECEPTION,),
         _S.RECEIVED: (SyncStep.REJECT,),
         _S.SUPPLEMENT_REQUIRED: (SyncStep.REJECT,),
         _S.REJECTED: (),
     },
     PortalStatus.SUPPLEMENT_REQUIRED: {
         _S.RECEIVED: (SyncStep.REQUEST_SUPPLEMENT,),
+        _S.SUBMITTED: (SyncStep.REQUEST_SUPPLEMENT,),
         _S.SUPPLEMENT_REQUIRED: (),
     },
     PortalStatus.FEE_REQUIRED: {
@@ -156,7 +171,8 @@ class SyncRefused(Exception):
     def message_en(self) -> str:
         if self.current is None:
             return (
-                f"unknown dossier: only TrangThaiHoSo 1, 2 or 4 registers a new one (got {self.portal.value})"
+                "unknown dossier: only TrangThaiHoSo 1, 2, 3 or 4 registers a new one "
+                f"(got {self.portal.value})"
             )
         return (
             f"TrangThaiHoSo {self.portal.value} ({self.portal.name.lower()}) is impossible for a dossier in "

@@ -34,6 +34,9 @@ class NoticeKind(StrEnum):
     PAYMENT_MISMATCH = "payment_mismatch"
     LOW_RATING = "low_rating"  # to the agency head: a citizen rated the service low
     STEP_LATE = "step_late"  # an internal step passed its deadline: its holder and their head
+    # To officers: the desk's check of an online submission is due soon / late.
+    CHECK_DUE_SOON = "check_due_soon"
+    CHECK_OVERDUE = "check_overdue"
 
     @property
     def audience(self) -> Audience:
@@ -54,6 +57,8 @@ OFFICER_KINDS = frozenset(
         NoticeKind.PAYMENT_MISMATCH,
         NoticeKind.LOW_RATING,
         NoticeKind.STEP_LATE,
+        NoticeKind.CHECK_DUE_SOON,
+        NoticeKind.CHECK_OVERDUE,
     }
 )
 

@@ -23,6 +23,7 @@ from domain.dossier import (
     Handover,
     PaymentReceived,
     Rating,
+    ReceptionRefusal,
     Rejection,
     ResultReady,
     SupplementRequest,
@@ -121,7 +122,7 @@ def check_body(command: Command, *, due_at: datetime | None, apologized: bool) -
             Refusal.INVALID_COMMAND,
             "a result is either picked up or delivered: give one of them",
         )
-    if isinstance(command, Rejection) and not command.reason.strip():
+    if isinstance(command, Rejection | ReceptionRefusal) and not command.reason.strip():
         raise Broken(Rule.REJECTION_REASON, Refusal.INVALID_COMMAND, "a rejection states its reason")
     if isinstance(command, Apology):
         check_apology(command, due_at=due_at, apologized=apologized)

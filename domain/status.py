@@ -14,6 +14,8 @@ class DossierStatus(StrEnum):
     RETURNED = "returned"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
+    # Submitted online, waiting for the one-stop desk's check (DVCQG 1): no legal clock yet.
+    SUBMITTED = "submitted"
 
     @property
     def is_final(self) -> bool:
@@ -37,6 +39,9 @@ class Transition(StrEnum):
     WITHDRAW = "withdraw"
     APOLOGIZE = "apologize"
     HANDOVER = "handover"  # an internal step begins (the dossier's state stays)
+    # The desk's check of an online submission: received (the count starts), or refused (Mẫu 03).
+    RECEIVE = "receive"
+    REFUSE_RECEPTION = "refuse_reception"
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,8 @@ class TransitionRule:
     transition: Transition
     sources: frozenset[DossierStatus]
     target: DossierStatus | None  # None: the state stays as it is
+    # Where it leads for a dossier the desk has not received yet (its count never started); None: `target`.
+    target_before_reception: DossierStatus | None = None
 
 
 _S = DossierStatus
@@ -51,15 +58,18 @@ _S = DossierStatus
 TRANSITIONS: dict[Transition, TransitionRule] = {
     rule.transition: rule
     for rule in (
+        # Also before reception (an online submission the desk found incomplete, Mẫu 02): the count has
+        # not started, and the supplement takes the dossier back to the desk's check.
         TransitionRule(
             Transition.REQUEST_SUPPLEMENT,
-            frozenset({_S.RECEIVED}),
+            frozenset({_S.RECEIVED, _S.SUBMITTED}),
             _S.SUPPLEMENT_REQUIRED,
         ),
         TransitionRule(
             Transition.SUPPLEMENT_RECEIVED,
             frozenset({_S.SUPPLEMENT_REQUIRED}),
             _S.RECEIVED,
+            target_before_reception=_S.SUBMITTED,
         ),
         TransitionRule(
             Transition.REQUEST_FEE,
@@ -105,6 +115,16 @@ TRANSITIONS: dict[Transition, TransitionRule] = {
             OPEN_STATES,
             None,
         ),
+        TransitionRule(
+            Transition.RECEIVE,
+            frozenset({_S.SUBMITTED}),
+            _S.RECEIVED,
+        ),
+        TransitionRule(
+            Transition.REFUSE_RECEPTION,
+            frozenset({_S.SUBMITTED}),
+            _S.REJECTED,
+        ),
     )
 }
 
@@ -121,11 +141,14 @@ class IllegalTransition(Exception):
         self.current = current
 
 
-def next_status(transition: Transition, current: DossierStatus) -> DossierStatus:
-    """The state after `transition`, or IllegalTransition when `current` does not allow it."""
+def next_status(transition: Transition, current: DossierStatus, *, received: bool = True) -> DossierStatus:
+    """The state after `transition`, or IllegalTransition when `current` does not allow it; `received`
+    False: the desk has not received the dossier yet (an online submission whose count never started)."""
     rule = TRANSITIONS[transition]
     if current not in rule.sources:
         raise IllegalTransition(transition, current)
+    if not received and rule.target_before_reception is not None:
+        return rule.target_before_reception
     return rule.target or current
 
 
@@ -143,6 +166,7 @@ DVCQG_CODES: dict[DossierStatus, int] = {
     _S.RETURNED: 10,
     _S.REJECTED: 3,
     _S.WITHDRAWN: 7,
+    _S.SUBMITTED: 1,
 }
 
 
@@ -182,3 +206,7 @@ class EventKind(StrEnum):
     # Internal steps: a hand-over starts the next step; a step's deadline passed (holder and head told).
     HANDOVER = "handover"
     STEP_LATE = "step_late"
+    # An online submission reaches the desk (the first entry instead of `received`), and its check timers.
+    SUBMITTED = "submitted"
+    CHECK_DUE_SOON = "check_due_soon"
+    CHECK_OVERDUE = "check_overdue"

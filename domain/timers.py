@@ -53,6 +53,21 @@ def plan(s: DossierState, p: DossierPolicy) -> list[PlannedTimer]:
             role = p.escalation_ladder[s.escalation_level + 1]
             offset = s.escalation_level * p.escalate_every_working_days * day
             timers.append(PlannedTimer(EventKind.ESCALATION, s.due_at, offset, f"escalate to {role}"))
+    elif s.status is DossierStatus.SUBMITTED and s.check_due_at is not None:
+        # The desk's check of an online submission: a reminder before its deadline, the flag at it.
+        if not s.check_reminded and not s.overdue:
+            timers.append(
+                PlannedTimer(
+                    EventKind.CHECK_DUE_SOON,
+                    s.check_due_at,
+                    -p.check_reminder_working_hours * 3600,
+                    "online submission: remind the desk to check it",
+                )
+            )
+        if not s.overdue:
+            timers.append(
+                PlannedTimer(EventKind.CHECK_OVERDUE, s.check_due_at, 0, "online submission: check overdue")
+            )
     elif s.status is DossierStatus.FEE_DUE and s.fee is not None:
         if s.fee.reminders_sent < len(p.fee_reminder_working_days):
             days = p.fee_reminder_working_days[s.fee.reminders_sent]
@@ -134,6 +149,17 @@ def fire(s: DossierState, p: DossierPolicy, kind: EventKind) -> Firing:
                 total_vnd=s.fee.total_vnd - s.fee.paid_vnd,
                 pay_by=iso(s.fee.pay_by),
             )
+        )
+    elif kind in (EventKind.CHECK_DUE_SOON, EventKind.CHECK_OVERDUE):
+        firing.detail = {"check_due_at": iso(s.check_due_at)}
+        if kind is EventKind.CHECK_DUE_SOON:
+            s.check_reminded = True
+            notice = NoticeKind.CHECK_DUE_SOON
+        else:
+            s.overdue = True
+            notice = NoticeKind.CHECK_OVERDUE
+        firing.notices.append(
+            officer_notice(s, notice, p.escalation_ladder[0], check_due_at=iso(s.check_due_at))
         )
     elif kind is EventKind.PICKUP_REMINDER and s.result is not None:
         s.result.pickup_reminders_sent += 1

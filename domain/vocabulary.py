@@ -40,6 +40,7 @@ STATUS: dict[DossierStatus, str] = {
     DossierStatus.RETURNED: "Đã trả kết quả",
     DossierStatus.REJECTED: "Không được tiếp nhận / từ chối giải quyết",
     DossierStatus.WITHDRAWN: "Đã rút hồ sơ",
+    DossierStatus.SUBMITTED: "Đã nộp trực tuyến, chờ kiểm tra tiếp nhận",
 }
 # Short enough to stand beside a bar of a chart on a phone.
 STATUS_SHORT: dict[DossierStatus, str] = {
@@ -50,6 +51,7 @@ STATUS_SHORT: dict[DossierStatus, str] = {
     DossierStatus.RETURNED: "Đã trả",
     DossierStatus.REJECTED: "Từ chối",
     DossierStatus.WITHDRAWN: "Đã rút",
+    DossierStatus.SUBMITTED: "Chờ tiếp nhận",
 }
 # What the dossier waits for, in each open state (the Temporal UI's current details).
 WAITING_FOR: dict[DossierStatus, str] = {
@@ -60,6 +62,7 @@ WAITING_FOR: dict[DossierStatus, str] = {
     DossierStatus.RETURNED: "không (hồ sơ đã kết thúc)",
     DossierStatus.REJECTED: "không (hồ sơ đã kết thúc)",
     DossierStatus.WITHDRAWN: "không (hồ sơ đã kết thúc)",
+    DossierStatus.SUBMITTED: "bộ phận một cửa kiểm tra hồ sơ nộp trực tuyến (chưa tính thời hạn)",
 }
 
 TRANSITIONS: dict[Transition, str] = {
@@ -73,6 +76,8 @@ TRANSITIONS: dict[Transition, str] = {
     Transition.WITHDRAW: "Công dân rút hồ sơ",
     Transition.APOLOGIZE: "Xin lỗi và hẹn lại ngày trả kết quả (Mẫu 04), một lần",
     Transition.HANDOVER: "Chuyển hồ sơ sang bước xử lý tiếp theo",
+    Transition.RECEIVE: "Tiếp nhận hồ sơ nộp trực tuyến (bắt đầu tính thời hạn)",
+    Transition.REFUSE_RECEPTION: "Từ chối tiếp nhận hồ sơ (Mẫu 03, nêu rõ lý do)",
 }
 
 EVENTS: dict[EventKind, str] = {
@@ -99,7 +104,14 @@ EVENTS: dict[EventKind, str] = {
     EventKind.WORKING_DAYS_DIFFER: "Thời hạn giải quyết khác danh mục thủ tục của tỉnh",
     EventKind.HANDOVER: "Bàn giao hồ sơ sang bước xử lý",
     EventKind.STEP_LATE: "Quá hạn bước xử lý: báo người giữ hồ sơ và lãnh đạo",
+    EventKind.SUBMITTED: "Nộp hồ sơ trực tuyến, chờ kiểm tra tiếp nhận",
+    EventKind.CHECK_DUE_SOON: "Nhắc cán bộ: sắp hết thời hạn kiểm tra hồ sơ nộp trực tuyến",
+    EventKind.CHECK_OVERDUE: "Quá thời hạn kiểm tra hồ sơ nộp trực tuyến",
 }
+# The desk's check of an online submission, in the Temporal UI's details and on the desk.
+CHECK_DUE = "Hạn kiểm tra hồ sơ trực tuyến"
+CHECK_LATE = "QUÁ HẠN KIỂM TRA"
+
 # How the citizen reads the entries that officers label for themselves.
 EVENTS_FOR_CITIZEN: dict[EventKind, str] = EVENTS | {EventKind.OVERDUE: "Hồ sơ quá hạn giải quyết"}
 
@@ -137,6 +149,8 @@ NOTICE_KINDS: dict[NoticeKind, str] = {
     NoticeKind.PAYMENT_MISMATCH: "Báo khoản nộp không khớp",
     NoticeKind.LOW_RATING: "Báo lãnh đạo: công dân đánh giá chưa hài lòng",
     NoticeKind.STEP_LATE: "Báo quá hạn bước xử lý",
+    NoticeKind.CHECK_DUE_SOON: "Nhắc cán bộ: sắp hết hạn kiểm tra hồ sơ trực tuyến",
+    NoticeKind.CHECK_OVERDUE: "Báo quá hạn kiểm tra hồ sơ trực tuyến",
 }
 
 NOTICE_STATUSES: dict[NoticeStatus, str] = {
@@ -329,7 +343,7 @@ def sync_refusal(refused: SyncRefused) -> str:
     """Why a national-portal sync cannot apply, for the TTHC system's operators (beside the English)."""
     if refused.current is None:
         return (
-            "Chưa có hồ sơ này; chỉ trạng thái 1, 2 hoặc 4 mới tạo hồ sơ mới "
+            "Chưa có hồ sơ này; chỉ trạng thái 1, 2, 3 hoặc 4 mới tạo hồ sơ mới "
             f"(nhận được {refused.portal.value})."
         )
     return (

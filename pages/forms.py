@@ -20,6 +20,8 @@ from domain.dossier import (
     FeeItem,
     FeeRequest,
     Pickup,
+    Reception,
+    ReceptionRefusal,
     Rejection,
     ResultReady,
     Returned,
@@ -203,6 +205,20 @@ SPECS: dict[Transition, ActionSpec] = {
                 AT,
             ),
             "Hồ sơ kết thúc theo đề nghị của công dân.",
+            final=True,
+        ),
+        ActionSpec(
+            Transition.RECEIVE,
+            "tiep-nhan",
+            (NOTE, AT),
+            "Hồ sơ nộp trực tuyến được tiếp nhận: thời hạn giải quyết bắt đầu tính từ thời điểm này; công "
+            "dân nhận thông báo tiếp nhận và ngày hẹn trả kết quả qua Zalo.",
+        ),
+        ActionSpec(
+            Transition.REFUSE_RECEPTION,
+            "tu-choi-tiep-nhan",
+            (FormField("reason", "Lý do từ chối tiếp nhận", "textarea", max_length=limits.LONG_TEXT_MAX), AT),
+            "Hồ sơ không được tiếp nhận (Mẫu 03) và kết thúc; công dân nhận thông báo nêu rõ lý do qua Zalo.",
             final=True,
         ),
         ActionSpec(
@@ -400,6 +416,14 @@ def prepare(
             ("Giai đoạn", dict(SPECS[t].field("stage").choices).get(stage, "—")),
             ("Lý do", reason),
         ]
+    elif t is Transition.RECEIVE:
+        note = read.text("note")
+        order = Reception(**base, note=note)
+        summary = [("Ghi chú", note or "—")]
+    elif t is Transition.REFUSE_RECEPTION:
+        reason = read.text("reason")
+        order = ReceptionRefusal(**base, reason=reason)
+        summary = [("Lý do", reason)]
     elif t is Transition.WITHDRAW:
         reason = read.text("reason")
         order = Withdrawal(**base, reason=reason or None)

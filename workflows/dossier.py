@@ -50,6 +50,8 @@ with workflow.unsafe.imports_passed_through():
         PaymentReceived,
         PaymentRecord,
         Rating,
+        Reception,
+        ReceptionRefusal,
         Register,
         Rejection,
         ResultInfo,
@@ -88,6 +90,9 @@ PATCH_SUPPLEMENT_RULE = "supplement-rule-per-procedure"
 PATCH_ONE_CALENDAR_CALL = "one-calendar-call-per-transition"
 PATCH_WAIT_FOR_RATING = "wait-for-rating"
 PATCH_INTERNAL_STEPS = "internal-steps-and-handovers"
+# An online submission starts in `submitted`, without a clock, until the desk receives it. Only inputs
+# with `submitted` ever take this path (and every branch on `submitted` state behind it).
+PATCH_ONLINE_SUBMISSION = "online-submission-before-reception"
 
 CALENDAR_TIMEOUT = timedelta(seconds=10)
 CALENDAR_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=20))
@@ -142,7 +147,10 @@ class DossierWorkflow:
     @workflow.run
     async def run(self, input: DossierInput) -> DossierResult:
         if not self._ready:
-            await self._receive()
+            if self._input.submitted and workflow.patched(PATCH_ONLINE_SUBMISSION):
+                await self._submit()
+            else:
+                await self._receive()
         self._publish()
         if workflow.patched(PATCH_NOTICES_BY_AUDIENCE):
             # Citizens' and officers' notices go out independently: an officer's Zalo id that keeps
@@ -182,10 +190,7 @@ class DossierWorkflow:
 
     async def _receive(self) -> None:
         async with self._lock:
-            if self._input.steps and workflow.patched(PATCH_INTERNAL_STEPS):
-                # The procedure's internal steps, as the catalogue gave them at registration; a dossier
-                # without them (and every history from before) never takes a hand-over.
-                self.s.steps = list(self._input.steps)
+            self._take_steps()
             await self._start_count(self.s.received_at)
             entry = self._append(
                 EventKind.RECEIVED,
@@ -217,6 +222,118 @@ class DossierWorkflow:
         # A rating that was being recorded as the window closed finishes first (its entry and notice queued
         # before the senders stop); the handler itself refuses it if it came too late.
         await workflow.wait_condition(lambda: not self._lock.locked())
+
+    # ---------------------------------------------------------------- online submission (before reception)
+
+    async def _submit(self) -> None:
+        """An online submission reaches the desk: no legal clock, a check deadline in working hours."""
+        async with self._lock:
+            self._take_steps()
+            self.s.status = DossierStatus.SUBMITTED
+            await self._plan_check(self.s.received_at)
+            entry = self._append(
+                EventKind.SUBMITTED,
+                self.s.received_at,
+                Actor.TTHC.value,
+                check_due_at=iso(self.s.check_due_at),
+                working_days=self.s.working_days,
+                channel=self._input.channel,
+            )
+            self.s.last_command_at = self.s.received_at
+            await self._record(entry, [], registration=True)
+            self._ready = True
+
+    async def _plan_check(self, at: datetime) -> None:
+        """The desk's check is due this many working hours after `at` (the submission, or the arrival of a
+        supplement asked before reception)."""
+        self.s.check_due_at = await self._shift(at, self._policy.check_within_working_hours * 3600)
+        self.s.check_reminded = False
+        self.s.overdue = False
+
+    @workflow.update
+    async def receive(self, command: Reception) -> Outcome:
+        """The desk received an online submission: the count starts now; the receipt notice (Mẫu 01)."""
+        async with self._turn(Transition.RECEIVE, command) as repeat:
+            if repeat:
+                return self._outcome(duplicate=True)
+            check_due_at = self.s.check_due_at
+            on_time_check = check_due_at is None or command.at <= check_due_at
+            await self._start_count(command.at)
+            self.s.check_due_at = None
+            self.s.overdue = False
+            return await self._commit(
+                Transition.RECEIVE,
+                command,
+                EventKind.RECEIVED,
+                {
+                    "due_at": iso(self.s.due_at),
+                    "working_days": self.s.working_days,
+                    "channel": self._input.channel,
+                    "submitted_at": iso(self.s.received_at),
+                    "check_due_at": iso(check_due_at),
+                    "checked_in_time": on_time_check,
+                    "note": command.note,
+                },
+                [citizen_notice(self.s, NoticeKind.RECEIVED, due_at=iso(self.s.due_at))],
+            )
+
+    @receive.validator
+    def _validate_receive(self, command: Reception) -> None:
+        self._validate(Transition.RECEIVE, command)
+
+    @workflow.update
+    async def refuse_reception(self, command: ReceptionRefusal) -> Outcome:
+        """The desk refused an online submission (Mẫu 03): final, the citizen told why."""
+        async with self._turn(Transition.REFUSE_RECEPTION, command) as repeat:
+            if repeat:
+                return self._outcome(duplicate=True)
+            self.s.finished_at = command.at
+            self.s.check_due_at = None
+            return await self._commit(
+                Transition.REFUSE_RECEPTION,
+                command,
+                EventKind.REJECTED,
+                {"reason": command.reason, "at_reception": True},
+                [citizen_notice(self.s, NoticeKind.RECEPTION_REFUSED, reason=command.reason)],
+            )
+
+    @refuse_reception.validator
+    def _validate_refuse_reception(self, command: ReceptionRefusal) -> None:
+        self._validate(Transition.REFUSE_RECEPTION, command)
+
+    async def _supplement_before_reception(self, command: SupplementRequest) -> Outcome:
+        """Asked at the desk's check (Mẫu 02): the count never started; it counts as a request."""
+        self.s.supplement = SupplementInfo(command.items, command.at, command.note, False)
+        self.s.supplement_count += 1
+        self.s.check_due_at = None
+        self.s.overdue = False
+        return await self._commit(
+            Transition.REQUEST_SUPPLEMENT,
+            command,
+            EventKind.SUPPLEMENT_REQUESTED,
+            {"items": command.items, "note": command.note, "late": False, "before_reception": True},
+            [
+                citizen_notice(
+                    self.s,
+                    NoticeKind.SUPPLEMENT_REQUIRED,
+                    items=command.items,
+                    note=command.note,
+                    before_reception=True,
+                )
+            ],
+        )
+
+    async def _supplemented_before_reception(self, command: SupplementReceived) -> Outcome:
+        """The supplement asked before reception arrived: back to the desk's check, a new check deadline."""
+        await self._plan_check(command.at)
+        self.s.supplement = None
+        return await self._commit(
+            Transition.SUPPLEMENT_RECEIVED,
+            command,
+            EventKind.SUPPLEMENT_RECEIVED,
+            {"note": command.note, "before_reception": True, "check_due_at": iso(self.s.check_due_at)},
+            [],
+        )
 
     def _continue_as_new_due(self) -> bool:
         info = workflow.info()
@@ -262,6 +379,8 @@ class DossierWorkflow:
                     rules.check_supplement_limit(self.s, self._input.supplement)
                 except rules.Broken as broken:
                     raise refused(broken) from None
+            if self.s.status is DossierStatus.SUBMITTED:  # only online submissions (patched) get here
+                return await self._supplement_before_reception(command)
             assert self.s.clock_started_at is not None
             spent = await self._working_seconds(self.s.clock_started_at, command.at)
             late = spent > self._policy.supplement_request_within_working_days * self._day
@@ -294,6 +413,8 @@ class DossierWorkflow:
         async with self._turn(Transition.SUPPLEMENT_RECEIVED, command) as repeat:
             if repeat:
                 return self._outcome(duplicate=True)
+            if self.s.clock_started_at is None:  # asked before reception (online submissions only)
+                return await self._supplemented_before_reception(command)
             await self._start_count(command.at)
             self.s.supplement = None
             if workflow.patched(PATCH_SUPPLEMENT_NOTICE):
@@ -555,6 +676,12 @@ class DossierWorkflow:
         except rules.Broken as broken:
             raise refused(broken) from None
 
+    def _take_steps(self) -> None:
+        """The procedure's internal steps, as the catalogue gave them at registration; a dossier without
+        them (and every history from before) never takes a hand-over."""
+        if self._input.steps and workflow.patched(PATCH_INTERNAL_STEPS):
+            self.s.steps = list(self._input.steps)
+
     def _end_step(self, at: datetime) -> dict[str, Any] | None:
         """End the step the dossier is in (a hand-over, or the dossier's end): its record for the entry
         that ends it, a late one attributed to it."""
@@ -698,7 +825,7 @@ class DossierWorkflow:
         detail: dict[str, Any],
         notices: list[NoticeOrder],
     ) -> Outcome:
-        self.s.status = next_status(transition, self.s.status)
+        self.s.status = next_status(transition, self.s.status, received=self.s.clock_started_at is not None)
         if self.s.status in (DossierStatus.RESULT_READY, *FINAL_STATES) and workflow.patched(
             PATCH_CLEAR_OVERDUE
         ):
@@ -927,9 +1054,11 @@ class DossierWorkflow:
             detail["step"] = asdict(s.step) if s.step else None
             detail["steps_total"] = len(s.steps)
             detail["late_steps"] = list(s.late_steps)
+        if s.check_due_at is not None:  # an online submission waiting for the desk's check
+            detail["check_due_at"] = iso(s.check_due_at)
         return Projection(
             status=s.status.value,
-            dvcqg_status=dvcqg_code(s.status, len(s.timeline) - 1),
+            dvcqg_status=dvcqg_code(s.status, len(s.timeline) - 1 - self._receipt_index()),
             due_at=s.due_at,
             overdue=s.overdue,
             apologized=s.apologized,
@@ -938,6 +1067,12 @@ class DossierWorkflow:
             finished_at=s.finished_at,
             detail=json.loads(json.dumps(detail, default=str)),
         )
+
+    def _receipt_index(self) -> int:
+        """Where the receipt is on the timeline: first, unless the dossier was submitted online (then
+        its reception by the desk; entries before it are not "being processed")."""
+        received = EventKind.RECEIVED.value
+        return next((n for n, entry in enumerate(self.s.timeline) if entry.kind == received), 0)
 
     async def _deliver_notices(self, audience: Audience | None) -> None:
         """Hand queued notices of `audience` (None: all) to the send activity in order, after quiet hours

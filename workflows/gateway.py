@@ -196,7 +196,9 @@ class Gateway:
                 Refusal.REGISTRATION_CONFLICT,
                 f"dossier {registration.code} is already registered with another body",
             )
-        if created or row.due_at is None:
+        # No due date: not started yet (or waiting for a supplement, or an online submission the desk has
+        # not received); joining the running workflow answers at once. A finished one is not started again.
+        if created or (row.due_at is None and not DossierStatus(row.status).is_final):
             await self.start(session, row)
         return created
 
@@ -350,6 +352,7 @@ class Gateway:
             policy=self._settings.dossier_policy(),
             supplement=supplement_rule_of(row),
             steps=steps_of(row),
+            submitted=row.submitted,
         )
 
     def start_operation(self, input: DossierInput) -> WithStartWorkflowOperation[Any, DossierResult]:

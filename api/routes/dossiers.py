@@ -17,6 +17,8 @@ from api.schemas.commands import (
     FeeIn,
     HandoverIn,
     PaymentIn,
+    ReceptionIn,
+    ReceptionRefusalIn,
     RejectionIn,
     ResultIn,
     ReturnIn,
@@ -76,7 +78,9 @@ async def register_dossier(
     gateway: GatewayDep,
     settings: SettingsDep,
 ) -> DossierView:
-    """Register a received dossier: starts its workflow and answers with the appointment date."""
+    """Register a received dossier: starts its workflow and answers with the appointment date. A
+    dossier submitted online and not yet received (`submitted`) waits for the desk's check instead,
+    with no appointment yet."""
     require_agency(client, body.agency_code)
     if not await register(session, gateway, body.registration()):
         response.status_code = status.HTTP_200_OK
@@ -129,9 +133,24 @@ async def get_dossier(
     return await view(session, settings, code)
 
 
+@router.post("/{code}/reception", response_model=DossierView, responses=TRANSITION_RESPONSES)
+async def receive(body: ReceptionIn, dossier: OpenDossierDep) -> DossierView:
+    """The desk received an online submission (submitted → received): the count starts at `at`, and
+    the citizen gets the receipt notice with the appointment."""
+    return await dossier.apply(body)
+
+
+@router.post("/{code}/reception-refusal", response_model=DossierView, responses=TRANSITION_RESPONSES)
+async def refuse_reception(body: ReceptionRefusalIn, dossier: OpenDossierDep) -> DossierView:
+    """The desk refused to receive an online submission (submitted → rejected, final; Mẫu 03, DVCQG 3):
+    the citizen is told the reasons."""
+    return await dossier.apply(body)
+
+
 @router.post("/{code}/supplement-request", response_model=DossierView, responses=TRANSITION_RESPONSES)
 async def request_supplement(body: SupplementRequestIn, dossier: OpenDossierDep) -> DossierView:
-    """Ask the citizen for more documents (received → supplement_required): the clock stops."""
+    """Ask the citizen for more documents (received or submitted → supplement_required): the clock
+    stops (before reception it never started; the supplement goes back to the desk's check)."""
     return await dossier.apply(body)
 
 

@@ -23,6 +23,7 @@ from db.calendar import office_calendar
 from db.dossiers import events_with_prefix
 from db.models import Dossier
 from db.payments import payment_of
+from db.procedures import catalogue_procedure, current_version
 from domain import limits, vocabulary
 from domain.codes import agency_of
 from domain.digest import digest
@@ -32,8 +33,11 @@ from domain.dossier import (
     Delivery,
     FeeItem,
     FeeRequest,
+    IntakeChannel,
     PaymentReceived,
     Pickup,
+    Reception,
+    ReceptionRefusal,
     Rejection,
     ResultReady,
     Returned,
@@ -108,7 +112,8 @@ def _latest_round(body: DvcqgSync) -> PortalSupplement:
             422,
             503,
             descriptions={
-                404: "Unknown dossier, and TrangThaiHoSo is not 1, 2 or 4 (which register one)",
+                404: "Unknown dossier, and TrangThaiHoSo is not 1, 2, 3 or 4 (which register one; 1 and 3 "
+                "as an online submission not yet received, 3 then refused at reception)",
                 409: "TrangThaiHoSo is impossible from the dossier's state (Vietnamese and English message)",
                 422: "Invalid payload, unknown TrangThaiHoSo, or a field this status needs is missing",
             },
@@ -152,10 +157,13 @@ async def sync_dossier(
         ) from None
     applied: list[str] = []
     for step in steps:
-        if step is SyncStep.REGISTER:
-            registration = await _registration(body, session, settings)
+        if step in (SyncStep.REGISTER, SyncStep.REGISTER_SUBMITTED):
+            registration = await _registration(
+                body, session, settings, submitted=step is SyncStep.REGISTER_SUBMITTED
+            )
             if await register(session, gateway, registration.registration()):
                 response.status_code = status.HTTP_201_CREATED
+            row = await session.get(Dossier, code, populate_existing=True)
         else:
             assert row is not None
             await _apply(step, body, sync_digest, row, session, gateway, settings)
@@ -182,9 +190,23 @@ async def _applied_before(session: AsyncSession, code: str, sync_digest: str) ->
     return await payment_of(session, sync_event_id(sync_digest, SyncStep.CONFIRM_PAYMENT)) is not None
 
 
-async def _registration(body: DvcqgSync, session: AsyncSession, settings: Settings) -> DossierCreate:
-    """The registration a sync of a new dossier stands for; working days come from NgayHenTra."""
-    needed = ("MaTTHC", "TenTTHC", "ChuHoSo", "SoDienThoai", "NgayTiepNhan", "NgayHenTra", "KenhThucHien")
+async def _registration(
+    body: DvcqgSync, session: AsyncSession, settings: Settings, *, submitted: bool = False
+) -> DossierCreate:
+    """The registration a sync of a new dossier stands for; working days come from NgayHenTra. An online
+    submission not yet received (`submitted`: codes 1 and 3) has no appointment yet: NgayTiepNhan is its
+    submission time and its working days come from the province's catalogue when NgayHenTra is absent."""
+    needed: tuple[str, ...] = (
+        "MaTTHC",
+        "TenTTHC",
+        "ChuHoSo",
+        "SoDienThoai",
+        "NgayTiepNhan",
+        "NgayHenTra",
+        "KenhThucHien",
+    )
+    if submitted:
+        needed = tuple(name for name in needed if name not in ("NgayHenTra", "KenhThucHien"))
     missing = [name for name in needed if getattr(body, name) in (None, "")]
     if missing:
         raise Problem(
@@ -195,10 +217,13 @@ async def _registration(body: DvcqgSync, session: AsyncSession, settings: Settin
             title="Invalid request",
         )
     assert body.NgayTiepNhan is not None
-    assert body.NgayHenTra is not None
-    calendar = await office_calendar(session, settings.office_hours())
-    span = calendar.working_time_between(calendar.clock_start(body.NgayTiepNhan), body.NgayHenTra)
-    working_days = round(span / calendar.hours.day_length)
+    if body.NgayHenTra is None:
+        assert submitted
+        working_days = await _catalogue_working_days(body, session)
+    else:
+        calendar = await office_calendar(session, settings.office_hours())
+        span = calendar.working_time_between(calendar.clock_start(body.NgayTiepNhan), body.NgayHenTra)
+        working_days = round(span / calendar.hours.day_length)
     if working_days < 1:
         raise Problem(
             422,
@@ -215,7 +240,8 @@ async def _registration(body: DvcqgSync, session: AsyncSession, settings: Settin
                 "agency_code": agency_of(body.MaHoSo),
                 "applicant": {"name": body.ChuHoSo, "phone": body.SoDienThoai},
                 "received_at": body.NgayTiepNhan,
-                "channel": CHANNELS[str(body.KenhThucHien)],
+                "channel": IntakeChannel.ONLINE if submitted else CHANNELS[str(body.KenhThucHien)],
+                "submitted": submitted,
             }
         )
     except ValidationError as error:
@@ -223,6 +249,22 @@ async def _registration(body: DvcqgSync, session: AsyncSession, settings: Settin
         raise Problem(
             422, f"{'.'.join(map(str, first['loc']))}: {first['msg']}", slug="invalid-request"
         ) from None
+
+
+async def _catalogue_working_days(body: DvcqgSync, session: AsyncSession) -> int:
+    """A submission's working days when the portal gives no appointment: the catalogue's, or 422."""
+    version = await current_version(session)
+    entry = await catalogue_procedure(session, str(body.MaTTHC), version) if version is not None else None
+    if entry is None:
+        raise Problem(
+            422,
+            f"procedure {body.MaTTHC} is not in the province's catalogue: a submission without NgayHenTra "
+            f"needs it for its working days / thủ tục {body.MaTTHC} chưa có trong danh mục thủ tục của tỉnh: "
+            "hồ sơ chưa có NgayHenTra cần danh mục để biết thời hạn giải quyết",
+            slug="invalid-request",
+            title="Invalid request",
+        )
+    return entry.working_days
 
 
 async def _apply(
@@ -273,6 +315,14 @@ def _command(step: SyncStep, body: DvcqgSync, eid: str, settings: Settings) -> t
             items=[FeeItem(item.TenPhiLePhi, item.Gia) for item in body.DanhSachLePhi],
             pay_within_days=limits.DEFAULT_PAY_WITHIN_DAYS,
         )
+    if step is SyncStep.RECEIVE:
+        at = _time(body, "ThoiDiemXuLy", "NgayTiepNhan")
+        return Transition.RECEIVE, Reception(event_id=eid, at=at, by=BY, note=note)
+    if step is SyncStep.REFUSE_RECEPTION:
+        at = _time(body, "NgayTuChoi", "ThoiDiemXuLy")
+        return Transition.REFUSE_RECEPTION, ReceptionRefusal(
+            event_id=eid, at=at, by=BY, reason=note or "Hồ sơ không được tiếp nhận"
+        )
     if step is SyncStep.REJECT:
         at = _time(body, "NgayTuChoi", "ThoiDiemXuLy")
         return Transition.REJECT, Rejection(
@@ -300,4 +350,4 @@ def _command(step: SyncStep, body: DvcqgSync, eid: str, settings: Settings) -> t
         return Transition.MARK_RETURNED, Returned(
             event_id=eid, at=at, by=BY, to=body.ThongTinTra or "Chủ hồ sơ"
         )
-    raise AssertionError(step)  # REGISTER and CONFIRM_PAYMENT are not transitions of their own
+    raise AssertionError(step)  # REGISTER(_SUBMITTED) and CONFIRM_PAYMENT are not transitions of their own

@@ -35,9 +35,12 @@ from domain.dossier import (
     FeeItem,
     FeeRequest,
     Handover,
+    IntakeChannel,
     PaymentReceived,
     Pickup,
     Procedure,
+    Reception,
+    ReceptionRefusal,
     Rejection,
     ResultReady,
     Returned,
@@ -84,8 +87,17 @@ class DossierCreate(Strict):
     procedure: ProcedureIn
     agency_code: AgencyCode
     applicant: ApplicantIn
-    received_at: EventTime
+    received_at: EventTime = Field(
+        description="When the dossier was received; for a submission (`submitted`), when it was submitted"
+    )
     channel: Channel
+    submitted: bool = Field(
+        default=False,
+        strict=True,
+        description="true: submitted online and not yet received (DVCQG status 1). The dossier waits in "
+        "`submitted` for the desk's check, with no legal clock and no due date, until `reception` (the "
+        "count starts then), `supplement-request` or `reception-refusal`. Only with channel `online`.",
+    )
 
     @model_validator(mode="after")
     def _code_names_the_agency(self) -> DossierCreate:
@@ -93,6 +105,8 @@ class DossierCreate(Strict):
             raise ValueError(
                 f"the dossier code's agency part {agency_of(self.code)} is not agency_code {self.agency_code}"
             )
+        if self.submitted and self.channel is not IntakeChannel.ONLINE:
+            raise ValueError("only an online dossier can be submitted before reception (channel online)")
         return self
 
     def registration(self) -> DossierInput:
@@ -105,8 +119,17 @@ class DossierCreate(Strict):
             applicant=Applicant(self.applicant.name, self.applicant.phone, self.applicant.zalo_user_id),
             received_at=self.received_at,
             channel=self.channel.value,
-            fingerprint=digest(self.model_dump(mode="json")),
+            fingerprint=digest(self._normal_form()),
+            submitted=self.submitted,
         )
+
+    def _normal_form(self) -> dict[str, object]:
+        """The body as digested: `submitted` only when true, so the bodies of registrations from before
+        the flag existed keep their fingerprints (a resend of one is the same body)."""
+        body = self.model_dump(mode="json")
+        if not self.submitted:
+            del body["submitted"]
+        return body
 
 
 # ---------------------------------------------------------------- transitions
@@ -309,6 +332,38 @@ class RejectionIn(CommandIn):
         return Rejection(
             event_id=self.event_id, at=self.at, by=by, reason=self.reason, at_reception=self.at_reception
         )
+
+
+class ReceptionIn(CommandIn):
+    transition = Transition.RECEIVE
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"event_id": "tthc-evt-000140", "at": "2026-11-23T14:00:00+07:00"}]}
+    )
+    note: str = Field(default="", max_length=limits.LONG_TEXT_MAX)
+
+    def command(self, by: str) -> Reception:
+        return Reception(event_id=self.event_id, at=self.at, by=by, note=self.note)
+
+
+class ReceptionRefusalIn(CommandIn):
+    transition = Transition.REFUSE_RECEPTION
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "event_id": "tthc-evt-000141",
+                    "at": "2026-11-23T14:00:00+07:00",
+                    "reason": "Thủ tục không thuộc thẩm quyền tiếp nhận của UBND huyện",
+                }
+            ]
+        }
+    )
+    reason: Annotated[str, Field(min_length=1, max_length=limits.LONG_TEXT_MAX)]
+
+    def command(self, by: str) -> ReceptionRefusal:
+        return ReceptionRefusal(event_id=self.event_id, at=self.at, by=by, reason=self.reason)
 
 
 class WithdrawalIn(CommandIn):

@@ -116,6 +116,9 @@ class DossierView(DossierCore):
     fee: dict[str, Any] | None
     supplement: dict[str, Any] | None
     result: dict[str, Any] | None
+    # An online submission waiting for the desk's check (`submitted`): when the check is due (`overdue`
+    # true once it has passed); null otherwise.
+    check_due_at: datetime | None = None
     timeline: list[TimelineItem]
     notices: list[NoticeItem]
     links: Links

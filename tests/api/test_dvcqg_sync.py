@@ -168,8 +168,8 @@ async def test_a_dossier_through_its_life_by_portal_codes(
     ]
 
 
-@pytest.mark.parametrize(("status", "channel"), [("1", "counter"), ("4", "post")])
-async def test_codes_1_and_4_register_a_new_dossier(
+@pytest.mark.parametrize(("status", "channel"), [("2", "counter"), ("4", "post")])
+async def test_codes_2_and_4_register_a_new_dossier(
     http: httpx.AsyncClient, keys: Keys, status: str, channel: str
 ) -> None:
     t = Moments()
@@ -177,6 +177,18 @@ async def test_codes_1_and_4_register_a_new_dossier(
     result = await sync(http, keys.h21, received(new_code(), t, status, KenhThucHien=kenh), status=201)
     assert result["applied"] == ["register"]
     assert result["dossier"]["channel"] == channel
+
+
+async def test_code_1_registers_an_online_submission_waiting_for_the_desks_check(
+    http: httpx.AsyncClient, keys: Keys
+) -> None:
+    t = Moments()
+    result = await sync(http, keys.h21, received(new_code(), t, "1"), status=201)
+    assert result["applied"] == ["register_submitted"]
+    dossier = result["dossier"]
+    assert (dossier["status"], dossier["dvcqg_status"], dossier["channel"]) == ("submitted", 1, "online")
+    assert dossier["due_at"] is None
+    assert dossier["procedure"]["working_days"] == 15  # from NgayHenTra, when the portal gives one
 
 
 async def test_ending_codes_3_7_8_and_10_from_received(
@@ -240,7 +252,7 @@ async def test_refusals(http: httpx.AsyncClient, keys: Keys, session_factory: Se
         headers=bearer(keys.h21),
     )
     assert not_found.status_code == 404
-    assert "1, 2 hoặc 4" in not_found.json()["detail_vi"]
+    assert "1, 2, 3 hoặc 4" in not_found.json()["detail_vi"]
 
     bad = [
         ({"MaHoSo": unknown, "TrangThaiHoSo": "11"}, "TrangThaiHoSo"),

@@ -78,7 +78,12 @@ class Run:
     paths: dict[str, str] = field(default_factory=dict)  # code -> what this dossier is for
 
     async def register(
-        self, client: httpx.AsyncClient, path: str, procedure: str = "1.004415"
+        self,
+        client: httpx.AsyncClient,
+        path: str,
+        procedure: str = "1.004415",
+        *,
+        submitted: bool = False,
     ) -> tuple[str, Moments]:
         t, code = Moments(), new_code()
         body = {
@@ -93,6 +98,8 @@ class Run:
             "received_at": t(0).isoformat(),
             "channel": "online",
         }
+        if submitted:  # submitted online, waiting for the desk's check
+            body["submitted"] = True
         response = await client.post("/api/v1/dossiers", json=body)
         assert response.status_code == 201, response.text
         self.paths[code] = path
@@ -336,6 +343,20 @@ async def drive_every_path(r: Run) -> None:
     code, t = await r.register(r.api, "Withdrawal without a reason (desk)")
     await act(r.desk, r.csrf, code, "rut-ho-so", reason="", at=_form(t(1)))
 
+    # Online submissions: a supplement asked at the desk's check, before reception (the count never
+    # started); a check left too long, on the time-skipping server: the desk's reminder, then overdue.
+    code, t = await r.register(r.api, "Online submission: supplement before reception", submitted=True)
+    await r.step(
+        code,
+        "supplement-request",
+        {"event_id": "e1", "at": t(0.25).isoformat(), "items": ["Tờ khai có chữ ký của người nộp"]},
+    )
+    with r.env.with_time_skipping_disabled():
+        code, t = await r.register(
+            r.timed, "Timers: online submission's check reminder, then check overdue", submitted=True
+        )
+    await r.env.fast_forward(r.env.client.get_workflow_handle(f"dossier-{code}"), timedelta(days=5))
+
     # The timers, days ahead, on the time-skipping server: reminder, overdue (level 1), escalation (level 2).
     await r.register(
         r.timed, "Timers: due soon, overdue to the department head, escalation to the agency head"
@@ -416,6 +437,8 @@ def branch(row: Notice) -> str:
             return str(c["role"])
         case NoticeKind.FEE_REMINDER:
             return f"reminder {c['reminder_no']}"
+        case NoticeKind.SUPPLEMENT_REQUIRED if c.get("before_reception"):
+            return "before reception"
         case NoticeKind.WITHDRAWN:
             return "with a reason" if c.get("reason") else "without a reason"
         case _:
@@ -426,6 +449,7 @@ K = NoticeKind
 EXPECTED = {
     (K.RECEIVED, ""),
     (K.SUPPLEMENT_REQUIRED, ""),
+    (K.SUPPLEMENT_REQUIRED, "before reception"),
     (K.SUPPLEMENT_RECEIVED, ""),
     (K.FEE_DUE, ""),
     (K.FEE_REMINDER, "reminder 1"),
@@ -452,6 +476,8 @@ EXPECTED = {
     (K.LOW_RATING, ""),
     (K.STEP_LATE, "officer"),
     (K.STEP_LATE, "department_head"),
+    (K.CHECK_DUE_SOON, ""),
+    (K.CHECK_OVERDUE, ""),
 }
 
 
