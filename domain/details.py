@@ -1,14 +1,19 @@
-"""What officers read about a dossier in the Temporal UI: its summary and details, as Markdown.
+"""What officers read about a dossier in the Temporal UI (its summary and details, as Markdown), and the
+current-state columns of its database row (`projection`).
 
 No personal data here (Temporal stores these unencrypted): codes, procedure, state and dates only.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
+from typing import Any
+
 from domain import vocabulary
 from domain.dossier import DossierInput, DossierState
-from domain.status import DossierStatus
-from domain.timefmt import vn_datetime
+from domain.status import DossierStatus, dvcqg_code
+from domain.timefmt import iso, vn_datetime
 
 SUMMARY_MAX_BYTES = 200  # Temporal's limit for a static summary
 
@@ -47,3 +52,27 @@ def current_details(s: DossierState) -> str:
     if s.outbox:
         lines.append(f"**Thông báo chờ gửi:** {len(s.outbox)}")
     return "\n\n".join(lines)
+
+
+def projection(s: DossierState) -> dict[str, Any]:
+    """The `dossiers` row's current-state columns as the state holds them (the workflow's record after
+    every entry, and an imported dossier's row)."""
+    detail: dict[str, Any] = {
+        "clock_started_at": iso(s.clock_started_at),
+        "paused_since": iso(s.paused_since),
+        "supplement_count": s.supplement_count,
+        "supplement": asdict(s.supplement) if s.supplement else None,
+        "fee": asdict(s.fee) if s.fee else None,
+        "result": asdict(s.result) if s.result else None,
+    }
+    return {
+        "status": s.status.value,
+        "dvcqg_status": dvcqg_code(s.status, len(s.timeline) - 1),
+        "due_at": s.due_at,
+        "overdue": s.overdue,
+        "apologized": s.apologized,
+        "escalation_level": s.escalation_level,
+        "on_time": s.on_time,
+        "finished_at": s.finished_at,
+        "detail": json.loads(json.dumps(detail, default=str)),
+    }

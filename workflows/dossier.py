@@ -15,7 +15,6 @@ and its lock: split, they would only pass `self` around.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, replace
@@ -60,7 +59,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.notices import Audience, NoticeKind, NoticeOrder, OfficerRole, citizen_notice, officer_notice
     from domain.refusals import Refusal
-    from domain.status import FINAL_STATES, DossierStatus, EventKind, Transition, dvcqg_code, next_status
+    from domain.status import FINAL_STATES, DossierStatus, EventKind, Transition, next_status
     from domain.timefmt import iso, next_send_time, vn_datetime
     from workflows.contracts import (
         CalendarAnswers,
@@ -789,26 +788,7 @@ class DossierWorkflow:
         self.s.outbox.extend(OutboxItem(entry.seq, order.kind, send_at) for order in notices)
 
     def _projection(self) -> Projection:
-        s = self.s
-        detail: dict[str, Any] = {
-            "clock_started_at": iso(s.clock_started_at),
-            "paused_since": iso(s.paused_since),
-            "supplement_count": s.supplement_count,
-            "supplement": asdict(s.supplement) if s.supplement else None,
-            "fee": asdict(s.fee) if s.fee else None,
-            "result": asdict(s.result) if s.result else None,
-        }
-        return Projection(
-            status=s.status.value,
-            dvcqg_status=dvcqg_code(s.status, len(s.timeline) - 1),
-            due_at=s.due_at,
-            overdue=s.overdue,
-            apologized=s.apologized,
-            escalation_level=s.escalation_level,
-            on_time=s.on_time,
-            finished_at=s.finished_at,
-            detail=json.loads(json.dumps(detail, default=str)),
-        )
+        return Projection(**details.projection(self.s))
 
     async def _deliver_notices(self, audience: Audience | None) -> None:
         """Hand queued notices of `audience` (None: all) to the send activity in order, after quiet hours
