@@ -240,7 +240,7 @@ async def test_open_dossiers_are_imported_in_their_state_without_notices_for_the
         12: ("Dòng không phải một đối tượng JSON hợp lệ (UTF-8)", "not JSON"),
     }
     for row, (vi, en) in expected.items():
-        said = " ".join(r for r in report if r.startswith(f"dòng {row} "))
+        said = " ".join(r for r in report if r.startswith((f"dòng {row}:", f"dòng {row} (")))
         assert vi in said, (row, said)
         assert en in said, (row, said)
     assert "0905123456" not in out + err
