@@ -253,19 +253,20 @@ async def test_open_dossiers_are_imported_in_their_state_without_notices_for_the
             with pytest.raises(RPCError):
                 await time_skipping_env.client.get_workflow_handle(workflow_id(codes[name])).describe()
 
-    # Each imported dossier: its workflow in its state, its row and timeline, no notice for the past.
+    # Each imported dossier: its workflow in its state, its row and timeline, no notice for the past. (On
+    # the time-skipping server the timers still to come may fire any moment now: they follow the past.)
     imported_seq: dict[str, int] = {}
+    kinds: dict[str, list[str]] = {}
     async with session_factory() as session:
         for name in ("received", "late", "supplement", "fee", "result"):
-            row = await session.get(Dossier, codes[name])
-            assert row is not None
-            imported_seq[name] = row.last_seq
             events = await events_of(session, codes[name])
-            assert [e.seq for e in events] == list(range(1, row.last_seq + 1))
-            assert all(e.detail[IMPORTED] for e in events)
+            past = [e for e in events if e.detail.get(IMPORTED)]
+            imported_seq[name] = len(past)
+            kinds[name] = [e.kind for e in past]
+            assert [e.seq for e in events] == list(range(1, len(events) + 1))
+            assert events[: len(past)] == past
     async with session_factory() as session:
         rows = {c: await session.get(Dossier, c) for c in codes.values()}
-        kinds = {name: [e.kind for e in await events_of(session, codes[name])] for name in imported_seq}
         payments = (await session.exec(select(Payment).where(Payment.dossier_code == codes["result"]))).all()
     assert kinds["received"] == ["received"]
     # Its due-soon reminder, overdue escalation and the escalation two working days later: all past.
