@@ -117,14 +117,20 @@ def dossier(
 
 
 def generate(
-    path: Path, count: int, *, day: str = "261130", seed: int = 18, now: datetime | None = None
+    path: Path,
+    count: int,
+    *,
+    day: str = "261130",
+    first: int = 1,
+    seed: int = 18,
+    now: datetime | None = None,
 ) -> None:
-    """A JSON-lines file of `count` open dossiers (codes H21.65-<day>-00001…)."""
+    """A JSON-lines file of `count` open dossiers (codes H21.65-<day>-<first>…, 5 or 6 digits)."""
     rng = random.Random(seed)
     catalogue = procedures()
     now = now or datetime.now(UTC)
     with path.open("w", encoding="utf-8") as out:
-        for serial in range(1, count + 1):
+        for serial in range(first, first + count):
             out.write(json.dumps(dossier(serial, day, now, rng, catalogue), ensure_ascii=False) + "\n")
 
 
