@@ -24,10 +24,12 @@ from db.dossiers import events_of
 from db.engine import SessionFactory
 from db.models import Dossier, Notice, Payment
 from db.procedures import load_catalogue, read_catalogue
+from domain import vocabulary
 from domain.codes import workflow_id
 from domain.dossier import DossierState
 from domain.imports import IMPORTED
 from domain.status import DossierStatus, EventKind
+from server import create_app
 from settings import Settings
 from tests.conftest import eventually, zalo_messages
 from tests.support.builders import Moments, due_after, new_code
@@ -292,6 +294,16 @@ async def test_open_dossiers_are_imported_in_their_state_without_notices_for_the
     assert result is not None
     assert result.on_time is True
     assert result.dvcqg_status == 9
+
+    # The citizen's lookup page reads the imported dossier like any other: its state, what to bring, its past.
+    app = create_app(settings, temporal=time_skipping_env.client, session_factory=session_factory)
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://pages.test") as web:
+        page = await web.get(f"/tra-cuu?code={codes['supplement']}&phone_last4=3456")
+    assert page.status_code == 200
+    assert vocabulary.STATUS[DossierStatus.SUPPLEMENT_REQUIRED] in page.text
+    assert "Bản vẽ mặt bằng" in page.text
+    assert vocabulary.EVENTS[EventKind.SUPPLEMENT_REQUESTED] in page.text
 
     supplement_state = await workflow_state(time_skipping_env, codes["supplement"])
     assert supplement_state.status is DossierStatus.SUPPLEMENT_REQUIRED
