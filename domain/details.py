@@ -1,14 +1,19 @@
-"""What officers read about a dossier in the Temporal UI: its summary and details, as Markdown.
+"""What officers read about a dossier in the Temporal UI (its summary and details, as Markdown), and the
+current-state columns of its database row (`projection`).
 
 No personal data here (Temporal stores these unencrypted): codes, procedure, state and dates only.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
+from typing import Any
+
 from domain import vocabulary
 from domain.dossier import DossierInput, DossierState
-from domain.status import DossierStatus
-from domain.timefmt import vn_datetime
+from domain.status import DossierStatus, EventKind, dvcqg_code
+from domain.timefmt import iso, vn_datetime
 
 SUMMARY_MAX_BYTES = 200  # Temporal's limit for a static summary
 
@@ -58,3 +63,42 @@ def current_details(s: DossierState) -> str:
     if s.outbox:
         lines.append(f"**Thông báo chờ gửi:** {len(s.outbox)}")
     return "\n\n".join(lines)
+
+
+def receipt_index(s: DossierState) -> int:
+    """Where the receipt is on the timeline: first, unless the dossier was submitted online (then its
+    reception by the desk; entries before it are not "being processed")."""
+    received = EventKind.RECEIVED.value
+    return next((n for n, entry in enumerate(s.timeline) if entry.kind == received), 0)
+
+
+def projection(s: DossierState) -> dict[str, Any]:
+    """The `dossiers` row's current-state columns as the state holds them (the workflow's record after
+    every entry, and an imported dossier's row)."""
+    detail: dict[str, Any] = {
+        "clock_started_at": iso(s.clock_started_at),
+        "paused_since": iso(s.paused_since),
+        "supplement_count": s.supplement_count,
+        "supplement": asdict(s.supplement) if s.supplement else None,
+        "fee": asdict(s.fee) if s.fee else None,
+        "result": asdict(s.result) if s.result else None,
+    }
+    if s.rate_by is not None:  # only dossiers that asked for a rating carry it (older ones unchanged)
+        detail["rating"] = {"rate_by": iso(s.rate_by), "score": s.rating.score if s.rating else None}
+    if s.steps:  # who holds the dossier now, and the step's deadline (the desk's lists and pages)
+        detail["step"] = asdict(s.step) if s.step else None
+        detail["steps_total"] = len(s.steps)
+        detail["late_steps"] = list(s.late_steps)
+    if s.check_due_at is not None:  # an online submission waiting for the desk's check
+        detail["check_due_at"] = iso(s.check_due_at)
+    return {
+        "status": s.status.value,
+        "dvcqg_status": dvcqg_code(s.status, len(s.timeline) - 1 - receipt_index(s)),
+        "due_at": s.due_at,
+        "overdue": s.overdue,
+        "apologized": s.apologized,
+        "escalation_level": s.escalation_level,
+        "on_time": s.on_time,
+        "finished_at": s.finished_at,
+        "detail": json.loads(json.dumps(detail, default=str)),
+    }

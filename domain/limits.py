@@ -26,6 +26,7 @@ DEFAULT_PAY_WITHIN_DAYS = 5
 
 # Lists and texts in commands.
 MAX_ITEMS = 50  # documents asked for, fee items
+MAX_IMPORT_EVENTS = 200  # past events of one imported dossier (domain/imports.py)
 SHORT_TEXT_MAX = 500  # an item, a place, a name
 LONG_TEXT_MAX = 2000  # a note, a reason
 

@@ -21,6 +21,7 @@ from domain.dvcqg import PortalStatus, SyncRefused
 from domain.feedback import Channel as FeedbackChannel
 from domain.feedback import Reply as FeedbackReply
 from domain.feedback import Status as FeedbackStatus
+from domain.imports import ImportRefusal
 from domain.limits import RATING_COMMENT_MAX
 from domain.notices import Audience, NoticeChannel, NoticeFailure, NoticeKind, NoticeStatus, OfficerRole
 from domain.queue import Channel as QueueChannel
@@ -271,6 +272,29 @@ STEP_OUTCOMES: dict[StepOutcome, str] = {
     StepOutcome.LATE: "Quá hạn",
 }
 
+# Why a line of an import file was not imported (`python -m admin.dossiers import`; domain/imports.py).
+IMPORT_REFUSALS: dict[ImportRefusal, str] = {
+    ImportRefusal.NOT_JSON: "Dòng không phải một đối tượng JSON hợp lệ (UTF-8)",
+    ImportRefusal.MALFORMED: "Thiếu trường bắt buộc hoặc giá trị không đúng định dạng",
+    ImportRefusal.DOSSIER_CODE: "Mã hồ sơ không đúng định dạng",
+    ImportRefusal.UNKNOWN_AGENCY: "Cơ quan không có trong danh bạ cơ quan",
+    ImportRefusal.UNKNOWN_PROCEDURE: "Thủ tục không có trong danh mục thủ tục đang áp dụng",
+    ImportRefusal.PHONE: "Số điện thoại của người nộp không phải số di động Việt Nam",
+    ImportRefusal.DATE: "Thời điểm không hợp lệ (cần ngày giờ ISO 8601 kèm múi giờ)",
+    ImportRefusal.FUTURE: "Thời điểm nằm trong tương lai",
+    ImportRefusal.DUE_BEFORE_RECEIVED: "Ngày hẹn trả không sau ngày tiếp nhận",
+    ImportRefusal.OUT_OF_ORDER: "Các sự kiện không theo thứ tự thời gian",
+    ImportRefusal.UNKNOWN_EVENT: "Loại sự kiện không được hỗ trợ khi nhập",
+    ImportRefusal.EVENT_BODY: "Nội dung sự kiện không hợp lệ",
+    ImportRefusal.UNREACHABLE_STATE: "Chuỗi sự kiện không hợp lệ theo quy trình xử lý hồ sơ",
+    ImportRefusal.STATE_MISMATCH: "Trạng thái khai báo không khớp với chuỗi sự kiện",
+    ImportRefusal.CLOSED: "Hồ sơ đã kết thúc, không cần nhập",
+    ImportRefusal.DUPLICATE_IN_FILE: "Mã hồ sơ xuất hiện nhiều lần trong tệp",
+    ImportRefusal.CODE_TAKEN: "Mã hồ sơ đã có trong hệ thống với nội dung khác",
+    ImportRefusal.TRANSACTION_TAKEN: "Mã giao dịch thanh toán đã thuộc về hồ sơ khác",
+    ImportRefusal.NOT_STARTED: "Đã ghi hồ sơ nhưng chưa khởi động được quy trình; chạy lại lệnh nhập",
+}
+
 # Every table above, by the enum it labels: a test holds each to every member.
 LABELS: dict[type[Enum], Mapping[Any, str]] = {
     DossierStatus: STATUS,
@@ -289,6 +313,7 @@ LABELS: dict[type[Enum], Mapping[Any, str]] = {
     Refusal: REFUSALS,
     Rule: RULES,
     StepOutcome: STEP_OUTCOMES,
+    ImportRefusal: IMPORT_REFUSALS,
 }
 
 

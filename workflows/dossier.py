@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, replace
@@ -67,7 +66,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.limits import LOW_RATING_MAX, RATING_WINDOW_DAYS
     from domain.notices import Audience, NoticeKind, NoticeOrder, OfficerRole, citizen_notice, officer_notice
     from domain.refusals import Refusal
-    from domain.status import FINAL_STATES, DossierStatus, EventKind, Transition, dvcqg_code, next_status
+    from domain.status import FINAL_STATES, DossierStatus, EventKind, Transition, next_status
     from domain.timefmt import iso, next_send_time, vn_datetime
     from workflows.contracts import (
         CalendarAnswers,
@@ -1039,40 +1038,7 @@ class DossierWorkflow:
         self.s.outbox.extend(OutboxItem(entry.seq, order.kind, send_at) for order in notices)
 
     def _projection(self) -> Projection:
-        s = self.s
-        detail: dict[str, Any] = {
-            "clock_started_at": iso(s.clock_started_at),
-            "paused_since": iso(s.paused_since),
-            "supplement_count": s.supplement_count,
-            "supplement": asdict(s.supplement) if s.supplement else None,
-            "fee": asdict(s.fee) if s.fee else None,
-            "result": asdict(s.result) if s.result else None,
-        }
-        if s.rate_by is not None:  # only dossiers that asked for a rating carry it (older ones unchanged)
-            detail["rating"] = {"rate_by": iso(s.rate_by), "score": s.rating.score if s.rating else None}
-        if s.steps:  # who holds the dossier now, and the step's deadline (the desk's lists and pages)
-            detail["step"] = asdict(s.step) if s.step else None
-            detail["steps_total"] = len(s.steps)
-            detail["late_steps"] = list(s.late_steps)
-        if s.check_due_at is not None:  # an online submission waiting for the desk's check
-            detail["check_due_at"] = iso(s.check_due_at)
-        return Projection(
-            status=s.status.value,
-            dvcqg_status=dvcqg_code(s.status, len(s.timeline) - 1 - self._receipt_index()),
-            due_at=s.due_at,
-            overdue=s.overdue,
-            apologized=s.apologized,
-            escalation_level=s.escalation_level,
-            on_time=s.on_time,
-            finished_at=s.finished_at,
-            detail=json.loads(json.dumps(detail, default=str)),
-        )
-
-    def _receipt_index(self) -> int:
-        """Where the receipt is on the timeline: first, unless the dossier was submitted online (then
-        its reception by the desk; entries before it are not "being processed")."""
-        received = EventKind.RECEIVED.value
-        return next((n for n, entry in enumerate(self.s.timeline) if entry.kind == received), 0)
+        return Projection(**details.projection(self.s))
 
     async def _deliver_notices(self, audience: Audience | None) -> None:
         """Hand queued notices of `audience` (None: all) to the send activity in order, after quiet hours

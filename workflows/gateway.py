@@ -360,23 +360,54 @@ class Gateway:
         return WithStartWorkflowOperation(
             contracts.WORKFLOW,
             input,
-            id=workflow_id(input.code),
-            task_queue=self._settings.task_queue,
-            result_type=DossierResult,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            task_timeout=contracts.WORKFLOW_TASK_TIMEOUT,
-            search_attributes=TypedSearchAttributes(
+            **self._start_options(input),
+        )
+
+    def _start_options(self, input: DossierInput) -> dict[str, Any]:
+        """How every dossier workflow starts (a registration, an import): its id, queue, search attributes
+        and what the UI shows of it; a finished dossier's id is never reused."""
+        status = input.carried.status if input.carried is not None else DossierStatus.RECEIVED
+        return {
+            "id": workflow_id(input.code),
+            "task_queue": self._settings.task_queue,
+            "result_type": DossierResult,
+            "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            "task_timeout": contracts.WORKFLOW_TASK_TIMEOUT,
+            "search_attributes": TypedSearchAttributes(
                 [
-                    SearchAttributePair(sa.DOSSIER_STATUS, DossierStatus.RECEIVED.value),
+                    SearchAttributePair(sa.DOSSIER_STATUS, status.value),
                     SearchAttributePair(sa.AGENCY_CODE, input.agency_code),
                     SearchAttributePair(sa.PROCEDURE_CODE, input.procedure.code),
-                    SearchAttributePair(sa.OVERDUE, False),
+                    SearchAttributePair(sa.OVERDUE, input.carried.overdue if input.carried else False),
                 ]
             ),
-            static_summary=details.start_summary(input),
-            static_details=details.start_details(input),
-        )
+            "static_summary": details.start_summary(input),
+            "static_details": details.start_details(input),
+        }
+
+    async def start_imported(self, input: DossierInput) -> bool:
+        """Start an imported dossier's workflow from its state (`input.carried`, as after a continue-as-new:
+        no receipt, no notice for its past); True when this call started it, False when it runs or ran
+        already (an earlier import). Its rows are written first (db/imports.py)."""
+        assert input.carried is not None
+        try:
+            async with asyncio.timeout(REQUEST_DEADLINE.total_seconds()):
+                temporal = await self.client()
+                await temporal.start_workflow(
+                    contracts.WORKFLOW,
+                    input,
+                    id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                    rpc_timeout=REQUEST_DEADLINE,
+                    **self._start_options(input),
+                )
+        except WorkflowAlreadyStartedError:
+            return False
+        except TimeoutError as err:
+            raise Unavailable("the workflow engine did not answer in time; run the import again") from err
+        except RPCError as err:
+            raise Unavailable(_unavailable_detail(err)) from err
+        return True
 
     async def client(self) -> Client:
         """The Temporal client, connected on first use; Unavailable while the server cannot be reached."""

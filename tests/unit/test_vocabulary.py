@@ -26,6 +26,7 @@ UNREAD = {
     "zalo.errors.ErrorClass": "how Zalo's codes are retried; people see NoticeFailure",
     "domain.limits.Counted": "what the rate limits count; people see only the wait they are told",
     "domain.linking.Asks": "what a citizen's OA message asks for; the replies are the linking texts",
+    "db.imports.Written": "how an import's write went; people read the import's report (IMPORT_REFUSALS)",
 }
 
 
