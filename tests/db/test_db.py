@@ -92,8 +92,8 @@ async def test_migration_0006_goes_down_and_up_again(database_url: str) -> None:
     engine.dispose()
 
 
-async def test_migration_0012_goes_down_and_up_again(database_url: str) -> None:
-    """0012 (queue numbers) is reversible: down to 0010 its two tables go, up again, schema as the models."""
+async def test_migration_0011_goes_down_and_up_again(database_url: str) -> None:
+    """0011 (queue numbers) is reversible: down to 0010 its two tables go, up again, schema as the models."""
     await asyncio.to_thread(upgrade, database_url)
     await asyncio.to_thread(downgrade, database_url, "0010")
     engine = create_engine(sync_url(database_url))

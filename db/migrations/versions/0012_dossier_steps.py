@@ -3,8 +3,8 @@
 `dossiers.steps` ([{name, unit, hours}], null: none) travels into the dossier's workflow input, so the
 hand-overs and step deadlines follow the catalogue the dossier was received under, like its supplement rule.
 
-Revision ID: 0015
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 """
 
 from collections.abc import Sequence
@@ -14,8 +14,8 @@ from alembic import op
 
 import db.types
 
-revision: str = "0015"
-down_revision: str | None = "0010"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,6 +1,6 @@
 """queue numbers (lấy số thứ tự): each agency's queue per office day, and the tickets
 
-Revision ID: 0012
+Revision ID: 0011
 Revises: 0010
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 import db.types
 
-revision: str = "0012"
+revision: str = "0011"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
