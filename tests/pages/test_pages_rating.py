@@ -162,6 +162,9 @@ async def test_a_low_rating_from_the_notice_link_is_recorded_told_to_the_head_an
     figures = await office.web.get("/can-bo/thong-ke")
     assert figures.status_code == 200
     assert "Mức độ hài lòng theo cơ quan" in figures.text
+    # Once, in the page's body (a template slip once printed the section in <title> as well).
+    assert figures.text.count('id="hai-long-thu-tuc"') == 1
+    assert figures.text.split("<title>")[1].split("</title>")[0].startswith("Thống kê · ")
     assert "Mức độ hài lòng theo thủ tục" in figures.text
     row = figures.text.split('id="hai-long-thu-tuc"')[1].split("</tr>")[1]
     assert "Cấp giấy phép xây dựng" in row
