@@ -191,7 +191,9 @@ async def test_a_dossier_goes_through_its_steps_with_one_late(
     assert returned.status_code == 200, returned.text
 
     timeline = await events(session_factory, code)
-    kinds = [e.kind for e in timeline]
+    # The fee was asked about two working days ago (legal time), so its day-1 reminder is due at once and
+    # may land before the payment does: it is the fee's timer, not this test's subject.
+    kinds = [e.kind for e in timeline if e.kind != "fee_reminder"]
     assert kinds == [
         "received",
         "handover",
