@@ -157,7 +157,9 @@ async def test_a_dossier_through_its_life_by_portal_codes(
     assert "'returned'" in problem["detail_en"]
     assert problem["detail"] == f"{problem['detail_vi']} / {problem['detail_en']}"
 
-    assert await timeline(session_factory, code) == [
+    # The result was ready at t(3): its pick-up reminder, 3 working days on, falls at about now during
+    # office hours and may land before the return; it is that timer's, not this test's subject.
+    assert [e for e in await timeline(session_factory, code) if e[0] != "pickup_reminder"] == [
         ("received", "tthc"),
         ("supplement_requested", "dvcqg"),
         ("supplement_received", "dvcqg"),
