@@ -188,6 +188,9 @@ class Desk:
         tally: dict[str, dict[tuple[int, int], tuple[int, int]]] = defaultdict(dict)
         for dossier in await self.queries.finished_since(filters, first):
             assert dossier.finished_at is not None
+            if dossier.submitted and dossier.due_at is None:
+                continue  # refused at reception (Mẫu 03): never received, so never due
+
             local = to_office(dossier.finished_at)
             finished, on_time = tally[dossier.agency_code].get((local.year, local.month), (0, 0))
             tally[dossier.agency_code][(local.year, local.month)] = (

@@ -9,8 +9,9 @@
 2. a dossier submitted online and refused at reception, with the citizen's notice.
 
 Times are the legal times the TTHC system reports (the last working days before today), so the late step
-is late at once. It prints each answer, the fake Zalo's journal for both dossiers, and writes the
-process-control sheet (Mẫu 06) and the receipt as PDFs into `--out` (default .data/demo/).
+is late at once. It prints each answer, the timeline and the fake Zalo's journal for both dossiers, and writes
+the codes, the rating link and the journal to `--out`/legal_demo.json (default .data/demo/). The
+process-control sheet is then at /can-bo/ho-so/<code>/phieu-kiem-soat(.pdf), the rating page at the link.
 """
 
 from __future__ import annotations
@@ -44,13 +45,17 @@ def working_days_back(n: int) -> list[date]:
     return days[::-1]
 
 
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
 def at(day: date, hh: int, mm: int = 0) -> str:
     return datetime.combine(day, time(hh, mm), ICT).isoformat()
 
 
 class Demo:
-    def __init__(self, api: httpx.AsyncClient, zalo: httpx.AsyncClient, out: Path) -> None:
-        self.api, self.zalo, self.out = api, zalo, out
+    def __init__(self, api: httpx.AsyncClient, zalo: httpx.AsyncClient) -> None:
+        self.api, self.zalo = api, zalo
         self.n = 0
 
     async def post(self, path: str, body: dict[str, Any], expect: int = 200) -> dict[str, Any]:
@@ -59,9 +64,10 @@ class Demo:
             body = {"event_id": f"demo-{self.n}", **body}
         answer = await self.api.post(path, json=body)
         shown = answer.json()
-        summary = {k: shown.get(k) for k in ("status", "due_at", "dvcqg_status", "type", "detail") if k in shown}
-        print(f"POST {path} {json.dumps({k: v for k, v in body.items() if k != 'applicant'}, ensure_ascii=False)}")
-        print(f"  -> {answer.status_code} {json.dumps(summary, ensure_ascii=False)}")
+        keys = ("status", "due_at", "dvcqg_status", "type", "detail")
+        sent = {k: v for k, v in body.items() if k != "applicant"}
+        print(f"POST {path} {dumps(sent)}")
+        print(f"  -> {answer.status_code} {dumps({k: shown[k] for k in keys if k in shown})}")
         if answer.status_code != expect:
             sys.exit(f"expected {expect}: {answer.text}")
         return dict(shown)
@@ -89,11 +95,11 @@ class Demo:
 
     async def journal(self, code: str) -> list[dict[str, Any]]:
         messages = (await self.zalo.get("/_fake/messages")).json()
-        return [m for m in messages if code in json.dumps(m, ensure_ascii=False)]
+        mine = [m for m in messages if code in json.dumps(m, ensure_ascii=False)]
+        return mine[::-1]  # the fake lists the newest first
 
 
-async def run(api_url: str, zalo_url: str, key: str, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
+async def run(api_url: str, zalo_url: str, key: str) -> dict[str, Any]:
     d1, d2, d3 = working_days_back(3)
     stamp = datetime.now(ICT).strftime("%y%m%d")
     serial = datetime.now(ICT).strftime("%H%M")
@@ -102,7 +108,7 @@ async def run(api_url: str, zalo_url: str, key: str, out: Path) -> None:
         httpx.AsyncClient(base_url=api_url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as api,
         httpx.AsyncClient(base_url=zalo_url, timeout=10) as zalo,
     ):
-        demo = Demo(api, zalo, out)
+        demo = Demo(api, zalo)
         print(f"== {first}: submitted online, received, supplemented once, four steps (one late), returned")
         base = f"/api/v1/dossiers/{first}"
         await demo.register(first, at(d1, 8))
@@ -111,11 +117,12 @@ async def run(api_url: str, zalo_url: str, key: str, out: Path) -> None:
             f"{base}/supplement-request",
             {"at": at(d1, 9, 30), "items": ["Bản sao Giấy khai sinh"], "note": "Bổ sung một lần"},
         )
-        await demo.post(
-            f"{base}/supplement-request", {"at": at(d1, 9, 40), "items": ["Ảnh chân dung"]}, expect=409
-        )
         await demo.post(f"{base}/supplement", {"at": at(d1, 14), "note": "Đã nộp bản sao"})
-        handovers = [(1, at(d1, 14, 5)), (2, at(d2, 8, 30)), (3, at(d3, 16)), (4, at(d3, 16, 30))]
+        await demo.post(  # the law's one request, listing everything: a second is refused
+            f"{base}/supplement-request", {"at": at(d1, 14, 2), "items": ["Ảnh chân dung"]}, expect=409
+        )
+        # Step 1 (4 working hours) ends on time; step 2 (12 hours, due the third day at 13:45) ends late.
+        handovers = [(1, at(d1, 14, 5)), (2, at(d2, 7, 45)), (3, at(d3, 16)), (4, at(d3, 16, 30))]
         for step, moment in handovers:
             await demo.post(f"{base}/handover", {"at": moment, "step": step, "officer": "canbo"})
         await demo.post(f"{base}/result", {"at": at(d3, 16, 40), "pickup": {"place": "Bộ phận Một cửa"}})
@@ -123,7 +130,7 @@ async def run(api_url: str, zalo_url: str, key: str, out: Path) -> None:
         view = await demo.settled(first)
         print("timeline:")
         for entry in view["timeline"]:
-            print(f"  {entry['seq']:>2} {entry['at']} {entry['kind']} {json.dumps(entry['detail'], ensure_ascii=False)}")
+            print(f"  {entry['seq']:>2} {entry['at']} {entry['kind']} {dumps(entry['detail'])}")
 
         print(f"\n== {refused}: submitted online, refused at reception")
         await demo.register(refused, at(d3, 8))
@@ -136,15 +143,16 @@ async def run(api_url: str, zalo_url: str, key: str, out: Path) -> None:
         print("\n== What the citizen's phone received (fake Zalo journal)")
         for code in (first, refused):
             for m in await demo.journal(code):
-                what = m.get("text") or json.dumps(m.get("template_data"), ensure_ascii=False)
+                what = m.get("text") or dumps(m.get("template_data"))
                 print(f"  [{code}] {m['channel']} {m.get('template_id') or ''}: {what}")
-        (out / "journal.json").write_text(
-            json.dumps(await demo.journal(first) + await demo.journal(refused), ensure_ascii=False, indent=1),
-            encoding="utf-8",
-        )
         link = rating_link(await demo.journal(first), api_url)
         print(f"\nrating link from the 'returned' notice: {link}")
-        (out / "codes.json").write_text(json.dumps({"dossier": first, "refused": refused, "rating": link}))
+        return {
+            "dossier": first,
+            "refused": refused,
+            "rating_link": link,
+            "journal": await demo.journal(first) + await demo.journal(refused),
+        }
 
 
 def rating_link(messages: list[dict[str, Any]], api_url: str) -> str:
@@ -160,14 +168,20 @@ def rating_link(messages: list[dict[str, Any]], api_url: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--api", default="http://localhost:8000")
     parser.add_argument("--zalo", default="http://localhost:8300")
     parser.add_argument("--data-dir", type=Path, default=ROOT / ".data")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     key = (args.data_dir / "local_api_key").read_text().strip()
-    asyncio.run(run(args.api, args.zalo, key, args.out or args.data_dir / "demo"))
+    out: Path = args.out or args.data_dir / "demo"
+    out.mkdir(parents=True, exist_ok=True)
+    found = asyncio.run(run(args.api, args.zalo, key))
+    (out / "legal_demo.json").write_text(json.dumps(found, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(f"codes, rating link and journal: {out / 'legal_demo.json'}")
 
 
 if __name__ == "__main__":

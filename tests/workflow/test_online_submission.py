@@ -220,6 +220,10 @@ async def test_refused_at_reception_the_citizen_reads_the_reasons(
     assert "từ chối tiếp nhận hồ sơ" in text
     late = await post(clients.api, code, "reception", {"event_id": "x4", "at": now().isoformat()})
     assert late.status_code == 409, late.text
+    # Never received, so never due: the on-time figures leave it out (it is counted among the states).
+    figures = (await clients.desk.get("/can-bo/thong-ke")).text
+    assert "Chưa có hồ sơ nào kết thúc" in figures
+    assert "100% (1/1)" not in figures
 
 
 def portal(code: str, status: str, at: datetime, **fields: Any) -> dict[str, Any]:
