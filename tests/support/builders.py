@@ -48,7 +48,9 @@ class Moments:
     """
 
     def __init__(self) -> None:
-        now = datetime.now(UTC)
+        # Whole minutes: inside office hours the base is now itself, and the portal's times carry no
+        # fraction of a second (a microsecond base made its dates differ from the ones computed here).
+        now = datetime.now(UTC).replace(second=0, microsecond=0)
         self.base = CALENDAR.add_working_time(CALENDAR.clock_start(now), -6 * WORKING_DAY)
 
     def __call__(self, working_days: float) -> datetime:
