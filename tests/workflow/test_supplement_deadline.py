@@ -32,6 +32,7 @@ from domain import limits
 from domain.notices import NoticeKind
 from domain.procedures import check_catalogue
 from domain.vocabulary import vn_datetime
+from pages import labels
 from server import create_app
 from settings import Settings
 from tests.conftest import eventually, zalo_messages
@@ -167,6 +168,11 @@ async def test_a_supplement_never_supplied_reminds_the_citizen_then_stops_the_do
     # By phone (ZNS: the applicant follows no OA), as the registered template reads.
     assert f"Hạn nộp bổ sung: {vn_datetime(supply_by)}; quá hạn mà không bổ sung, hồ sơ bị dừng" in asked
 
+    # The citizen's lookup page: what to supply, and by when.
+    page = (await clients.api.get(f"/tra-cuu?code={code}&phone_last4=3456")).text
+    assert f"Hạn nộp hồ sơ bổ sung: <strong>{labels.vn_day_dt(supply_by)}</strong>" in page
+    assert "hồ sơ sẽ bị dừng xử lý" in page
+
     await clients.env.fast_forward(
         clients.env.client.get_workflow_handle(f"dossier-{code}"), timedelta(days=20)
     )
@@ -210,7 +216,11 @@ async def test_a_supplement_never_supplied_reminds_the_citizen_then_stops_the_do
     async with session_factory() as session:
         row = await session.get(Dossier, code)
     assert row is not None
-    assert (row.status, row.finished_at, row.due_at) == ("stopped", supply_by, None)
+    assert (row.status, row.finished_at, row.due_at, row.dvcqg_status) == ("stopped", supply_by, None, 8)
+    page = (await clients.api.get(f"/tra-cuu?code={code}&phone_last4=3456")).text
+    assert "Dừng xử lý (không bổ sung hồ sơ đúng hạn)" in page
+    assert "Hồ sơ đã dừng xử lý vì ông/bà không bổ sung hồ sơ theo yêu cầu trong thời hạn." in page
+    assert "có thể nộp hồ sơ mới" in page
 
 
 async def test_a_supplement_supplied_in_time_cancels_the_deadline(
