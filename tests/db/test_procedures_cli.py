@@ -51,7 +51,8 @@ def test_load_list_and_show_the_sample(cli: Any, capsys: pytest.CaptureFixture[s
         "    mã trên CSDL quốc gia: chưa xác minh",
         "    cấp thực hiện: xã; cơ quan: UBND cấp xã, Trung tâm Phục vụ hành chính công cấp xã",
         "    thời hạn giải quyết: 15 ngày làm việc",
-        "    bổ sung hồ sơ: yêu cầu bổ sung tối đa 2 lần; khi nhận đủ: tính lại thời hạn từ đầu",
+        "    bổ sung hồ sơ: yêu cầu bổ sung tối đa 2 lần; hạn nộp bổ sung 30 ngày làm việc; "
+        "khi nhận đủ: tính lại thời hạn từ đầu",
     ]
     assert cli(["show", "local.chungthuc.ban-sao"]) == 0
     assert "    Phí chứng thực: 2.000 đ (mỗi trang;" in capsys.readouterr().out
