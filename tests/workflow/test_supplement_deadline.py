@@ -100,16 +100,16 @@ async def clients(
         yield Clients(api, timed, time_skipping_env)
 
 
-async def register(client: httpx.AsyncClient, procedure: str, at: datetime) -> str:
+async def register(client: httpx.AsyncClient, procedure: str, at: datetime, **more: Any) -> str:
     code = new_code()
-    body = {
+    body: dict[str, Any] = {
         "code": code,
         "procedure": {"code": procedure, "name": ENTRY["name"], "working_days": 15},
         "agency_code": "H21.65",
         "applicant": {"name": "Nguyễn Văn An", "phone": "0905 123 456", "zalo_user_id": None},
         "received_at": at.isoformat(),
-        "channel": "counter",
-    }
+        "channel": "online" if more.get("submitted") else "counter",
+    } | more
     response = await client.post("/api/v1/dossiers", json=body)
     assert response.status_code == 201, response.text
     return code
@@ -221,6 +221,44 @@ async def test_a_supplement_never_supplied_reminds_the_citizen_then_stops_the_do
     assert "Dừng xử lý (không bổ sung hồ sơ đúng hạn)" in page
     assert "Hồ sơ đã dừng xử lý vì ông/bà không bổ sung hồ sơ theo yêu cầu trong thời hạn." in page
     assert "có thể nộp hồ sơ mới" in page
+
+
+async def test_a_supplement_asked_before_reception_has_its_deadline_too(
+    clients: Clients, session_factory: SessionFactory, fake_zalo: httpx.AsyncClient
+) -> None:
+    at = just_past()
+    with clients.env.with_time_skipping_disabled():
+        code = await register(clients.timed, SHORT, at, submitted=True)
+        view = await ok(
+            clients.timed,
+            code,
+            "supplement-request",
+            {"event_id": "s1", "at": (at + timedelta(seconds=1)).isoformat(), "items": ITEMS},
+        )
+    supply_by = CALENDAR.add_working_time(at + timedelta(seconds=1), 5 * WORKING_DAY)
+    assert view["timeline"][-1]["detail"]["before_reception"] is True
+    assert datetime.fromisoformat(view["timeline"][-1]["detail"]["supply_by"]) == supply_by
+    await clients.env.fast_forward(
+        clients.env.client.get_workflow_handle(f"dossier-{code}"), timedelta(days=20)
+    )
+
+    async def stopped() -> dict[str, Any] | None:
+        found: dict[str, Any] = (await clients.api.get(f"/api/v1/dossiers/{code}")).json()
+        return found if found["status"] == "stopped" else None
+
+    view = await eventually(stopped, seconds=30)
+    assert [e["kind"] for e in view["timeline"]] == [
+        "submitted",
+        "supplement_requested",
+        "supplement_reminder",
+        "supplement_reminder",
+        "stopped",
+    ]
+    assert (view["dvcqg_status"], view["due_at"]) == (8, None)
+    [citizen] = await sent_text(session_factory, fake_zalo, code, NoticeKind.STOPPED)
+    assert f"(hạn nộp bổ sung: {vn_datetime(supply_by)})" in citizen
+    [officer] = await sent_text(session_factory, fake_zalo, code, NoticeKind.SUPPLEMENT_LAPSED)
+    assert "Hệ thống đã dừng xử lý hồ sơ và thông báo cho công dân." in officer
 
 
 async def test_a_supplement_supplied_in_time_cancels_the_deadline(
