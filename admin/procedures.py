@@ -63,7 +63,10 @@ def _rule(entry: CatalogueEntry) -> str:
     rule = entry.supplement
     times = "một lần" if rule.max_requests == 1 else f"tối đa {rule.max_requests} lần"
     count = "tính lại thời hạn từ đầu" if rule.restart_count else "tiếp tục thời hạn còn lại"
-    return f"yêu cầu bổ sung {times}; khi nhận đủ: {count}"
+    return (
+        f"yêu cầu bổ sung {times}; hạn nộp bổ sung {rule.supply_within_days} ngày làm việc; "
+        f"khi nhận đủ: {count}"
+    )
 
 
 async def _load(session: AsyncSession, path: Path) -> int:

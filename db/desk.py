@@ -206,6 +206,7 @@ class DeskQueries:
                         EventKind.RETURNED.value,
                         EventKind.REJECTED.value,
                         EventKind.WITHDRAWN.value,
+                        EventKind.STOPPED.value,
                     ]
                 ),
                 col(DossierEvent.at) >= since,

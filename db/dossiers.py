@@ -30,6 +30,9 @@ def dossier_row(registration: DossierInput) -> Dossier:
         fingerprint=registration.fingerprint,
         supplement_max_requests=registration.supplement.max_requests if registration.supplement else None,
         supplement_restarts=registration.supplement.restart_count if registration.supplement else None,
+        supplement_supply_within_days=(
+            registration.supplement.supply_within_days if registration.supplement else None
+        ),
         steps=[asdict(step) for step in registration.steps] or None,
         submitted=registration.submitted,
         # Until the workflow reports: an online submission waits for the desk's check (DVCQG 1).

@@ -71,6 +71,8 @@ class Dossier(SQLModel, table=True):
     catalogue_version: int | None = None
     supplement_max_requests: int | None = None
     supplement_restarts: bool | None = None
+    # The citizen's deadline to supply a supplement, in working days (None: the law's default).
+    supplement_supply_within_days: int | None = None
     # The procedure's internal steps as the catalogue gave them at registration ([{name, unit, hours}]);
     # None: none (registered before steps were followed, or the procedure is not in the catalogue).
     steps: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))

@@ -200,7 +200,9 @@ def supplement_rule_of(row: Dossier) -> SupplementRule | None:
     if row.supplement_max_requests is None:
         return None
     restarts = True if row.supplement_restarts is None else row.supplement_restarts
-    return SupplementRule(row.supplement_max_requests, restarts)
+    if row.supplement_supply_within_days is None:  # registered before deadlines were kept
+        return SupplementRule(row.supplement_max_requests, restarts)
+    return SupplementRule(row.supplement_max_requests, restarts, row.supplement_supply_within_days)
 
 
 @dataclass(frozen=True)

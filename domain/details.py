@@ -53,7 +53,15 @@ def current_details(s: DossierState) -> str:
     if s.fee is not None and s.status is DossierStatus.FEE_DUE:
         lines.append(f"**Phí, lệ phí:** {s.fee.paid_vnd:,}/{s.fee.total_vnd:,} đ".replace(",", "."))
     if s.supplement is not None:
-        lines.append("**Cần bổ sung:** " + "; ".join(s.supplement.items))
+        lines.append(
+            "**Cần bổ sung:** "
+            + "; ".join(s.supplement.items)
+            + (
+                f" · **{vocabulary.SUPPLY_BY}:** {vn_datetime(s.supplement.supply_by)}"
+                if s.supplement.supply_by is not None
+                else ""
+            )
+        )
     if s.step is not None:  # the officer's user name, never personal data of the citizen
         lines.append(
             f"**Bước {s.step.number}/{len(s.steps)}:** {s.step.name} · **Người giữ hồ sơ:** {s.step.holder}"

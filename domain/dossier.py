@@ -71,6 +71,10 @@ class DossierPolicy:
     # The desk's check of an online submission (domain/limits.py), in working hours.
     check_within_working_hours: int = limits.ONLINE_CHECK_WORKING_HOURS
     check_reminder_working_hours: int = limits.ONLINE_CHECK_REMINDER_WORKING_HOURS
+    # Reminders to the citizen before a supplement's deadline, in working days before it.
+    supply_reminder_working_days: list[int] = field(
+        default_factory=lambda: list(limits.SUPPLY_REMINDER_WORKING_DAYS)
+    )
 
 
 @dataclass(frozen=True)
@@ -79,12 +83,14 @@ class SupplementRule:
 
     The law's default (Decree 118/2025/NĐ-CP, as Decree 61/2018/NĐ-CP before it; docs/legal.md): the
     office asks once, listing everything missing, and the count restarts from zero once the dossier is
-    complete. `restart_count` False would mean the count resumes with the time left; the catalogue refuses
-    it for now (the workflow always restarts; docs/legal.md says what resuming would need).
+    complete. `restart_count` False: the count resumes, the due date moved by the working time the dossier
+    waited for the supplement. `supply_within_days`: the citizen's deadline to supply, in working days
+    after the request; when it passes the dossier stops (domain/limits.py holds the default).
     """
 
     max_requests: int = 1
     restart_count: bool = True
+    supply_within_days: int = limits.SUPPLY_WITHIN_WORKING_DAYS
 
 
 @dataclass(frozen=True)
@@ -277,6 +283,12 @@ class SupplementInfo:
     requested_at: datetime
     note: str = ""
     late: bool = False
+    # The citizen's deadline to supply (None: asked before the supplement-deadline patch, no deadline) and
+    # how many reminders of it were sent.
+    supply_by: datetime | None = None
+    reminders_sent: int = 0
+    # The count resumes when it arrives (the procedure's rule): the due date when it was asked.
+    paused_due_at: datetime | None = None
 
 
 @dataclass

@@ -124,6 +124,7 @@ SYNC_TABLE: dict[PortalStatus, dict[DossierStatus | None, tuple[SyncStep, ...]]]
         _S.RECEIVED: (SyncStep.STOP,),
         _S.SUPPLEMENT_REQUIRED: (SyncStep.STOP,),
         _S.REJECTED: (),
+        _S.STOPPED: (),  # stopped here when its supplement's deadline passed
     },
     PortalStatus.DONE: {
         _S.RECEIVED: (SyncStep.MARK_RESULT_READY,),

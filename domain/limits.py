@@ -19,6 +19,16 @@ LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 ONLINE_CHECK_WORKING_HOURS = 8
 ONLINE_CHECK_REMINDER_WORKING_HOURS = 2
 
+# A supplement's deadline: the citizen supplies what was asked within this many working days of the
+# request, or the dossier stops (`stopped`). The catalogue may set it per procedure (its supplement rule's
+# `supply_within_days`, up to MAX_SUPPLY_WITHIN_WORKING_DAYS). The law's figure was NOT found by the search
+# (neither Decree 118/2025/NĐ-CP nor Circular 03/2025 as searched): 30 working days is this system's
+# assumption, in one place to change; docs/legal.md §3 says so. The citizen is reminded this many working
+# days before it (one reminder each, in this order).
+SUPPLY_WITHIN_WORKING_DAYS = 30
+MAX_SUPPLY_WITHIN_WORKING_DAYS = 365
+SUPPLY_REMINDER_WORKING_DAYS = (2, 1)
+
 # Money: whole VND, positive; a land-use fee can reach hundreds of billions.
 MAX_AMOUNT_VND = 1_000_000_000_000
 MAX_PAY_WITHIN_DAYS = 90

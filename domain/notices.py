@@ -26,6 +26,9 @@ class NoticeKind(StrEnum):
     APOLOGY = "apology"
     WITHDRAWN = "withdrawn"
     RATING_INVITE = "rating_invite"  # the result was returned: a one-tap link to rate the service
+    SUPPLEMENT_RESUMED = "supplement_resumed"  # the supplement is complete: the count resumes
+    SUPPLEMENT_REMINDER = "supplement_reminder"  # the supplement's deadline is near
+    STOPPED = "stopped"  # the supplement's deadline passed: the dossier stops; the citizen may apply anew
     # To officers.
     DUE_SOON = "due_soon"
     OVERDUE = "overdue"
@@ -37,6 +40,8 @@ class NoticeKind(StrEnum):
     # To officers: the desk's check of an online submission is due soon / late.
     CHECK_DUE_SOON = "check_due_soon"
     CHECK_OVERDUE = "check_overdue"
+    # To officers: a dossier stopped because the supplement asked was not supplied in time.
+    SUPPLEMENT_LAPSED = "supplement_lapsed"
 
     @property
     def audience(self) -> Audience:
@@ -59,6 +64,7 @@ OFFICER_KINDS = frozenset(
         NoticeKind.STEP_LATE,
         NoticeKind.CHECK_DUE_SOON,
         NoticeKind.CHECK_OVERDUE,
+        NoticeKind.SUPPLEMENT_LAPSED,
     }
 )
 

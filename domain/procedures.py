@@ -16,12 +16,22 @@ from typing import Any
 
 from domain import vocabulary
 from domain.dossier import Procedure, Step, SupplementRule
+from domain.limits import (
+    MAX_SUPPLY_WITHIN_WORKING_DAYS,
+    SUPPLY_REMINDER_WORKING_DAYS,
+    SUPPLY_WITHIN_WORKING_DAYS,
+)
 from domain.linking import after_keyword, plain
 from domain.status import EventKind
 
 # The law's default when the catalogue says nothing (or lacks the procedure): one request, listing
-# everything missing; the count restarts once the dossier is complete.
-LAW_DEFAULT = SupplementRule(max_requests=1, restart_count=True)
+# everything missing; the count restarts once the dossier is complete; the citizen supplies within the
+# default deadline (domain/limits.py).
+LAW_DEFAULT = SupplementRule(
+    max_requests=1, restart_count=True, supply_within_days=SUPPLY_WITHIN_WORKING_DAYS
+)
+# A deadline leaves room for every reminder before it (the first is this many working days before it).
+MIN_SUPPLY_WITHIN_DAYS = max(SUPPLY_REMINDER_WORKING_DAYS) + 1
 
 CODE_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z.\-_]*$"  # the registration body's procedure code (api/schemas)
 MAX_REQUESTS_LIMIT = 5  # a catalogue allowing more than this is a typo, not a rule
@@ -63,6 +73,7 @@ class CatalogueEntry:
             "supplement": {
                 "max_requests": self.supplement.max_requests,
                 "restart_count": self.supplement.restart_count,
+                "supply_within_days": self.supplement.supply_within_days,
             },
             "national_code": self.national_code,
             "source": self.source,
@@ -196,27 +207,28 @@ def _entry(entry: Any, number: int, problems: list[tuple[str, str]]) -> Catalogu
     if given is not None:
         most = given.get("max_requests", 1) if isinstance(given, dict) else None
         restart = given.get("restart_count", True) if isinstance(given, dict) else None
+        within = (
+            given.get("supply_within_days", SUPPLY_WITHIN_WORKING_DAYS) if isinstance(given, dict) else None
+        )
         if (
             not isinstance(most, int)
             or isinstance(most, bool)
             or not 1 <= most <= MAX_REQUESTS_LIMIT
             or not isinstance(restart, bool)
+            or not isinstance(within, int)
+            or isinstance(within, bool)
+            or not MIN_SUPPLY_WITHIN_DAYS <= within <= MAX_SUPPLY_WITHIN_WORKING_DAYS
         ):
             c.fail(
-                f"«supplement» gồm «max_requests» (1 đến {MAX_REQUESTS_LIMIT}) "
-                "và «restart_count» (true/false)",
-                f"supplement has max_requests (1 to {MAX_REQUESTS_LIMIT}) and restart_count (true/false)",
-            )
-        elif not restart:
-            # The workflow restarts the count (the law's default); resuming would also need its own
-            # notice wording and ZNS template (docs/legal.md, next steps). Refused rather than ignored.
-            c.fail(
-                "«restart_count»: false (tiếp tục thời hạn còn lại) chưa được hỗ trợ; hệ thống tính lại "
-                "thời hạn từ đầu khi nhận đủ hồ sơ",
-                "restart_count false (resume the count) is not supported yet: the count restarts",
+                f"«supplement» gồm «max_requests» (1 đến {MAX_REQUESTS_LIMIT}), «restart_count» "
+                f"(true: tính lại từ đầu, false: tính tiếp) và «supply_within_days» (hạn nộp bổ sung, "
+                f"{MIN_SUPPLY_WITHIN_DAYS} đến {MAX_SUPPLY_WITHIN_WORKING_DAYS} ngày làm việc)",
+                f"supplement has max_requests (1 to {MAX_REQUESTS_LIMIT}), restart_count (true/false) and "
+                f"supply_within_days ({MIN_SUPPLY_WITHIN_DAYS} to {MAX_SUPPLY_WITHIN_WORKING_DAYS} "
+                "working days)",
             )
         else:
-            rule = SupplementRule(most, restart)
+            rule = SupplementRule(most, restart, within)
     national = entry.get("national_code")
     if national is not None and (not isinstance(national, str) or not re.match(CODE_PATTERN, national)):
         c.fail("«national_code» là mã trên CSDL quốc gia hoặc null", "national_code is a code or null")

@@ -16,13 +16,17 @@ class DossierStatus(StrEnum):
     WITHDRAWN = "withdrawn"
     # Submitted online, waiting for the one-stop desk's check (DVCQG 1): no legal clock yet.
     SUBMITTED = "submitted"
+    # Final: the citizen did not supply what was asked by the supplement's deadline (DVCQG 8, "Dừng xử lý").
+    STOPPED = "stopped"
 
     @property
     def is_final(self) -> bool:
         return self in FINAL_STATES
 
 
-FINAL_STATES = frozenset({DossierStatus.RETURNED, DossierStatus.REJECTED, DossierStatus.WITHDRAWN})
+FINAL_STATES = frozenset(
+    {DossierStatus.RETURNED, DossierStatus.REJECTED, DossierStatus.WITHDRAWN, DossierStatus.STOPPED}
+)
 OPEN_STATES = frozenset(DossierStatus) - FINAL_STATES
 
 
@@ -167,6 +171,7 @@ DVCQG_CODES: dict[DossierStatus, int] = {
     _S.REJECTED: 3,
     _S.WITHDRAWN: 7,
     _S.SUBMITTED: 1,
+    _S.STOPPED: 8,  # Dừng xử lý
 }
 
 
@@ -210,3 +215,21 @@ class EventKind(StrEnum):
     SUBMITTED = "submitted"
     CHECK_DUE_SOON = "check_due_soon"
     CHECK_OVERDUE = "check_overdue"
+    # A supplement's deadline: the citizen's reminders before it, and the stop when it passed unsupplied.
+    SUPPLEMENT_REMINDER = "supplement_reminder"
+    STOPPED = "stopped"
+
+
+# What a timer that runs out changes by itself (no command: the dossier's own deadline), beside the
+# commands' table above: the kind of its entry -> (the states it fires in, the state it leads to).
+LAPSES: dict[EventKind, tuple[frozenset[DossierStatus], DossierStatus]] = {
+    EventKind.STOPPED: (frozenset({_S.SUPPLEMENT_REQUIRED}), _S.STOPPED),
+}
+
+
+def lapsed(kind: EventKind, current: DossierStatus) -> DossierStatus:
+    """The state a lapse of `kind` leads to from `current` (ValueError when it may not fire there)."""
+    sources, target = LAPSES[kind]
+    if current not in sources:
+        raise ValueError(f"'{kind.value}' cannot happen in state '{current.value}'")
+    return target

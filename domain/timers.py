@@ -13,7 +13,7 @@ from typing import Any
 
 from domain.dossier import DossierPolicy, DossierState
 from domain.notices import NoticeKind, NoticeOrder, OfficerRole, citizen_notice, officer_notice
-from domain.status import DossierStatus, EventKind
+from domain.status import DossierStatus, EventKind, lapsed
 from domain.timefmt import iso
 
 
@@ -78,6 +78,30 @@ def plan(s: DossierState, p: DossierPolicy) -> list[PlannedTimer]:
             )
         if not s.fee.unpaid_alerted and s.fee.pay_by is not None:
             timers.append(PlannedTimer(EventKind.FEE_UNPAID, s.fee.pay_by, 0, "fee unpaid: alert officer"))
+    elif (
+        s.status is DossierStatus.SUPPLEMENT_REQUIRED
+        and s.supplement is not None
+        and s.supplement.supply_by is not None
+    ):
+        # The citizen's deadline to supply (set under the supplement-deadline patch): reminders before it,
+        # then the stop.
+        supply_by = s.supplement.supply_by
+        sent = s.supplement.reminders_sent
+        if sent < len(p.supply_reminder_working_days):
+            days = p.supply_reminder_working_days[sent]
+            timers.append(
+                PlannedTimer(
+                    EventKind.SUPPLEMENT_REMINDER,
+                    supply_by,
+                    -days * day,
+                    f"supplement reminder {sent + 1}: {days} working day(s) before its deadline",
+                )
+            )
+        timers.append(
+            PlannedTimer(
+                EventKind.STOPPED, supply_by, 0, "supplement deadline: not supplied, the dossier stops"
+            )
+        )
     elif (
         s.status is DossierStatus.RESULT_READY
         and s.result is not None
@@ -160,6 +184,31 @@ def fire(s: DossierState, p: DossierPolicy, kind: EventKind) -> Firing:
             notice = NoticeKind.CHECK_OVERDUE
         firing.notices.append(
             officer_notice(s, notice, p.escalation_ladder[0], check_due_at=iso(s.check_due_at))
+        )
+    elif kind is EventKind.SUPPLEMENT_REMINDER and s.supplement is not None:
+        s.supplement.reminders_sent += 1
+        context: dict[str, Any] = {"items": s.supplement.items, "supply_by": iso(s.supplement.supply_by)}
+        firing.detail = {"reminder_no": s.supplement.reminders_sent, "supply_by": context["supply_by"]}
+        firing.notices.append(
+            citizen_notice(
+                s, NoticeKind.SUPPLEMENT_REMINDER, reminder_no=s.supplement.reminders_sent, **context
+            )
+        )
+    elif kind is EventKind.STOPPED and s.supplement is not None:
+        # Not supplied by the deadline: the dossier stops (final); the citizen may apply anew.
+        asked = s.supplement
+        s.status = lapsed(kind, s.status)
+        s.finished_at = asked.supply_by
+        s.overdue = False
+        context = {
+            "items": asked.items,
+            "requested_at": iso(asked.requested_at),
+            "supply_by": iso(asked.supply_by),
+        }
+        firing.detail = dict(context)
+        firing.notices.append(citizen_notice(s, NoticeKind.STOPPED, **context))
+        firing.notices.append(
+            officer_notice(s, NoticeKind.SUPPLEMENT_LAPSED, p.escalation_ladder[0], **context)
         )
     elif kind is EventKind.PICKUP_REMINDER and s.result is not None:
         s.result.pickup_reminders_sent += 1

@@ -42,6 +42,7 @@ STATUS: dict[DossierStatus, str] = {
     DossierStatus.REJECTED: "Không được tiếp nhận / từ chối giải quyết",
     DossierStatus.WITHDRAWN: "Đã rút hồ sơ",
     DossierStatus.SUBMITTED: "Đã nộp trực tuyến, chờ kiểm tra tiếp nhận",
+    DossierStatus.STOPPED: "Dừng xử lý (không bổ sung hồ sơ đúng hạn)",
 }
 # Short enough to stand beside a bar of a chart on a phone.
 STATUS_SHORT: dict[DossierStatus, str] = {
@@ -53,6 +54,7 @@ STATUS_SHORT: dict[DossierStatus, str] = {
     DossierStatus.REJECTED: "Từ chối",
     DossierStatus.WITHDRAWN: "Đã rút",
     DossierStatus.SUBMITTED: "Chờ tiếp nhận",
+    DossierStatus.STOPPED: "Dừng xử lý",
 }
 # What the dossier waits for, in each open state (the Temporal UI's current details).
 WAITING_FOR: dict[DossierStatus, str] = {
@@ -64,6 +66,7 @@ WAITING_FOR: dict[DossierStatus, str] = {
     DossierStatus.REJECTED: "không (hồ sơ đã kết thúc)",
     DossierStatus.WITHDRAWN: "không (hồ sơ đã kết thúc)",
     DossierStatus.SUBMITTED: "bộ phận một cửa kiểm tra hồ sơ nộp trực tuyến (chưa tính thời hạn)",
+    DossierStatus.STOPPED: "không (hồ sơ đã kết thúc)",
 }
 
 TRANSITIONS: dict[Transition, str] = {
@@ -108,7 +111,11 @@ EVENTS: dict[EventKind, str] = {
     EventKind.SUBMITTED: "Nộp hồ sơ trực tuyến, chờ kiểm tra tiếp nhận",
     EventKind.CHECK_DUE_SOON: "Nhắc cán bộ: sắp hết thời hạn kiểm tra hồ sơ nộp trực tuyến",
     EventKind.CHECK_OVERDUE: "Quá thời hạn kiểm tra hồ sơ nộp trực tuyến",
+    EventKind.SUPPLEMENT_REMINDER: "Nhắc công dân: sắp hết hạn nộp hồ sơ bổ sung",
+    EventKind.STOPPED: "Dừng xử lý: quá hạn mà không bổ sung hồ sơ",
 }
+# The supplement's deadline, on the desk, the lookup page and the Temporal UI's details.
+SUPPLY_BY = "Hạn nộp hồ sơ bổ sung"
 # The desk's check of an online submission, in the Temporal UI's details and on the desk.
 CHECK_DUE = "Hạn kiểm tra hồ sơ trực tuyến"
 CHECK_LATE = "QUÁ HẠN KIỂM TRA"
@@ -152,6 +159,10 @@ NOTICE_KINDS: dict[NoticeKind, str] = {
     NoticeKind.STEP_LATE: "Báo quá hạn bước xử lý",
     NoticeKind.CHECK_DUE_SOON: "Nhắc cán bộ: sắp hết hạn kiểm tra hồ sơ trực tuyến",
     NoticeKind.CHECK_OVERDUE: "Báo quá hạn kiểm tra hồ sơ trực tuyến",
+    NoticeKind.SUPPLEMENT_RESUMED: "Xác nhận nhận đủ hồ sơ bổ sung, tính tiếp thời hạn",
+    NoticeKind.SUPPLEMENT_REMINDER: "Nhắc nộp hồ sơ bổ sung",
+    NoticeKind.STOPPED: "Thông báo dừng xử lý hồ sơ (không bổ sung đúng hạn)",
+    NoticeKind.SUPPLEMENT_LAPSED: "Báo hồ sơ dừng xử lý do không bổ sung đúng hạn",
 }
 
 NOTICE_STATUSES: dict[NoticeStatus, str] = {

@@ -137,6 +137,12 @@ OLD_DUE = Param(
 NEW_DUE = Param(
     "new_due_date", ParamKind.TIME, lambda c: vn_datetime(c["new_due_at"]), "Ngày hẹn trả kết quả mới"
 )
+SUPPLY_BY = Param(
+    "supply_by",
+    ParamKind.TIME,
+    lambda c: vn_datetime(c.get("supply_by"), missing="chưa xác định"),
+    "Hạn nộp hồ sơ bổ sung",
+)
 
 RATE_BY = Param(
     "rate_by", ParamKind.TIME, lambda c: vn_datetime(c["rate_by"]), "Hạn đánh giá mức độ hài lòng"
@@ -199,10 +205,11 @@ TEMPLATES: dict[str, ZnsTemplate] = {
             NoticeKind.SUPPLEMENT_REQUIRED,
             "Yêu cầu bổ sung hồ sơ <dossier_code>",
             "Kính gửi <customer_name>, hồ sơ <dossier_code> (<procedure_name>) cần bổ sung: "
-            "<supplement_items>. Thời hạn giải quyết được tính lại từ ngày nhận đủ hồ sơ bổ sung. "
-            "Liên hệ: <agency_contact>.",
+            "<supplement_items>. Hạn nộp bổ sung: <supply_by>; quá hạn mà không bổ sung, hồ sơ bị dừng "
+            "xử lý. Thời hạn giải quyết tạm dừng đến khi nhận đủ hồ sơ bổ sung. Liên hệ: <agency_contact>.",
             PROCEDURE,
             ITEMS,
+            SUPPLY_BY,
             CONTACT,
         ),
         _template(
@@ -213,6 +220,36 @@ TEMPLATES: dict[str, ZnsTemplate] = {
             AGENCY,
             AT,
             DUE,
+        ),
+        _template(
+            NoticeKind.SUPPLEMENT_RESUMED,
+            "Đã nhận đủ hồ sơ bổ sung <dossier_code>",
+            "Kính gửi <customer_name>, <agency_name> đã nhận đủ hồ sơ bổ sung của hồ sơ <dossier_code> "
+            "lúc <event_time>. Thời hạn giải quyết được tính tiếp, lùi thêm bằng thời gian chờ bổ sung; "
+            "ngày hẹn trả kết quả mới: <due_date>.",
+            AGENCY,
+            AT,
+            DUE,
+        ),
+        _template(
+            NoticeKind.SUPPLEMENT_REMINDER,
+            "Nhắc nộp hồ sơ bổ sung <dossier_code>",
+            "Kính gửi <customer_name>, hồ sơ <dossier_code> còn chờ bổ sung: <supplement_items>. Hạn nộp "
+            "bổ sung: <supply_by>; quá hạn mà không bổ sung, hồ sơ bị dừng xử lý. Nếu đã nộp, xin bỏ qua "
+            "thông báo này. Liên hệ: <agency_contact>.",
+            ITEMS,
+            SUPPLY_BY,
+            CONTACT,
+        ),
+        _template(
+            NoticeKind.STOPPED,
+            "Dừng xử lý hồ sơ <dossier_code>",
+            "Kính gửi <customer_name>, hồ sơ <dossier_code> (<procedure_name>) đã dừng xử lý vì không được "
+            "bổ sung trong thời hạn (hạn nộp bổ sung: <supply_by>). Khi có nhu cầu, ông/bà có thể nộp hồ sơ "
+            "mới. Liên hệ: <agency_contact>.",
+            PROCEDURE,
+            SUPPLY_BY,
+            CONTACT,
         ),
         _template(
             NoticeKind.FEE_DUE,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from db.models import Dossier, DossierEvent
+from domain import vocabulary
 from domain.calendar import WorkingCalendar
 from domain.status import DossierStatus, EventKind
 from domain.timefmt import to_office
@@ -87,7 +88,17 @@ def explain(row: Dossier, events: list[DossierEvent], calendar: WorkingCalendar,
                 )
             if detail.get("late"):
                 lines.append("Yêu cầu bổ sung sau 3 ngày làm việc kể từ khi tiếp nhận (trễ so với quy định).")
+            if detail.get("supply_by"):
+                lines.append(f"{vocabulary.SUPPLY_BY}: {labels.vn_day_dt(detail['supply_by'])}.")
             steps.append(Step(event.at, "Yêu cầu bổ sung: dừng thời hạn", lines))
+        elif event.kind == EventKind.SUPPLEMENT_RECEIVED and detail.get("resumed"):
+            # The procedure's count resumes: the due date moved by the working time the supplement took.
+            lines = [
+                f"Hạn cũ {labels.vn_day_dt(detail.get('old_due_at'))}, lùi thêm đúng bằng thời gian chờ."
+            ]
+            if due is not None:
+                lines.append(f"Hạn mới: {labels.vn_day_dt(due)}.")
+            steps.append(Step(event.at, "Nhận đủ hồ sơ bổ sung: tính tiếp thời hạn", lines))
         elif event.kind == EventKind.SUPPLEMENT_RECEIVED:
             clock_start = calendar.clock_start(event.at)
             steps.append(
@@ -128,9 +139,20 @@ def explain(row: Dossier, events: list[DossierEvent], calendar: WorkingCalendar,
             steps.append(Step(event.at, "Quá hạn: đã báo lãnh đạo", lines))
     status = DossierStatus(row.status)
     if status is DossierStatus.SUPPLEMENT_REQUIRED:
-        steps.append(
-            Step(now, "Hiện tại: đang dừng", ["Khi nhận đủ hồ sơ bổ sung, thời hạn tính lại từ đầu."])
-        )
+        asked = (row.detail or {}).get("supplement") or {}
+        lines = [
+            "Khi nhận đủ hồ sơ bổ sung, thời hạn được tính tiếp (hạn lùi thêm bằng thời gian chờ)."
+            if asked.get("paused_due_at")
+            else "Khi nhận đủ hồ sơ bổ sung, thời hạn tính lại từ đầu."
+        ]
+        if asked.get("supply_by"):
+            lines.append(
+                f"{vocabulary.SUPPLY_BY}: {labels.vn_day_dt(asked['supply_by'])}; "
+                "quá hạn, hồ sơ bị dừng xử lý."
+            )
+        steps.append(Step(now, "Hiện tại: đang dừng", lines))
+    elif status is DossierStatus.STOPPED:
+        steps.append(Step(now, "Đã dừng xử lý", ["Công dân không bổ sung hồ sơ trong thời hạn."]))
     elif status is DossierStatus.FEE_DUE and fee_at is not None:
         waited = calendar.working_time_between(fee_at, now)
         steps.append(

@@ -62,10 +62,18 @@ def event_details(kind: str, detail: dict[str, Any], *, citizen: bool) -> list[s
         if detail.get("note"):
             lines.append(f"Ghi chú: {detail['note']}")
         lines.append("Thời hạn giải quyết tạm dừng cho đến khi nhận đủ hồ sơ bổ sung.")
+        if detail.get("supply_by"):
+            lines.append(
+                f"{vocabulary.SUPPLY_BY}: {labels.vn_day_dt(detail['supply_by'])} "
+                "(quá hạn mà không bổ sung, hồ sơ bị dừng xử lý)."
+            )
         if not citizen and detail.get("late"):
             lines.append("Lưu ý: yêu cầu bổ sung sau 3 ngày làm việc kể từ khi tiếp nhận.")
     elif kind == EventKind.SUPPLEMENT_RECEIVED:
-        lines.append("Thời hạn giải quyết được tính lại từ đầu.")
+        if detail.get("resumed"):
+            lines.append("Thời hạn giải quyết được tính tiếp: hạn lùi thêm đúng bằng thời gian chờ bổ sung.")
+        else:
+            lines.append("Thời hạn giải quyết được tính lại từ đầu.")
         if due:
             lines.append(f"Hẹn trả kết quả mới: {due}")
         if detail.get("note") and not citizen:
@@ -103,6 +111,16 @@ def event_details(kind: str, detail: dict[str, Any], *, citizen: bool) -> list[s
             lines.append("Từ chối tiếp nhận hồ sơ (Mẫu số 03).")
         if detail.get("reason"):
             lines.append(f"Lý do: {detail['reason']}")
+    elif kind == EventKind.SUPPLEMENT_REMINDER:
+        if detail.get("supply_by"):
+            lines.append(f"{vocabulary.SUPPLY_BY}: {labels.vn_day_dt(detail['supply_by'])}")
+    elif kind == EventKind.STOPPED:
+        if detail.get("supply_by"):
+            lines.append(f"{vocabulary.SUPPLY_BY}: {labels.vn_day_dt(detail['supply_by'])} — đã qua.")
+        items = detail.get("items") or []
+        if items:
+            lines.append("Giấy tờ chưa bổ sung: " + "; ".join(str(i) for i in items))
+        lines.append("Công dân có thể nộp hồ sơ mới.")
     elif kind == EventKind.APOLOGY:
         if detail.get("old_due_at"):
             lines.append(f"Hạn cũ: {labels.vn_day_dt(detail['old_due_at'])}")

@@ -60,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
         SupplementInfo,
         SupplementReceived,
         SupplementRequest,
+        SupplementRule,
         TimelineEntry,
         Withdrawal,
     )
@@ -92,6 +93,10 @@ PATCH_INTERNAL_STEPS = "internal-steps-and-handovers"
 # An online submission starts in `submitted`, without a clock, until the desk receives it. Only inputs
 # with `submitted` ever take this path (and every branch on `submitted` state behind it).
 PATCH_ONLINE_SUBMISSION = "online-submission-before-reception"
+# A supplement request sets the citizen's deadline to supply (reminders before it, `stopped` when it passes
+# unsupplied), and a procedure whose count resumes keeps its due date to move. Requests from before it
+# keep no deadline and restart the count, as they did.
+PATCH_SUPPLEMENT_DEADLINE = "supplement-deadline-stops-dossier"
 
 CALENDAR_TIMEOUT = timedelta(seconds=10)
 CALENDAR_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=20))
@@ -302,15 +307,23 @@ class DossierWorkflow:
 
     async def _supplement_before_reception(self, command: SupplementRequest) -> Outcome:
         """Asked at the desk's check (Mẫu 02): the count never started; it counts as a request."""
-        self.s.supplement = SupplementInfo(command.items, command.at, command.note, False)
+        supply_by = await self._supply_by(command.at)
+        self.s.supplement = SupplementInfo(command.items, command.at, command.note, False, supply_by)
         self.s.supplement_count += 1
         self.s.check_due_at = None
         self.s.overdue = False
+        deadline = {"supply_by": iso(supply_by)} if supply_by is not None else {}
         return await self._commit(
             Transition.REQUEST_SUPPLEMENT,
             command,
             EventKind.SUPPLEMENT_REQUESTED,
-            {"items": command.items, "note": command.note, "late": False, "before_reception": True},
+            {
+                "items": command.items,
+                "note": command.note,
+                "late": False,
+                "before_reception": True,
+                **deadline,
+            },
             [
                 citizen_notice(
                     self.s,
@@ -318,9 +331,21 @@ class DossierWorkflow:
                     items=command.items,
                     note=command.note,
                     before_reception=True,
+                    **deadline,
                 )
             ],
         )
+
+    def _supplement_rule(self) -> SupplementRule:
+        """The procedure's rule; a dossier registered before the catalogue follows the law's defaults."""
+        return self._input.supplement or SupplementRule()
+
+    async def _supply_by(self, at: datetime) -> datetime | None:
+        """The citizen's deadline to supply a supplement asked at `at` (None: a request from before the
+        supplement-deadline patch, which keeps none)."""
+        if not workflow.patched(PATCH_SUPPLEMENT_DEADLINE):
+            return None
+        return await self._shift(at, self._supplement_rule().supply_within_days * self._day)
 
     async def _supplemented_before_reception(self, command: SupplementReceived) -> Outcome:
         """The supplement asked before reception arrived: back to the desk's check, a new check deadline."""
@@ -383,18 +408,32 @@ class DossierWorkflow:
             assert self.s.clock_started_at is not None
             spent = await self._working_seconds(self.s.clock_started_at, command.at)
             late = spent > self._policy.supplement_request_within_working_days * self._day
-            self.s.supplement = SupplementInfo(command.items, command.at, command.note, late)
+            supply_by = await self._supply_by(command.at)
+            deadline: dict[str, Any] = {}
+            paused_due_at = None
+            if supply_by is not None:
+                # Under the patch: the deadline, and (a procedure whose count resumes) the due date to move.
+                resume = not self._supplement_rule().restart_count
+                paused_due_at = self.s.due_at if resume else None
+                deadline = {"supply_by": iso(supply_by), "resume": resume}
+            self.s.supplement = SupplementInfo(
+                command.items, command.at, command.note, late, supply_by, paused_due_at=paused_due_at
+            )
             self.s.supplement_count += 1
-            self.s.due_at = None  # the clock stops; it restarts from zero when the supplement arrives
+            self.s.due_at = None  # the clock stops; it restarts (or resumes) when the supplement arrives
             self.s.overdue = False
             return await self._commit(
                 Transition.REQUEST_SUPPLEMENT,
                 command,
                 EventKind.SUPPLEMENT_REQUESTED,
-                {"items": command.items, "note": command.note, "late": late},
+                {"items": command.items, "note": command.note, "late": late, **deadline},
                 [
                     citizen_notice(
-                        self.s, NoticeKind.SUPPLEMENT_REQUIRED, items=command.items, note=command.note
+                        self.s,
+                        NoticeKind.SUPPLEMENT_REQUIRED,
+                        items=command.items,
+                        note=command.note,
+                        **deadline,
                     )
                 ],
             )
@@ -414,6 +453,26 @@ class DossierWorkflow:
                 return self._outcome(duplicate=True)
             if self.s.clock_started_at is None:  # asked before reception (online submissions only)
                 return await self._supplemented_before_reception(command)
+            asked = self.s.supplement
+            if asked is not None and asked.paused_due_at is not None:
+                # The procedure's count resumes (set only under the supplement-deadline patch): the due
+                # date moves by the working time the dossier waited, as after a fee (one arithmetic).
+                old_due_at = asked.paused_due_at
+                self.s.due_at, self.s.paused_since = old_due_at, asked.requested_at
+                await self._resume_clock(command.at)
+                self.s.supplement = None
+                return await self._commit(
+                    Transition.SUPPLEMENT_RECEIVED,
+                    command,
+                    EventKind.SUPPLEMENT_RECEIVED,
+                    {
+                        "note": command.note,
+                        "due_at": iso(self.s.due_at),
+                        "resumed": True,
+                        "old_due_at": iso(old_due_at),
+                    },
+                    [citizen_notice(self.s, NoticeKind.SUPPLEMENT_RESUMED, due_at=iso(self.s.due_at))],
+                )
             await self._start_count(command.at)
             self.s.supplement = None
             if workflow.patched(PATCH_SUPPLEMENT_NOTICE):
@@ -880,7 +939,8 @@ class DossierWorkflow:
         self._reset_escalation()
 
     async def _resume_clock(self, at: datetime) -> None:
-        """The fee is paid: the due date moves by the working time spent waiting."""
+        """The fee is paid (or the supplement of a procedure whose count resumes arrived): the due date
+        moves by the working time spent waiting since `paused_since`."""
         assert self.s.due_at is not None
         assert self.s.paused_since is not None
         if workflow.patched(PATCH_ONE_CALENDAR_CALL):
@@ -987,6 +1047,9 @@ class DossierWorkflow:
             if timer.version != self._version:
                 return  # the state changed while the timer ran out; the loop plans again
             firing = timers.fire(self.s, self._policy, timer.kind)
+            if self.s.status.is_final and self.s.step is not None:
+                # A lapse ended the dossier (a supplement never supplied) in a step: the step ends with it.
+                firing.detail = {**firing.detail, "closed": self._end_step(timer.at)}
             # The entry's time is the legal moment the rule fired for (the timer may run a little late).
             entry = self._append(timer.kind, timer.at, Actor.SYSTEM.value, **firing.detail)
             await self._record(entry, firing.notices)

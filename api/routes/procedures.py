@@ -48,7 +48,9 @@ CodePath = Annotated[
 
 def _rule(entry: CatalogueEntry) -> SupplementRuleOut:
     return SupplementRuleOut(
-        max_requests=entry.supplement.max_requests, restart_count=entry.supplement.restart_count
+        max_requests=entry.supplement.max_requests,
+        restart_count=entry.supplement.restart_count,
+        supply_within_days=entry.supplement.supply_within_days,
     )
 
 

@@ -34,7 +34,11 @@ class CatalogueIn(BaseModel):
                                 {"name": "Giải quyết", "unit": "Công chức tư pháp - hộ tịch", "hours": 5},
                                 {"name": "Ký, trả kết quả", "unit": "Lãnh đạo; Bộ phận Một cửa", "hours": 2},
                             ],
-                            "supplement": {"max_requests": 1, "restart_count": True},
+                            "supplement": {
+                                "max_requests": 1,
+                                "restart_count": True,
+                                "supply_within_days": 30,
+                            },
                             "source": "Nguồn thứ cấp; cần xác minh mã trên CSDL quốc gia về TTHC",
                         }
                     ],
@@ -51,13 +55,16 @@ class CatalogueIn(BaseModel):
         min_length=1,
         max_length=5000,
         description="Each: code, name, level, agency_kinds, working_days, fees, documents, steps "
-        "(name, unit, hours), supplement (max_requests, restart_count), national_code, source",
+        "(name, unit, hours), supplement (max_requests, restart_count: true restarts the count, false "
+        "resumes it; supply_within_days: the citizen's deadline to supply, in working days), national_code, "
+        "source",
     )
 
 
 class SupplementRuleOut(BaseModel):
     max_requests: int
-    restart_count: bool
+    restart_count: bool  # true: the count restarts when the supplement arrives; false: it resumes
+    supply_within_days: int  # the citizen's deadline to supply, in working days; then the dossier stops
 
 
 class FeeOut(BaseModel):

@@ -58,8 +58,16 @@ async def test_an_administrator_loads_versions_and_reads_them(http: httpx.AsyncC
     assert in_force["version"] == 1
     assert len(in_force["procedures"]) == 21
     by_code = {p["code"]: p for p in in_force["procedures"]}
-    assert by_code["local.xaydung.gpxd-nha-o"]["supplement"] == {"max_requests": 2, "restart_count": True}
-    assert by_code["local.hotich.khai-sinh"]["supplement"] == {"max_requests": 1, "restart_count": True}
+    assert by_code["local.xaydung.gpxd-nha-o"]["supplement"] == {
+        "max_requests": 2,
+        "restart_count": True,
+        "supply_within_days": 30,
+    }
+    assert by_code["local.hotich.khai-sinh"]["supplement"] == {
+        "max_requests": 1,
+        "restart_count": True,
+        "supply_within_days": 30,
+    }
 
     one = await http.get(f"{BASE}/2.000908", headers=admin)
     assert one.status_code == 200, one.text

@@ -51,7 +51,8 @@ def test_load_list_and_show_the_sample(cli: Any, capsys: pytest.CaptureFixture[s
         "    mã trên CSDL quốc gia: chưa xác minh",
         "    cấp thực hiện: xã; cơ quan: UBND cấp xã, Trung tâm Phục vụ hành chính công cấp xã",
         "    thời hạn giải quyết: 15 ngày làm việc",
-        "    bổ sung hồ sơ: yêu cầu bổ sung tối đa 2 lần; khi nhận đủ: tính lại thời hạn từ đầu",
+        "    bổ sung hồ sơ: yêu cầu bổ sung tối đa 2 lần; hạn nộp bổ sung 30 ngày làm việc; "
+        "khi nhận đủ: tính lại thời hạn từ đầu",
     ]
     assert cli(["show", "local.chungthuc.ban-sao"]) == 0
     assert "    Phí chứng thực: 2.000 đ (mỗi trang;" in capsys.readouterr().out
@@ -85,8 +86,9 @@ async def test_a_file_with_any_bad_procedure_writes_nothing(
         f"Không nạp tệp {path}: chưa ghi gì vào danh mục.",
         "Lỗi: mục 2 (local.hotich.khai-sinh): «working_days» phải là số ngày làm việc từ 1 đến 365",
         "Lỗi: mục 3 (có dấu cách): mã thủ tục chỉ gồm chữ, số, dấu chấm, gạch",
-        "Lỗi: mục 4 (local.hotich.khai-sinh): «supplement» gồm «max_requests» (1 đến 5) và «restart_count» "
-        "(true/false)",
+        "Lỗi: mục 4 (local.hotich.khai-sinh): «supplement» gồm «max_requests» (1 đến 5), «restart_count» "
+        "(true: tính lại từ đầu, false: tính tiếp) và «supply_within_days» (hạn nộp bổ sung, 3 đến 365 ngày "
+        "làm việc)",
         "Lỗi: mục 5 (local.hotich.khai-sinh): không có trường «fax»",
     ]
     async with session_factory() as session:

@@ -11,6 +11,7 @@ import pytest
 
 from domain import rules
 from domain.dossier import DossierState, Procedure, SupplementRule
+from domain.limits import SUPPLY_WITHIN_WORKING_DAYS
 from domain.procedures import (
     LAW_DEFAULT,
     CatalogueError,
@@ -60,6 +61,12 @@ def test_defaults_and_allowed_rules() -> None:
     assert plain.supplement == LAW_DEFAULT == SupplementRule(1, True)
     [more] = check_catalogue({"procedures": [entry(supplement={"max_requests": 3, "restart_count": True})]})
     assert more.supplement == SupplementRule(3, True)
+    assert plain.supplement.supply_within_days == SUPPLY_WITHIN_WORKING_DAYS == 30
+    [resume] = check_catalogue(
+        {"procedures": [entry(supplement={"restart_count": False, "supply_within_days": 10})]}
+    )
+    assert resume.supplement == SupplementRule(1, False, 10)
+    assert entry_from_json(resume.to_json()) == resume  # kept in the stored catalogue as given
 
 
 @pytest.mark.parametrize(
@@ -71,8 +78,12 @@ def test_defaults_and_allowed_rules() -> None:
         ({"agency_kinds": "UBND"}, "agency_kinds must be a list of non-empty texts"),
         ({"supplement": {"max_requests": 6, "restart_count": True}}, "supplement has max_requests (1 to 5)"),
         (
-            {"supplement": {"max_requests": 1, "restart_count": False}},
-            "restart_count false (resume the count)",
+            {"supplement": {"max_requests": 1, "supply_within_days": 2}},
+            "supply_within_days (3 to 365 working days)",
+        ),
+        (
+            {"supplement": {"max_requests": 1, "supply_within_days": True}},
+            "supply_within_days (3 to 365 working days)",
         ),
         ({"fees": [{"name": "Lệ phí", "amount_vnd": -1}]}, "each fee has a name and amount_vnd"),
         ({"steps": [{"name": "Thẩm định", "unit": "Phòng", "hours": 121}]}, "the steps' hours (121) exceed"),

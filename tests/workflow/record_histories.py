@@ -244,6 +244,40 @@ async def internal_steps(
     return handle
 
 
+async def supplement_never_supplied(
+    client: Client, settings: Settings, env: WorkflowEnvironment
+) -> WorkflowHandle[Any, Any]:
+    """A supplement asked with a 5-working-day deadline (patch supplement-deadline-stops-dossier), never
+    supplied: the citizen's two reminders (time skipped), then the dossier stops."""
+    t = Moments()
+    input = replace(dossier_input(settings, received_at=t(0)), supplement=SupplementRule(1, True, 5))
+    with env.with_time_skipping_disabled():
+        handle, _ = await register(client, settings, input)
+        await handle.execute_update(DossierWorkflow.request_supplement, supplement_request(t(5)))
+        await settle(handle)
+    await env.fast_forward(handle, timedelta(days=20))
+    await handle.result()
+    return handle
+
+
+async def supplement_resumed(
+    client: Client, settings: Settings, _: WorkflowEnvironment
+) -> WorkflowHandle[Any, Any]:
+    """A procedure whose count resumes (patch supplement-deadline-stops-dossier): the supplement asked and
+    received in time (its deadline cancelled), the due date moved by the wait; then withdrawn."""
+    t = Moments()
+    input = replace(dossier_input(settings, received_at=t(0)), supplement=SupplementRule(1, False))
+    handle, _ = await register(client, settings, input)
+    await handle.execute_update(DossierWorkflow.request_supplement, supplement_request(t(0.5)))
+    await handle.execute_update(DossierWorkflow.supplement_received, supplement(t(2)))
+    await settle(handle)
+    await handle.execute_update(
+        DossierWorkflow.withdraw, Withdrawal(event_id=event_ids(), at=t(3), reason="Công dân đề nghị rút")
+    )
+    await handle.result()
+    return handle
+
+
 Scenario = Callable[[Client, Settings, WorkflowEnvironment], Awaitable[WorkflowHandle[Any, Any]]]
 SCENARIOS: dict[str, tuple[Scenario, bool]] = {
     "full_lifecycle": (full_lifecycle, False),
@@ -261,6 +295,9 @@ SCENARIOS: dict[str, tuple[Scenario, bool]] = {
     "rating_window_closed": (rating_window_closed, True),
     # Recorded after internal steps and hand-overs (patch internal-steps-and-handovers).
     "internal_steps": (internal_steps, True),
+    # Recorded after the supplement's deadline and the resume rule (patch supplement-deadline-stops-dossier).
+    "supplement_never_supplied": (supplement_never_supplied, True),
+    "supplement_resumed": (supplement_resumed, False),
 }
 
 

@@ -63,6 +63,7 @@ CATALOGUE_ENTRY: dict[str, Any] = {
     "documents": ["Đơn đề nghị cấp giấy phép xây dựng"],
 }
 STEPS_PROCEDURE = "local.xaydung.gpxd-theo-buoc"
+RESUMES_PROCEDURE = "local.xaydung.gpxd-tinh-tiep"  # the count resumes when the supplement arrives
 
 
 @dataclass
@@ -144,6 +145,7 @@ async def run(
             {
                 "procedures": [
                     CATALOGUE_ENTRY,
+                    CATALOGUE_ENTRY | {"code": RESUMES_PROCEDURE, "supplement": {"restart_count": False}},
                     CATALOGUE_ENTRY
                     | {
                         "code": STEPS_PROCEDURE,
@@ -333,6 +335,15 @@ async def drive_every_path(r: Run) -> None:
             code, "handover", {"event_id": f"h{n}", "at": t(at).isoformat(), "step": n, "officer": "lan.nt"}
         )
 
+    # A procedure whose count resumes: the supplement moves the due date by the time it was awaited.
+    code, t = await r.register(r.api, "Supplement of a procedure whose count resumes", RESUMES_PROCEDURE)
+    await r.step(
+        code,
+        "supplement-request",
+        {"event_id": "e1", "at": t(0.5).isoformat(), "items": ["Bản vẽ mặt cắt công trình"]},
+    )
+    await r.step(code, "supplement", {"event_id": "e2", "at": t(1.5).isoformat()})
+
     # Withdrawals, with and without a reason; the one by the desk.
     code, t = await r.register(r.api, "Withdrawal with a reason (API)")
     await r.step(
@@ -356,6 +367,18 @@ async def drive_every_path(r: Run) -> None:
             r.timed, "Timers: online submission's check reminder, then check overdue", submitted=True
         )
     await r.env.fast_forward(r.env.client.get_workflow_handle(f"dossier-{code}"), timedelta(days=5))
+
+    # A supplement never supplied, on the time-skipping server: the citizen's two reminders, then the
+    # dossier stops (the citizen and the handling officer told).
+    with r.env.with_time_skipping_disabled():
+        code, t = await r.register(r.timed, "Timers: supplement reminders 1 and 2, then stopped")
+        await r.step(
+            code,
+            "supplement-request",
+            {"event_id": "e1", "at": t(5).isoformat(), "items": ["Bản vẽ mặt bằng móng"]},
+            client=r.timed,
+        )
+    await r.env.fast_forward(r.env.client.get_workflow_handle(f"dossier-{code}"), timedelta(days=60))
 
     # The timers, days ahead, on the time-skipping server: reminder, overdue (level 1), escalation (level 2).
     await r.register(
@@ -435,7 +458,7 @@ def branch(row: Notice) -> str:
             return f"level {c['level']}, {c['role']}"
         case NoticeKind.STEP_LATE:
             return str(c["role"])
-        case NoticeKind.FEE_REMINDER:
+        case NoticeKind.FEE_REMINDER | NoticeKind.SUPPLEMENT_REMINDER:
             return f"reminder {c['reminder_no']}"
         case NoticeKind.SUPPLEMENT_REQUIRED if c.get("before_reception"):
             return "before reception"
@@ -478,6 +501,11 @@ EXPECTED = {
     (K.STEP_LATE, "department_head"),
     (K.CHECK_DUE_SOON, ""),
     (K.CHECK_OVERDUE, ""),
+    (K.SUPPLEMENT_RESUMED, ""),
+    (K.SUPPLEMENT_REMINDER, "reminder 1"),
+    (K.SUPPLEMENT_REMINDER, "reminder 2"),
+    (K.STOPPED, ""),
+    (K.SUPPLEMENT_LAPSED, ""),
 }
 
 

@@ -31,6 +31,8 @@ def test_there_are_saved_histories_to_replay() -> None:
         "rated_low",
         "rating_window_closed",
         "internal_steps",
+        "supplement_never_supplied",
+        "supplement_resumed",
     }
 
 
