@@ -210,6 +210,8 @@ async def test_a_supplement_never_supplied_reminds_the_citizen_then_stops_the_do
         "Khi có nhu cầu, ông/bà có thể nộp hồ sơ mới."
     ) in citizen
     [officer] = await sent_text(session_factory, fake_zalo, code, NoticeKind.SUPPLEMENT_LAPSED)
+    print("timeline:", [(e["kind"], e["at"]) for e in view["timeline"]])  # for the closing note (-s)
+    print("reminder:", reminders[0], "\ncitizen:", citizen, "\nofficer:", officer)
     assert officer.startswith(f"[DỪNG XỬ LÝ] Hồ sơ {code}")
     assert f"hạn nộp {vn_datetime(supply_by)}" in officer
 
