@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlmodel import col, select
+from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -35,16 +35,16 @@ from domain.timefmt import to_office
 from domain.vocabulary import vn_datetime
 from server import create_app
 from settings import Settings
-from tests.conftest import eventually, zalo_messages
+from tests.conftest import eventually
 from tests.support.api import bearer, registration
 from tests.support.builders import CALENDAR, due_after, new_code
+from tests.support.journal import ok, post, sent_text
 from tests.support.pages import act, seed_officer, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_AGENCIES = ROOT / "deploy" / "agencies.sample.json"
 SAMPLE_CATALOGUE = ROOT / "deploy" / "procedures.sample.json"
 CHECK = timedelta(hours=limits.ONLINE_CHECK_WORKING_HOURS)
-SENT = {"sent", "delivered"}
 
 
 @dataclass
@@ -105,38 +105,6 @@ async def submit(client: httpx.AsyncClient, at: datetime, code: str | None = Non
     view: dict[str, Any] = response.json()
     assert again.json()["timeline"] == view["timeline"]
     return view
-
-
-async def post(client: httpx.AsyncClient, code: str, route: str, body: dict[str, Any]) -> httpx.Response:
-    return await client.post(f"/api/v1/dossiers/{code}/{route}", json=body)
-
-
-async def ok(client: httpx.AsyncClient, code: str, route: str, body: dict[str, Any]) -> dict[str, Any]:
-    response = await post(client, code, route, body)
-    assert response.status_code == 200, (route, response.text)
-    view: dict[str, Any] = response.json()
-    return view
-
-
-async def sent_text(
-    session_factory: SessionFactory, fake_zalo: httpx.AsyncClient, code: str, kind: NoticeKind
-) -> list[str]:
-    """The texts the fake Zalo received for the dossier's notices of `kind` (once they are all sent)."""
-
-    async def rows() -> list[Notice]:
-        async with session_factory() as session:
-            found = (
-                await session.exec(
-                    select(Notice)
-                    .where(Notice.dossier_code == code, Notice.kind == kind.value)
-                    .order_by(col(Notice.id))
-                )
-            ).all()
-        return list(found) if found and all(row.status in SENT for row in found) else []
-
-    sent = await eventually(rows, seconds=30)
-    journal = {m["message_id"]: m for m in await zalo_messages(fake_zalo)}
-    return [journal[row.zalo_message_id]["text"] for row in sent]
 
 
 async def test_submitted_checked_in_time_received_with_its_appointment_then_one_supplement_only(

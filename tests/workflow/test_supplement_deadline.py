@@ -35,13 +35,13 @@ from domain.vocabulary import vn_datetime
 from pages import labels
 from server import create_app
 from settings import Settings
-from tests.conftest import eventually, zalo_messages
+from tests.conftest import eventually
 from tests.support.api import bearer
 from tests.support.builders import CALENDAR, WORKING_DAY, Moments, due_after, new_code, paused
+from tests.support.journal import ok, sent_text
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_AGENCIES = ROOT / "deploy" / "agencies.sample.json"
-SENT = {"sent", "delivered"}
 SHORT = "local.test.bo-sung-5-ngay"  # the citizen has 5 working days to supply; the count restarts
 RESUMES = "local.test.tinh-tiep"  # the count resumes when the supplement arrives (default deadline)
 RESTARTS = "local.test.tinh-lai"  # the law's default rule
@@ -113,34 +113,6 @@ async def register(client: httpx.AsyncClient, procedure: str, at: datetime, **mo
     response = await client.post("/api/v1/dossiers", json=body)
     assert response.status_code == 201, response.text
     return code
-
-
-async def ok(client: httpx.AsyncClient, code: str, route: str, body: dict[str, Any]) -> dict[str, Any]:
-    response = await client.post(f"/api/v1/dossiers/{code}/{route}", json=body)
-    assert response.status_code == 200, (route, response.text)
-    view: dict[str, Any] = response.json()
-    return view
-
-
-async def sent_text(
-    session_factory: SessionFactory, fake_zalo: httpx.AsyncClient, code: str, kind: NoticeKind
-) -> list[str]:
-    """The texts the fake Zalo received for the dossier's notices of `kind` (once they are all sent)."""
-
-    async def rows() -> list[Notice]:
-        async with session_factory() as session:
-            found = (
-                await session.exec(
-                    select(Notice)
-                    .where(Notice.dossier_code == code, Notice.kind == kind.value)
-                    .order_by(col(Notice.id))
-                )
-            ).all()
-        return list(found) if found and all(row.status in SENT for row in found) else []
-
-    sent = await eventually(rows, seconds=30)
-    journal = {m["message_id"]: m for m in await zalo_messages(fake_zalo)}
-    return [journal[row.zalo_message_id]["text"] for row in sent]
 
 
 def just_past() -> datetime:
