@@ -10,7 +10,6 @@ before reception (it counts as the one request; the supplement goes back to the 
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,8 +22,6 @@ from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from db.agencies import set_agency
-from db.clients import create_client
 from db.engine import SessionFactory
 from db.models import Notice
 from db.procedures import load_catalogue, read_catalogue
@@ -33,16 +30,14 @@ from domain.dvcqg import format_portal_time
 from domain.notices import NoticeKind
 from domain.timefmt import to_office
 from domain.vocabulary import vn_datetime
-from server import create_app
 from settings import Settings
 from tests.conftest import eventually
-from tests.support.api import bearer, registration
+from tests.support.api import registration
 from tests.support.builders import CALENDAR, due_after, new_code
-from tests.support.journal import ok, post, sent_text
+from tests.support.journal import ok, post, sent_text, tthc_clients
 from tests.support.pages import act, seed_officer, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLE_AGENCIES = ROOT / "deploy" / "agencies.sample.json"
 SAMPLE_CATALOGUE = ROOT / "deploy" / "procedures.sample.json"
 CHECK = timedelta(hours=limits.ONLINE_CHECK_WORKING_HOURS)
 
@@ -65,24 +60,12 @@ async def clients(
     settings: Settings,
     session_factory: SessionFactory,
 ) -> AsyncIterator[Clients]:
-    async with session_factory() as session:
-        key = await create_client(session, "tthc-h21", ["H21.65"])
-        for entry in json.loads(SAMPLE_AGENCIES.read_text(encoding="utf-8")):
-            await set_agency(session, entry.pop("code"), entry)
     await seed_officer(session_factory, agencies=["H21.65"])
-    app = create_app(settings, temporal=workflow_env.client, session_factory=session_factory)
-    timed_app = create_app(settings, temporal=time_skipping_env.client, session_factory=session_factory)
-    headers = bearer(key)
     async with (
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://a.test", headers=headers
-        ) as api,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=timed_app), base_url="http://a.test", headers=headers
-        ) as timed,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://a.test") as desk,
+        tthc_clients(settings, session_factory, workflow_env, time_skipping_env) as tthc,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=tthc.app), base_url="http://a.test") as desk,
     ):
-        yield Clients(api, timed, desk, await sign_in(desk), time_skipping_env)
+        yield Clients(tthc.api, tthc.timed, desk, await sign_in(desk), time_skipping_env)
 
 
 class Ticks:

@@ -10,11 +10,9 @@ passes unsupplied the dossier stops (`stopped`, DVCQG 8), the citizen and the of
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,8 +21,6 @@ from sqlmodel import col, select
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from db.agencies import set_agency
-from db.clients import create_client
 from db.engine import SessionFactory
 from db.models import Dossier, Notice
 from db.procedures import load_catalogue
@@ -33,15 +29,11 @@ from domain.notices import NoticeKind
 from domain.procedures import check_catalogue
 from domain.vocabulary import vn_datetime
 from pages import labels
-from server import create_app
 from settings import Settings
 from tests.conftest import eventually
-from tests.support.api import bearer
 from tests.support.builders import CALENDAR, WORKING_DAY, Moments, due_after, new_code, paused
-from tests.support.journal import ok, sent_text
+from tests.support.journal import ok, sent_text, tthc_clients
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLE_AGENCIES = ROOT / "deploy" / "agencies.sample.json"
 SHORT = "local.test.bo-sung-5-ngay"  # the citizen has 5 working days to supply; the count restarts
 RESUMES = "local.test.tinh-tiep"  # the count resumes when the supplement arrives (default deadline)
 RESTARTS = "local.test.tinh-lai"  # the law's default rule
@@ -73,9 +65,6 @@ async def clients(
     session_factory: SessionFactory,
 ) -> AsyncIterator[Clients]:
     async with session_factory() as session:
-        key = await create_client(session, "tthc-h21", ["H21.65"])
-        for entry in json.loads(SAMPLE_AGENCIES.read_text(encoding="utf-8")):
-            await set_agency(session, entry.pop("code"), entry)
         entries = check_catalogue(
             {
                 "procedures": [
@@ -86,18 +75,8 @@ async def clients(
             }
         )
         await load_catalogue(session, entries, loaded_by="test")
-    app = create_app(settings, temporal=workflow_env.client, session_factory=session_factory)
-    timed_app = create_app(settings, temporal=time_skipping_env.client, session_factory=session_factory)
-    headers = bearer(key)
-    async with (
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://a.test", headers=headers
-        ) as api,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=timed_app), base_url="http://a.test", headers=headers
-        ) as timed,
-    ):
-        yield Clients(api, timed, time_skipping_env)
+    async with tthc_clients(settings, session_factory, workflow_env, time_skipping_env) as tthc:
+        yield Clients(tthc.api, tthc.timed, time_skipping_env)
 
 
 async def register(client: httpx.AsyncClient, procedure: str, at: datetime, **more: Any) -> str:
