@@ -5,7 +5,6 @@ Zalo's journal."""
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,7 +17,6 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from admin.dossiers import run_import
 from db.agencies import load_agencies, read_directory
 from db.dossiers import events_of
 from db.engine import SessionFactory
@@ -33,7 +31,7 @@ from server import create_app
 from settings import Settings
 from tests.conftest import eventually, zalo_messages
 from tests.support.builders import Moments, due_after, new_code
-from workflows.client import TemporalConnection
+from tests.support.imports import importing
 from workflows.dossier import DossierWorkflow
 
 pytestmark = pytest.mark.usefixtures("time_skipping_worker")
@@ -81,23 +79,6 @@ async def seed_catalogue(session_factory: SessionFactory) -> None:
     async with session_factory() as session:
         await load_catalogue(session, entries, loaded_by="test", about=about)
         await load_agencies(session, read_directory(DEPLOY / "agencies.sample.json"))
-
-
-async def importing(
-    settings: Settings, session_factory: SessionFactory, env: WorkflowEnvironment, path: Path
-) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    async with session_factory() as session:
-        status = await run_import(
-            settings,
-            session,
-            path,
-            temporal=TemporalConnection(settings, env.client),
-            out=out,
-            err=err,
-            concurrency=3,
-        )
-    return status, out.getvalue(), err.getvalue()
 
 
 async def workflow_state(env: WorkflowEnvironment, code: str) -> DossierState:
@@ -222,7 +203,7 @@ async def test_open_dossiers_are_imported_in_their_state_without_notices_for_the
         "\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n{not json\n", encoding="utf-8"
     )
 
-    status, out, err = await importing(settings, session_factory, time_skipping_env, path)
+    status, out, err = await importing(settings, session_factory, time_skipping_env, path, concurrency=3)
 
     assert status == 1
     assert "12/12" in err
@@ -362,7 +343,7 @@ async def test_open_dossiers_are_imported_in_their_state_without_notices_for_the
     }
     async with session_factory() as session:
         counts_before = {name: len(await events_of(session, codes[name])) for name in imported_seq}
-    status, out, err = await importing(settings, session_factory, time_skipping_env, path)
+    status, out, err = await importing(settings, session_factory, time_skipping_env, path, concurrency=3)
     assert status == 1
     assert "Xong: đã nhập 0, đã có từ trước 5, không nhập 7." in out
     for name, before in handles.items():

@@ -6,7 +6,6 @@ administrator would run it; the real worker runs the started workflows."""
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import signal
 import sys
@@ -18,14 +17,13 @@ from sqlalchemy import func
 from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
 
-from admin.dossiers import run_import
 from bench.import_rate import generate
 from db.engine import SessionFactory
 from db.models import Dossier, DossierEvent
 from domain.codes import workflow_id
 from settings import Settings
+from tests.support.imports import importing
 from tests.workflow.test_import import seed_catalogue
-from workflows.client import TemporalConnection
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -77,20 +75,11 @@ async def test_an_import_killed_midway_is_finished_by_the_next_run(
     done_before = await rows(session_factory)
     assert 10 <= done_before < DOSSIERS
 
-    out, err = io.StringIO(), io.StringIO()
-    async with session_factory() as session:
-        status = await run_import(
-            settings,
-            session,
-            path,
-            temporal=TemporalConnection(settings, workflow_env.client),
-            out=out,
-            err=err,
-        )
-    assert status == 0, out.getvalue()
+    status, out, _ = await importing(settings, session_factory, workflow_env, path)
+    assert status == 0, out
     # Rows written by the killed run whose workflow it had not started yet are started now ("imported").
     imported, already = (
-        int(n) for n in out.getvalue().split("đã nhập ")[1].split(", không")[0].split(", đã có từ trước ")
+        int(n) for n in out.split("đã nhập ")[1].split(", không")[0].split(", đã có từ trước ")
     )
     assert imported + already == DOSSIERS
     assert already <= done_before
@@ -111,15 +100,6 @@ async def test_an_import_killed_midway_is_finished_by_the_next_run(
         description = await workflow_env.client.get_workflow_handle(workflow_id(code)).describe()
         assert description.task_queue == settings.task_queue
 
-    again = io.StringIO()
-    async with session_factory() as session:
-        status = await run_import(
-            settings,
-            session,
-            path,
-            temporal=TemporalConnection(settings, workflow_env.client),
-            out=again,
-            err=err,
-        )
+    status, again, _ = await importing(settings, session_factory, workflow_env, path)
     assert status == 0
-    assert f"đã nhập 0, đã có từ trước {DOSSIERS}, không nhập 0" in again.getvalue()
+    assert f"đã nhập 0, đã có từ trước {DOSSIERS}, không nhập 0" in again
