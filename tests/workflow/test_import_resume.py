@@ -28,7 +28,7 @@ from tests.workflow.test_import import seed_catalogue
 pytestmark = pytest.mark.usefixtures("worker")
 
 ROOT = Path(__file__).resolve().parents[2]
-DOSSIERS = 40
+DOSSIERS = 200
 
 
 async def rows(session_factory: SessionFactory) -> int:
