@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Callable, Sequence
@@ -106,6 +107,11 @@ async def main() -> None:
     async with httpx.AsyncClient(timeout=settings.zalo_timeout_seconds) as http:
         sessions = make_session_factory(engine)
         worker = build_worker(client, settings, sessions, http)
+        # Everything made so far (modules, settings, clients) lives as long as the process: frozen out of
+        # the cyclic collector's way, so a full collection walks only the cached workflows. The SDK's
+        # deadlock detector is wall-clock (2 s a workflow activation), and a collection holds the GIL.
+        gc.collect()
+        gc.freeze()
         log.info(
             "worker polling task queue %s on %s (metrics: %s, payload encryption: %s)",
             settings.task_queue,
