@@ -71,6 +71,8 @@ def p(values: list[float], q: float) -> float:
 
 async def main(args: argparse.Namespace) -> None:
     from sqlalchemy import func, select
+    from temporalio.client import WorkflowQueryFailedError
+    from temporalio.service import RPCError
 
     from db.engine import make_engine, make_session_factory
     from db.migrate import upgrade
@@ -104,11 +106,11 @@ async def main(args: argparse.Namespace) -> None:
     day = settings.office_hours().day_length
     worker: asyncio.subprocess.Process | None = None
 
-    async def start_worker(cache: int) -> asyncio.subprocess.Process:
+    async def start_worker(cache: int, settle: float = 3) -> asyncio.subprocess.Process:
         process = await spawn(
             sys.executable, "worker.py", env={**env, "WORKER_MAX_CACHED_WORKFLOWS": str(cache)}
         )
-        await asyncio.sleep(3)
+        await asyncio.sleep(settle)
         return process
 
     async def stop_worker(process: asyncio.subprocess.Process) -> None:
@@ -130,14 +132,14 @@ async def main(args: argparse.Namespace) -> None:
         semaphore = asyncio.Semaphore(args.concurrency)
         codes: list[str] = []
 
-        async def retried(call: Any) -> None:
+        async def retried(call: Any, retry_on: tuple[type[BaseException], ...] = (Unavailable,)) -> None:
             """A call the engine did not answer in time is sent again, as a TTHC system would (the gateway's
             contract: the same call applies at most once)."""
             for attempt in range(10):
                 try:
                     await call()
                     return
-                except Unavailable:  # not answered in time, or a workflow task being retried just then
+                except retry_on:  # not answered in time, or a workflow task being retried just then
                     if attempt == 9:
                         raise
                     await asyncio.sleep(min(2**attempt, 10))
@@ -186,9 +188,14 @@ async def main(args: argparse.Namespace) -> None:
             idle = rss_mib(worker.pid)
             started = time.perf_counter()
             for chunk in range(0, len(codes), args.concurrency):
+                # A query of an evicted dossier replays it; one the worker did not answer in time (its RPC
+                # deadline, or the SDK's 2 s deadlock detector on a starved CPU) is asked again.
                 await asyncio.gather(
                     *(
-                        client.get_workflow_handle(f"dossier-{code}").query("state")
+                        retried(
+                            lambda code=code: client.get_workflow_handle(f"dossier-{code}").query("state"),
+                            (RPCError, WorkflowQueryFailedError),
+                        )
                         for code in codes[chunk : chunk + args.concurrency]
                     )
                 )
@@ -250,14 +257,16 @@ async def main(args: argparse.Namespace) -> None:
             # Two working days: the due-soon timer (one working day before) comes due at `fire_at`.
             input = dossier_input(settings, code, received_at=received_at, working_days=2)
             async with semaphore:
-                await gateway.update(input, contracts.REGISTER, Register(input.fingerprint), Outcome)
+                await retried(
+                    lambda: gateway.update(input, contracts.REGISTER, Register(input.fingerprint), Outcome)
+                )
 
         await asyncio.gather(*(due_one(code) for code in due_codes))
         await stop_worker(worker)
         down_until = max(fire_at, datetime.now(UTC)) + timedelta(seconds=args.down)
         await asyncio.sleep((down_until - datetime.now(UTC)).total_seconds())
-        worker = await start_worker(max(args.cache_sizes))
-        restarted = time.perf_counter()
+        restarted = time.perf_counter()  # from the process's start: its start-up is part of the catch-up
+        worker = await start_worker(max(args.cache_sizes), settle=0)
 
         async def fired() -> tuple[int, int, int]:
             async with sessions() as session:
