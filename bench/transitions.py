@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import json
 import os
 import socket
@@ -152,6 +153,15 @@ def summary(name: str, latencies: list[float], wall: float, workflows: int) -> d
     }
 
 
+def _drop_schema(url: str, schema: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+
+
 async def fresh_database(url: str, tmp: Path) -> str:
     """A SQLite file in `tmp`, or a new schema of its own in the given PostgreSQL database."""
     if not url:
@@ -166,6 +176,7 @@ async def fresh_database(url: str, tmp: Path) -> str:
     async with engine.begin() as conn:
         await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     await engine.dispose()
+    atexit.register(_drop_schema, url, schema)  # a benchmark leaves no tables behind, even when it fails
     parsed = make_url(async_url(url)).update_query_dict({"options": f"-csearch_path={schema}"})
     return parsed.render_as_string(hide_password=False)
 
