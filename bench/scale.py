@@ -39,6 +39,7 @@ from typing import Any
 
 import httpx
 
+import bench.transitions
 from bench.transitions import (
     free_port,
     fresh_database,
@@ -132,17 +133,21 @@ async def main(args: argparse.Namespace) -> None:
         semaphore = asyncio.Semaphore(args.concurrency)
         codes: list[str] = []
 
+        retries: dict[str, int] = {}
+
         async def retried(call: Any, retry_on: tuple[type[BaseException], ...] = (Unavailable,)) -> None:
             """A call the engine did not answer in time is sent again, as a TTHC system would (the gateway's
-            contract: the same call applies at most once)."""
-            for attempt in range(10):
+            contract: the same call applies at most once); each retry is counted by its error."""
+            for attempt in range(20):
                 try:
                     await call()
                     return
-                except retry_on:  # not answered in time, or a workflow task being retried just then
-                    if attempt == 9:
+                except retry_on as error:  # not answered in time, or a workflow task being retried just then
+                    if attempt == 19:
                         raise
-                    await asyncio.sleep(min(2**attempt, 10))
+                    name = type(error).__name__
+                    retries[name] = retries.get(name, 0) + 1
+                    await asyncio.sleep(min(2**attempt, 30))
 
         async def open_one(i: int) -> None:
             code = f"S{i % 50:02d}.{i // 50:04d}-261123-{i:06d}"
@@ -178,7 +183,9 @@ async def main(args: argparse.Namespace) -> None:
             seconds=round(seconds, 1),
             dossiers_per_s=round(args.dossiers / seconds, 1),
             updates_per_s=round(args.dossiers * 5 / 3 / seconds, 1),
+            retries=dict(retries),
         )
+        retries.clear()
 
         # 2. memory against the sticky cache
         client = await gateway.client()
@@ -206,6 +213,7 @@ async def main(args: argparse.Namespace) -> None:
                 rss_idle_mib=idle,
                 rss_mib=rss_mib(worker.pid),
                 replay_s=round(time.perf_counter() - started, 1),
+                retries=dict(retries),
             )
 
         # 3. storage
@@ -329,4 +337,9 @@ if __name__ == "__main__":
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--catch-up-limit", type=float, default=600)
     parser.add_argument("--database-url", default="")
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--log-dir", type=Path, default=None, help="keep the processes' output here")
+    arguments = parser.parse_args()
+    if arguments.log_dir is not None:
+        arguments.log_dir.mkdir(parents=True, exist_ok=True)
+        bench.transitions.LOG_DIR = arguments.log_dir
+    asyncio.run(main(arguments))
