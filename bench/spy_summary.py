@@ -6,7 +6,8 @@ send count as the notice send, and a route's work under the idempotency middlewa
 sample in no project code goes to the first library part below that any of its frames belongs to (so
 "SQLite (driver)" is aiosqlite's own thread, whichever module asked it). Shares are of the samples py-spy
 took while the process ran, once it had loaded its modules: samples inside an import are counted apart as
-its start-up, and samples of a thread blocked in epoll or an idle pool thread apart as waiting.
+its start-up, and samples of a thread blocked in epoll, an idle pool thread or an aiosqlite connection
+thread waiting for its next call apart as waiting.
 """
 
 from __future__ import annotations
@@ -45,8 +46,21 @@ PARTS: list[tuple[str, tuple[str, ...]]] = [
 
 
 STARTUP = "start-up (imports)"
-IDLE = "waiting (epoll, an idle pool thread)"
-IDLE_LEAVES = ("EpollSelector.select ", "_worker (concurrent/futures/thread.py")
+IDLE = "waiting (epoll, idle threads)"
+
+
+def _aiosqlite_wait() -> str:
+    """The frame of an aiosqlite connection thread waiting for its next call (its queue's `get`)."""
+    import inspect
+
+    import aiosqlite.core
+
+    lines, first = inspect.getsourcelines(aiosqlite.core._connection_worker_thread)
+    line = first + next(n for n, text in enumerate(lines) if "tx.get()" in text)
+    return f"_connection_worker_thread (aiosqlite/core.py:{line})"
+
+
+IDLE_LEAVES = ("EpollSelector.select ", "_worker (concurrent/futures/thread.py", _aiosqlite_wait())
 
 
 def part_of(stack: str) -> str:
