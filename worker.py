@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
-from temporalio.worker import Interceptor, Worker
+from temporalio.worker import Interceptor, UnsandboxedWorkflowRunner, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.calendar import CalendarActivities
 from activities.log_context import ActivityLogContext
@@ -76,6 +77,9 @@ def build_worker(
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
         sticky_queue_schedule_to_start_timeout=contracts.STICKY_QUEUE_TIMEOUT,
         interceptors=[ActivityLogContext(), *interceptors],
+        workflow_runner=SandboxedWorkflowRunner()
+        if settings.worker_workflow_sandbox
+        else UnsandboxedWorkflowRunner(),
     )
 
 

@@ -145,8 +145,10 @@ OFFICERS = {"*": {"officer": ["officer-1"], "department_head": ["head-1"], "agen
 
 
 @pytest.fixture
-def settings(database_url: str, task_queue: str) -> Settings:
-    """Settings for one test: its own database and task queue, the fake Zalo, no .env file."""
+def settings(request: pytest.FixtureRequest, database_url: str, task_queue: str) -> Settings:
+    """Settings for one test: its own database and task queue, the fake Zalo, no .env file. A test may
+    change some through `@pytest.mark.parametrize("settings", [{...}], indirect=True)`."""
+    overrides: dict[str, Any] = getattr(request, "param", {})
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         app_env="local",
@@ -159,6 +161,7 @@ def settings(database_url: str, task_queue: str) -> Settings:
         # Quiet hours off (an empty window), so these tests run at any hour.
         quiet_hours_start=time(0, 0),
         quiet_hours_end=time(0, 0),
+        **overrides,
     )
 
 

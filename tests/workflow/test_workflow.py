@@ -155,6 +155,11 @@ async def test_the_dossier_is_searchable_by_status_agency_and_procedure(
     assert execution.typed_search_attributes is not None
 
 
+# WORKER_WORKFLOW_SANDBOX=false (a production option, docs/performance.md) runs the same workflow code
+# outside the SDK's sandbox: the whole lifecycle must come out the same.
+@pytest.mark.parametrize(
+    "settings", [{}, {"worker_workflow_sandbox": False}], ids=["sandboxed", "unsandboxed"], indirect=True
+)
 async def test_full_lifecycle_keeps_the_legal_clock(
     workflow_env: WorkflowEnvironment, settings: Settings, session_factory: SessionFactory
 ) -> None:
