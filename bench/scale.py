@@ -10,7 +10,9 @@ the real worker (its own process, WORKER_MAX_CACHED_WORKFLOWS as asked) are star
 1. start: `--dossiers` dossiers registered through the gateway, `--concurrency` at a time, spread over the
    open states (received, supplement_required, fee_due; every one with its timers pending);
 2. memory: for each `--cache-sizes` the worker is restarted with that sticky cache and every dossier is
-   queried once (a query replays an evicted workflow into the cache), then its RSS is read;
+   queried once (a query replays an evicted workflow into the cache), then its RSS is read; a restarted
+   worker runs `--restart-slots` workflow tasks at once (10: with the default 100 a worker restarting into
+   a backlog of replays timed its tasks out, docs/performance.md §6);
 3. storage: the Temporal database file's size per dossier;
 4. queries: the dossier list (first page) and the overdue list through the API's route, p50/p95;
 5. catch-up: `--due` more dossiers whose due-soon timer comes due `--down` seconds after the worker is
@@ -108,9 +110,10 @@ async def main(args: argparse.Namespace) -> None:
     day = settings.office_hours().day_length
     worker: asyncio.subprocess.Process | None = None
 
-    async def start_worker(cache: int, settle: float = 3) -> asyncio.subprocess.Process:
+    async def start_worker(cache: int, settle: float = 3, restart: bool = True) -> asyncio.subprocess.Process:
+        slots = {"WORKER_MAX_CONCURRENT_WORKFLOW_TASKS": str(args.restart_slots)} if restart else {}
         process = await spawn(
-            sys.executable, "worker.py", env={**env, "WORKER_MAX_CACHED_WORKFLOWS": str(cache)}
+            sys.executable, "worker.py", env={**env, "WORKER_MAX_CACHED_WORKFLOWS": str(cache), **slots}
         )
         await asyncio.sleep(settle)
         return process
@@ -127,7 +130,7 @@ async def main(args: argparse.Namespace) -> None:
         processes.append(await start_fake_zalo(ports["zalo"], env))
         await wait_port(ports["temporal"])
         await wait_port(ports["zalo"])
-        worker = await start_worker(max(args.cache_sizes))
+        worker = await start_worker(max(args.cache_sizes), restart=False)
         now = datetime.now(UTC)
 
         # 1. start
@@ -340,6 +343,12 @@ if __name__ == "__main__":
     parser.add_argument("--catch-up-limit", type=float, default=600)
     parser.add_argument("--database-url", default="")
     parser.add_argument("--log-dir", type=Path, default=None, help="keep the processes' output here")
+    parser.add_argument(
+        "--restart-slots",
+        type=int,
+        default=10,
+        help="WORKER_MAX_CONCURRENT_WORKFLOW_TASKS of the restarted workers (the start keeps the setting's)",
+    )
     arguments = parser.parse_args()
     if arguments.log_dir is not None:
         arguments.log_dir.mkdir(parents=True, exist_ok=True)
