@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -27,8 +26,6 @@ from sqlmodel import col, select
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from db.agencies import set_agency
-from db.clients import create_client
 from db.desk import ListKind
 from db.engine import SessionFactory
 from db.models import Notice
@@ -39,16 +36,14 @@ from domain.notices import Audience, NoticeChannel, NoticeKind, NoticeStatus, Of
 from domain.procedures import check_catalogue
 from domain.timefmt import to_office
 from domain.vocabulary import vn_datetime
-from server import create_app
 from settings import Settings
 from tests.conftest import eventually, zalo_messages
-from tests.support.api import bearer
 from tests.support.builders import Moments, due_after, new_code
+from tests.support.journal import tthc_clients
 from tests.support.pages import act, hidden, seed_officer, sign_in
 from tests.support.text_scan import raw_identifiers, visible_text
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLE_AGENCIES = ROOT / "deploy" / "agencies.sample.json"
 GALLERY = ROOT / "test-artifacts" / "notice-gallery.md"
 PAYMENT_SECRET = "change-me"  # the settings fixture's PAYMENT_SECRET (the local default)
 GLUED = re.compile(r"\)[^\W\d_]")  # "(H21.65)Hạn trả": a template lost a line break
@@ -136,42 +131,32 @@ async def run(
     session_factory: SessionFactory,
     fake_zalo: httpx.AsyncClient,
 ) -> AsyncIterator[Run]:
-    async with session_factory() as session:
-        key = await create_client(session, "tthc-h21", ["H21.65"])
-        for entry in json.loads(SAMPLE_AGENCIES.read_text(encoding="utf-8")):
-            await set_agency(session, entry.pop("code"), entry)
-        # The catalogue: the run's procedure as registered, and one with internal steps.
-        entries = check_catalogue(
-            {
-                "procedures": [
-                    CATALOGUE_ENTRY,
-                    CATALOGUE_ENTRY | {"code": RESUMES_PROCEDURE, "supplement": {"restart_count": False}},
-                    CATALOGUE_ENTRY
-                    | {
-                        "code": STEPS_PROCEDURE,
-                        "steps": [
-                            {"name": "Tiếp nhận, kiểm tra hồ sơ", "unit": "Bộ phận Một cửa", "hours": 60},
-                            {"name": "Thẩm định hồ sơ", "unit": "Phòng Kinh tế - Hạ tầng", "hours": 16},
-                        ],
-                    },
-                ]
-            }
-        )
-        await load_catalogue(session, entries, loaded_by="test")
-    await seed_officer(session_factory, agencies=["H21.65"])
-    app = create_app(settings, temporal=workflow_env.client, session_factory=session_factory)
-    timed_app = create_app(settings, temporal=time_skipping_env.client, session_factory=session_factory)
-    headers = bearer(key)
-    async with (
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://a.test", headers=headers
-        ) as api,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=timed_app), base_url="http://a.test", headers=headers
-        ) as timed,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://a.test") as desk,
-    ):
-        yield Run(api, timed, desk, await sign_in(desk), time_skipping_env, fake_zalo)
+    async with tthc_clients(settings, session_factory, workflow_env, time_skipping_env) as tthc:
+        async with session_factory() as session:
+            # The catalogue: the run's procedure as registered, and one with internal steps.
+            entries = check_catalogue(
+                {
+                    "procedures": [
+                        CATALOGUE_ENTRY,
+                        CATALOGUE_ENTRY | {"code": RESUMES_PROCEDURE, "supplement": {"restart_count": False}},
+                        CATALOGUE_ENTRY
+                        | {
+                            "code": STEPS_PROCEDURE,
+                            "steps": [
+                                {"name": "Tiếp nhận, kiểm tra hồ sơ", "unit": "Bộ phận Một cửa", "hours": 60},
+                                {"name": "Thẩm định hồ sơ", "unit": "Phòng Kinh tế - Hạ tầng", "hours": 16},
+                            ],
+                        },
+                    ]
+                }
+            )
+            await load_catalogue(session, entries, loaded_by="test")
+        await seed_officer(session_factory, agencies=["H21.65"])
+        # The officer desk, on the same app as the TTHC system's client.
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=tthc.app), base_url="http://a.test"
+        ) as desk:
+            yield Run(tthc.api, tthc.timed, desk, await sign_in(desk), time_skipping_env, fake_zalo)
 
 
 async def drive_every_path(r: Run) -> None:
