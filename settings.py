@@ -192,6 +192,11 @@ class Settings(BaseSettings):
     # Run workflow code in the SDK's sandbox (it refuses non-deterministic calls). Off saves ≈ 20 % of the
     # worker's CPU (docs/performance.md); the tests and the replay of saved histories always run in it.
     worker_workflow_sandbox: bool = True
+    # What this worker process runs on the task queue: "all" (one process, the default); or two processes,
+    # "workflows" (workflow tasks with their local activities: the calendar, the projection) and
+    # "activities" (the notice sends and resends), each with its own interpreter, so a burst of workflow
+    # tasks cannot starve the sends of the one core a Python process uses (docs/performance.md §6).
+    worker_runs: Literal["all", "workflows", "activities"] = "all"
     # On SIGTERM, how long running activities get to finish before they are cancelled.
     worker_graceful_shutdown_seconds: float = Field(default=30.0, ge=0)
 

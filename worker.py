@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import signal
+import socket
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
@@ -64,12 +66,19 @@ def build_worker(
     On shutdown it stops polling and gives running activities WORKER_GRACEFUL_SHUTDOWN_SECONDS to finish
     before it cancels them (docker-compose's stop_grace_period is longer, so SIGKILL never comes first).
     `interceptors` come after the log context's (bench.profile times activities with one).
+
+    WORKER_RUNS picks its part of the task queue: all of it, the workflows (with every activity registered,
+    for the local ones and the projection of histories from before it ran locally) or the activities. Its
+    identity, shown in the Temporal UI for every task it took, ends with that part.
     """
+    runs = settings.worker_runs
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=[DossierWorkflow, NoticeResendWorkflow],
+        workflows=[] if runs == "activities" else [DossierWorkflow, NoticeResendWorkflow],
         activities=activities(settings, sessions, http),
+        no_remote_activities=runs == "workflows",
+        identity=f"{os.getpid()}@{socket.gethostname()}/{runs}",
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         max_concurrent_local_activities=settings.worker_max_concurrent_local_activities,
@@ -117,7 +126,8 @@ async def main() -> None:
         gc.collect()
         gc.freeze()
         log.info(
-            "worker polling task queue %s on %s (metrics: %s, payload encryption: %s)",
+            "worker (%s) polling task queue %s on %s (metrics: %s, payload encryption: %s)",
+            settings.worker_runs,
             settings.task_queue,
             settings.temporal_address,
             settings.worker_metrics_bind_address or "off",

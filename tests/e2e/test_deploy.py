@@ -171,6 +171,24 @@ def test_services_start_in_order_and_report_health(resolved: dict[str, Any]) -> 
     assert {p["host_ip"] for s in services.values() for p in s.get("ports", [])} == {"127.0.0.1"}
 
 
+def test_the_worker_pair_profile_adds_the_activities_process(compose: list[str]) -> None:
+    result = run_compose(compose, "--profile", "worker-pair", "config", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    pair, worker = services["worker-activities"], services["worker"]
+    assert (worker["environment"]["WORKER_RUNS"], pair["environment"]["WORKER_RUNS"]) == ("all", "activities")
+    for same in ("image", "command", "depends_on", "stop_grace_period", "healthcheck"):
+        assert pair[same] == worker[same], same
+    # The settings both read are the same ones (the database, Temporal, Zalo, the payload keys).
+    shared = set(worker["environment"]) - {
+        "WORKER_RUNS",
+        "WORKER_MAX_CONCURRENT_WORKFLOW_TASKS",
+        "WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES",
+        "WORKER_MAX_CACHED_WORKFLOWS",
+    }
+    assert {k: pair["environment"].get(k) for k in shared} == {k: worker["environment"][k] for k in shared}
+
+
 def test_the_api_believes_forwarded_addresses_from_the_networks_gateway_only(
     resolved: dict[str, Any],
 ) -> None:

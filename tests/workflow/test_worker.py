@@ -1,4 +1,5 @@
-"""The worker's tuning settings and its graceful shutdown (what SIGTERM does in `python worker.py`)."""
+"""The worker's tuning settings, its split into a pair of processes (WORKER_RUNS) and its graceful shutdown
+(what SIGTERM does in `python worker.py`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from db.engine import SessionFactory
 from db.models import Notice
 from settings import Settings
+from tests.conftest import eventually
 from tests.support.builders import dossier_input, register
 from worker import build_worker
 
@@ -92,6 +94,51 @@ async def test_shutdown_lets_the_running_activity_finish(
     types = {e.event_type for e in events}
     assert EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT not in types
     assert EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED not in types
+
+
+async def test_a_worker_pair_splits_the_task_queue_and_each_takes_only_its_part(
+    workflow_env: WorkflowEnvironment,
+    settings: Settings,
+    session_factory: SessionFactory,
+    fake_zalo: httpx.AsyncClient,
+) -> None:
+    client = workflow_env.client
+    as_workflows = settings.model_copy(update={"worker_runs": "workflows"})
+    as_activities = settings.model_copy(update={"worker_runs": "activities"})
+    input = dossier_input(settings)
+
+    async def notices() -> list[tuple[str, str, int]]:
+        async with session_factory() as session:
+            rows = (await session.exec(select(Notice).where(Notice.dossier_code == input.code))).all()
+        return [(n.kind, n.status, n.attempts) for n in rows]
+
+    async with build_worker(client, as_workflows, session_factory, fake_zalo):
+        # The registration answers (its workflow task and local activities ran here) and its notice is
+        # recorded, but this process takes no activity task: the send waits for the other one.
+        handle, outcome = await register(client, settings, input)
+        assert outcome.seq == 1
+        await asyncio.sleep(1.5)
+        assert await notices() == [("received", "queued", 0)]
+        async with build_worker(client, as_activities, session_factory, fake_zalo):
+
+            async def sent() -> bool:
+                return await notices() == [("received", "sent", 1)]
+
+            await eventually(sent)
+
+    # The history names the process that took each task (the Temporal UI shows it to officers).
+    events = (await handle.fetch_history()).events
+    took_workflow_tasks = {
+        e.workflow_task_completed_event_attributes.identity.rsplit("/", 1)[-1]
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+    }
+    took_activities = {
+        e.activity_task_started_event_attributes.identity.rsplit("/", 1)[-1]
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
+    }
+    assert (took_workflow_tasks, took_activities) == ({"workflows"}, {"activities"})
 
 
 def test_tuning_settings_reach_the_worker(
