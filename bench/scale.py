@@ -8,7 +8,9 @@ One Temporal dev server persisting to a SQLite file (so its size per dossier can
 the real worker (its own process, WORKER_MAX_CACHED_WORKFLOWS as asked) are started. Then:
 
 1. start: `--dossiers` dossiers registered through the gateway, `--concurrency` at a time, spread over the
-   open states (received, supplement_required, fee_due; every one with its timers pending);
+   open states (received, supplement_required, fee_due; every one with its timers pending), and the
+   notices by status when it ends (how far the sends kept up; `--worker-pair` runs the sends in a process
+   of their own, WORKER_RUNS); `--start-only` waits for the queued sends, times them, and stops there;
 2. memory: for each `--cache-sizes` the worker is restarted with that sticky cache and every dossier is
    queried once (a query replays an evicted workflow into the cache), then its RSS is read; a restarted
    worker runs `--restart-slots` workflow tasks at once (10: with the default 100 a worker restarting into
@@ -108,19 +110,38 @@ async def main(args: argparse.Namespace) -> None:
     gateway = Gateway(TemporalConnection(settings), settings)
     calendar = WorkingCalendar(settings.office_hours())
     day = settings.office_hours().day_length
-    worker: asyncio.subprocess.Process | None = None
+    workers: list[asyncio.subprocess.Process] = []
+    engine = make_engine(database_url)
+    sessions = make_session_factory(engine)
 
-    async def start_worker(cache: int, settle: float = 3, restart: bool = True) -> asyncio.subprocess.Process:
+    async def start_worker(
+        cache: int, settle: float = 3, restart: bool = True
+    ) -> list[asyncio.subprocess.Process]:
+        """The worker: one process, or with --worker-pair its workflows' process (first) and its
+        activities' (WORKER_RUNS)."""
         slots = {"WORKER_MAX_CONCURRENT_WORKFLOW_TASKS": str(args.restart_slots)} if restart else {}
-        process = await spawn(
-            sys.executable, "worker.py", env={**env, "WORKER_MAX_CACHED_WORKFLOWS": str(cache), **slots}
-        )
+        started = []
+        for runs in ("workflows", "activities") if args.worker_pair else ("all",):
+            started.append(
+                await spawn(
+                    sys.executable,
+                    "worker.py",
+                    env={**env, "WORKER_MAX_CACHED_WORKFLOWS": str(cache), "WORKER_RUNS": runs, **slots},
+                )
+            )
         await asyncio.sleep(settle)
-        return process
+        return started
 
-    async def stop_worker(process: asyncio.subprocess.Process) -> None:
-        process.terminate()
-        await asyncio.wait_for(process.wait(), timeout=60)
+    async def stop_worker(processes: list[asyncio.subprocess.Process]) -> None:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            await asyncio.wait_for(process.wait(), timeout=60)
+
+    async def notices_by_status() -> dict[str, int]:
+        async with sessions() as session:
+            rows = await session.exec(select(Notice.status, func.count()).group_by(Notice.status))
+        return {status: count for status, count in rows.all()}
 
     def out(**fields: Any) -> None:
         print(json.dumps(fields), flush=True)
@@ -130,7 +151,7 @@ async def main(args: argparse.Namespace) -> None:
         processes.append(await start_fake_zalo(ports["zalo"], env))
         await wait_port(ports["temporal"])
         await wait_port(ports["zalo"])
-        worker = await start_worker(max(args.cache_sizes), restart=False)
+        workers = await start_worker(max(args.cache_sizes), restart=False)
         now = datetime.now(UTC)
 
         # 1. start
@@ -188,15 +209,32 @@ async def main(args: argparse.Namespace) -> None:
             dossiers_per_s=round(args.dossiers / seconds, 1),
             updates_per_s=round(args.dossiers * 5 / 3 / seconds, 1),
             retries=dict(retries),
+            worker_pair=args.worker_pair,
+            # Every registration queues a notice, and so does every supplement and fee request: how many
+            # of them the worker sent while the start ran (a saturated worker starves its sends, §6).
+            notices_at_end=await notices_by_status(),
         )
         retries.clear()
+        if args.start_only:
+            # How long the sends take to catch up once the start is over.
+            deadline = time.perf_counter() + args.catch_up_limit
+            while time.perf_counter() < deadline:
+                if not (await notices_by_status()).get("queued"):
+                    break
+                await asyncio.sleep(1)
+            out(
+                measure="notices_drained",
+                seconds_after_start=round(time.perf_counter() - started - seconds, 1),
+                notices=await notices_by_status(),
+            )
+            return
 
         # 2. memory against the sticky cache
         client = await gateway.client()
         for cache in sorted(args.cache_sizes):
-            await stop_worker(worker)
-            worker = await start_worker(cache)
-            idle = rss_mib(worker.pid)
+            await stop_worker(workers)
+            workers = await start_worker(cache)
+            idle = rss_mib(workers[0].pid)  # the process that holds the workflows
             started = time.perf_counter()
             for chunk in range(0, len(codes), args.concurrency):
                 # A query of an evicted dossier replays it; one the worker did not answer in time (its RPC
@@ -215,7 +253,8 @@ async def main(args: argparse.Namespace) -> None:
                 cache=cache,
                 dossiers=len(codes),
                 rss_idle_mib=idle,
-                rss_mib=rss_mib(worker.pid),
+                rss_mib=rss_mib(workers[0].pid),
+                **({"rss_activities_mib": rss_mib(workers[1].pid)} if args.worker_pair else {}),
                 replay_s=round(time.perf_counter() - started, 1),
                 retries=dict(retries),
             )
@@ -232,8 +271,6 @@ async def main(args: argparse.Namespace) -> None:
         from db.clients import create_client
         from server import create_app
 
-        engine = make_engine(database_url)
-        sessions = make_session_factory(engine)
         key = "scale-" + uuid.uuid4().hex
         async with sessions() as session:
             await create_client(session, "scale", ["*"], key)
@@ -274,11 +311,11 @@ async def main(args: argparse.Namespace) -> None:
                 )
 
         await asyncio.gather(*(due_one(code) for code in due_codes))
-        await stop_worker(worker)
+        await stop_worker(workers)
         down_until = max(fire_at, datetime.now(UTC)) + timedelta(seconds=args.down)
         await asyncio.sleep((down_until - datetime.now(UTC)).total_seconds())
         restarted = time.perf_counter()  # from the process's start: its start-up is part of the catch-up
-        worker = await start_worker(max(args.cache_sizes), settle=0)
+        workers = await start_worker(max(args.cache_sizes), settle=0)
 
         async def fired() -> tuple[int, int, int]:
             async with sessions() as session:
@@ -317,11 +354,12 @@ async def main(args: argparse.Namespace) -> None:
             due_soon_notices=notices,
             duplicates=events - distinct,
         )
-        await engine.dispose()
     finally:
-        if worker is not None:
+        await engine.dispose()
+        for worker in workers:
             with suppress(ProcessLookupError):
                 worker.terminate()
+        for worker in workers:
             with suppress(Exception):
                 await asyncio.wait_for(worker.wait(), timeout=30)
         for process in reversed(processes):
@@ -349,6 +387,12 @@ if __name__ == "__main__":
         default=10,
         help="WORKER_MAX_CONCURRENT_WORKFLOW_TASKS of the restarted workers (the start keeps the setting's)",
     )
+    parser.add_argument(
+        "--worker-pair",
+        action="store_true",
+        help="run the worker as two processes, WORKER_RUNS=workflows and WORKER_RUNS=activities",
+    )
+    parser.add_argument("--start-only", action="store_true", help="stop after the start (step 1)")
     arguments = parser.parse_args()
     if arguments.log_dir is not None:
         arguments.log_dir.mkdir(parents=True, exist_ok=True)
