@@ -374,7 +374,12 @@ async def main(args: argparse.Namespace) -> None:
             processes.append(await start_temporal(ports["temporal"]))
             await wait_port(ports["temporal"])
             processes.append(await start_fake_zalo(ports["zalo"], env))
-            processes.append(await profile("worker", await spawn(sys.executable, "worker.py", env=env)))
+            # --worker-pair: two processes (WORKER_RUNS), "worker" the workflows and "activities" the sends.
+            names = ["temporal", "zalo", "worker"]
+            for runs in ("workflows", "activities") if args.worker_pair else ("all",):
+                worker = await spawn(sys.executable, "worker.py", env={**env, "WORKER_RUNS": runs})
+                processes.append(await profile("activities" if runs == "activities" else "worker", worker))
+            names += ["activities"] if args.worker_pair else []
             processes.append(
                 await spawn(
                     sys.executable,
@@ -403,7 +408,7 @@ async def main(args: argparse.Namespace) -> None:
                 "QUIET_HOURS_START",
             }
             settings_env = {k: v for k, v in env.items() if k in keys | {"QUIET_HOURS_END"}}
-            pids = dict(zip(("temporal", "zalo", "worker", "api"), (p.pid for p in processes), strict=True))
+            pids = dict(zip([*names, "api"], (p.pid for p in processes), strict=True))
             api = f"http://127.0.0.1:{ports['api']}"
             queue = env["TASK_QUEUE"]
 
@@ -458,6 +463,11 @@ if __name__ == "__main__":
     parser.add_argument("--database-url", default="")
     parser.add_argument("--log-dir", type=Path, default=None, help="keep the processes' output here")
     parser.add_argument("--py-spy", type=Path, default=None, help="profile the worker and the API into here")
+    parser.add_argument(
+        "--worker-pair",
+        action="store_true",
+        help="the worker as two processes, WORKER_RUNS=workflows and WORKER_RUNS=activities",
+    )
     arguments = parser.parse_args()
     if arguments.py_spy is not None:
         arguments.py_spy.mkdir(parents=True, exist_ok=True)
