@@ -67,9 +67,10 @@ def build_worker(
     before it cancels them (docker-compose's stop_grace_period is longer, so SIGKILL never comes first).
     `interceptors` come after the log context's (bench.profile times activities with one).
 
-    WORKER_RUNS picks its part of the task queue: all of it, the workflows (with every activity registered,
-    for the local ones and the projection of histories from before it ran locally) or the activities. Its
-    identity, shown in the Temporal UI for every task it took, ends with that part.
+    WORKER_RUNS picks its part of the task queue: all of it, the workflows (their local activities run
+    there) or the activities (every one is registered: the projection of a history from before it ran
+    locally is a remote activity, taken here). Its identity, shown in the Temporal UI for every task it
+    took, ends with that part.
     """
     runs = settings.worker_runs
     return Worker(
