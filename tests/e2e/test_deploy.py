@@ -117,6 +117,7 @@ def test_compose_config_validates(compose: list[str], resolved: dict[str, Any]) 
         "temporal-ui",
         "api",
         "worker",
+        "worker-activities",
         "prometheus",
     }
 
@@ -171,12 +172,13 @@ def test_services_start_in_order_and_report_health(resolved: dict[str, Any]) -> 
     assert {p["host_ip"] for s in services.values() for p in s.get("ports", [])} == {"127.0.0.1"}
 
 
-def test_the_worker_pair_profile_adds_the_activities_process(compose: list[str]) -> None:
-    result = run_compose(compose, "--profile", "worker-pair", "config", "--format", "json")
-    assert result.returncode == 0, result.stderr
-    services = json.loads(result.stdout)["services"]
+def test_compose_runs_the_worker_as_a_pair(resolved: dict[str, Any]) -> None:
+    services = resolved["services"]
     pair, worker = services["worker-activities"], services["worker"]
-    assert (worker["environment"]["WORKER_RUNS"], pair["environment"]["WORKER_RUNS"]) == ("all", "activities")
+    assert (worker["environment"]["WORKER_RUNS"], pair["environment"]["WORKER_RUNS"]) == (
+        "workflows",
+        "activities",
+    )
     for same in ("image", "command", "depends_on", "stop_grace_period", "healthcheck"):
         assert pair[same] == worker[same], same
     # The settings both read are the same ones (the database, Temporal, Zalo, the payload keys).
