@@ -195,6 +195,9 @@ async def test_the_worker_serves_temporal_sdk_metrics(
     )
     assert min(float(b) for b in bounds) <= 0.1  # 100 (ms) without durations_as_seconds
     assert f'task_queue="{tuned.task_queue}"' in text
+    # The WorkerDown alert watches both halves of a worker pair by these.
+    for poller in ("workflow_task", "activity_task"):
+        assert re.search(rf'^temporal_num_pollers{{[^}}]*poller_type="{poller}"', text, re.M), poller
     assert alerted_metrics("temporal_") - exposed(text) - SDK_FAILURE_COUNTERS == set()
     assert 'service="dossier-worker"' in text
 
