@@ -121,10 +121,12 @@ async def test_a_worker_pair_splits_the_task_queue_and_each_takes_only_its_part(
         assert await notices() == [("received", "queued", 0)]
         async with build_worker(client, as_activities, session_factory, fake_zalo):
 
-            async def sent() -> bool:
-                return await notices() == [("received", "sent", 1)]
+            async def sent_and_reported() -> bool:
+                completed = EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+                reported = any(e.event_type == completed for e in (await handle.fetch_history()).events)
+                return reported and await notices() == [("received", "sent", 1)]
 
-            await eventually(sent)
+            await eventually(sent_and_reported)
 
     # The history names the process that took each task (the Temporal UI shows it to officers).
     events = (await handle.fetch_history()).events
