@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import os
 import signal
-import socket
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
@@ -70,7 +68,7 @@ def build_worker(
     WORKER_RUNS picks its part of the task queue: all of it, the workflows (their local activities run
     there) or the activities (every one is registered: the projection of a history from before it ran
     locally is a remote activity, taken here). Its identity, shown in the Temporal UI for every task it
-    took, ends with that part.
+    took, is the client's (the SDK's default) followed by that part.
     """
     runs = settings.worker_runs
     return Worker(
@@ -79,7 +77,7 @@ def build_worker(
         workflows=[] if runs == "activities" else [DossierWorkflow, NoticeResendWorkflow],
         activities=activities(settings, sessions, http),
         no_remote_activities=runs == "workflows",
-        identity=f"{os.getpid()}@{socket.gethostname()}/{runs}",
+        identity=f"{client.identity}/{runs}",
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         max_concurrent_local_activities=settings.worker_max_concurrent_local_activities,

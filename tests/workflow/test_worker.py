@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-from types import TracebackType
+from types import SimpleNamespace, TracebackType
 from typing import Any
 
 import httpx
@@ -157,9 +157,11 @@ def test_tuning_settings_reach_the_worker(
     )
     captured: dict[str, Any] = {}
     monkeypatch.setattr("worker.Worker", lambda _client, **options: captured.update(options))
-    build_worker(object(), tuned, session_factory, httpx.AsyncClient())  # type: ignore[arg-type]
+    client = SimpleNamespace(identity="1234@host")
+    build_worker(client, tuned, session_factory, httpx.AsyncClient())  # type: ignore[arg-type]
     assert captured["max_concurrent_activities"] == 7
     assert captured["max_concurrent_workflow_tasks"] == 5
     assert captured["max_concurrent_local_activities"] == 3
     assert captured["max_cached_workflows"] == 11
     assert captured["graceful_shutdown_timeout"].total_seconds() == 42.0
+    assert captured["identity"] == "1234@host/all"
