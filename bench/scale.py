@@ -33,7 +33,6 @@ import asyncio
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 import uuid
@@ -48,7 +47,7 @@ import bench.transitions
 from bench.transitions import (
     free_port,
     fresh_database,
-    spawn,
+    spawn_worker,
     stack_env,
     start_fake_zalo,
     start_temporal,
@@ -120,15 +119,9 @@ async def main(args: argparse.Namespace) -> None:
         """The worker: one process, or with --worker-pair its workflows' process (first) and its
         activities' (WORKER_RUNS)."""
         slots = {"WORKER_MAX_CONCURRENT_WORKFLOW_TASKS": str(args.restart_slots)} if restart else {}
-        started = []
-        for runs in ("workflows", "activities") if args.worker_pair else ("all",):
-            started.append(
-                await spawn(
-                    sys.executable,
-                    "worker.py",
-                    env={**env, "WORKER_MAX_CACHED_WORKFLOWS": str(cache), "WORKER_RUNS": runs, **slots},
-                )
-            )
+        started = await spawn_worker(
+            {**env, "WORKER_MAX_CACHED_WORKFLOWS": str(cache), **slots}, args.worker_pair
+        )
         await asyncio.sleep(settle)
         return started
 

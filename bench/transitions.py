@@ -94,6 +94,14 @@ async def spawn(*argv: str, env: dict[str, str] | None = None) -> asyncio.subpro
     return await asyncio.create_subprocess_exec(*argv, cwd=ROOT, env=env, stdout=out, stderr=out)
 
 
+async def spawn_worker(env: dict[str, str], pair: bool) -> list[asyncio.subprocess.Process]:
+    """The worker: one process (WORKER_RUNS=all), or a pair with its workflows' process first."""
+    return [
+        await spawn(sys.executable, "worker.py", env={**env, "WORKER_RUNS": runs})
+        for runs in (("workflows", "activities") if pair else ("all",))
+    ]
+
+
 def stack_env(database_url: str, temporal_port: int, zalo_port: int, task_queue: str) -> dict[str, str]:
     """The settings every benchmark's stack runs with: its own database, Temporal and fake Zalo; quiet
     hours off (notices go out at once); warnings only in the logs."""
@@ -374,12 +382,12 @@ async def main(args: argparse.Namespace) -> None:
             processes.append(await start_temporal(ports["temporal"]))
             await wait_port(ports["temporal"])
             processes.append(await start_fake_zalo(ports["zalo"], env))
-            # --worker-pair: two processes (WORKER_RUNS), "worker" the workflows and "activities" the sends.
-            names = ["temporal", "zalo", "worker"]
-            for runs in ("workflows", "activities") if args.worker_pair else ("all",):
-                worker = await spawn(sys.executable, "worker.py", env={**env, "WORKER_RUNS": runs})
-                processes.append(await profile("activities" if runs == "activities" else "worker", worker))
-            names += ["activities"] if args.worker_pair else []
+            # With --worker-pair the sends' process is profiled and counted as "activities".
+            workers = zip(("worker", "activities"), await spawn_worker(env, args.worker_pair), strict=False)
+            names = ["temporal", "zalo"]
+            for name, worker in workers:
+                processes.append(await profile(name, worker))
+                names.append(name)
             processes.append(
                 await spawn(
                     sys.executable,
